@@ -1,0 +1,82 @@
+# chord: GGUF inference as small Unix tools.
+# `make` builds every tool into bin/; `make test` runs the bats suites;
+# `make san` builds ASan/UBSan tools into build/san/bin and tests them.
+
+PREFIX    ?= /usr/local
+MANPREFIX ?= $(PREFIX)/share/man
+DESTDIR   ?=
+
+CC       ?= cc
+OPT      ?= -O2 -march=native
+CFLAGS   ?= $(OPT)
+CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -fopenmp -Ilib
+LDLIBS   += -fopenmp -lm -lxxhash -lzstd -larchive -lOpenCL -lpthread -lrt
+
+O        ?= build/obj
+BINDIR   ?= bin
+
+LIBSRC   := $(sort $(wildcard lib/*.c))
+LIBOBJ   := $(LIBSRC:lib/%.c=$(O)/lib/%.o)
+TOOLSRC  := $(sort $(wildcard bin/*.c))
+TOOLS    := $(TOOLSRC:bin/%.c=$(BINDIR)/%)
+SCRIPTS  := chord-gen
+LIBA     := $(O)/libchord.a
+
+all: $(TOOLS) $(if $(filter bin,$(BINDIR)),,$(SCRIPTS:%=$(BINDIR)/%))
+
+$(O)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(O)/lib
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(O)/lib:
+	mkdir -p $@
+
+$(LIBA): $(LIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIBOBJ)
+
+$(BINDIR)/%: bin/%.c $(LIBA) $(wildcard lib/*.h)
+	@mkdir -p $(BINDIR)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+
+ifneq ($(BINDIR),bin)
+$(BINDIR)/chord-gen: bin/chord-gen
+	@mkdir -p $(BINDIR)
+	cp bin/chord-gen $@
+endif
+
+# Test models (default model and Gemma 3) into $CHORD_DATA (see README).
+models:
+	contrib/fetch-models
+
+test: all
+	bats t/
+
+# Same suites against tools built with AddressSanitizer and UBSan.
+san:
+	$(MAKE) O=build/san/obj BINDIR=build/san/bin \
+	    OPT='-O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
+	    LDFLAGS='-fsanitize=address,undefined'
+	CHORD_BIN=$(CURDIR)/build/san/bin ASAN_OPTIONS=detect_leaks=0 bats t/
+
+# Reference goldens from llama.cpp (builds it once into a private cache).
+golden:
+	contrib/make-golden
+
+bench: all
+	contrib/bench
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/chord/templates $(DESTDIR)$(MANPREFIX)/man1
+	cp -f $(TOOLS) bin/chord-gen $(DESTDIR)$(PREFIX)/bin/
+	cp -f share/templates/* $(DESTDIR)$(PREFIX)/share/chord/templates/ 2>/dev/null || true
+	cp -f man/*.1 $(DESTDIR)$(MANPREFIX)/man1/ 2>/dev/null || true
+
+uninstall:
+	cd $(DESTDIR)$(PREFIX)/bin && rm -f $(TOOLSRC:bin/%.c=%) chord-gen
+	rm -rf $(DESTDIR)$(PREFIX)/share/chord
+
+clean:
+	rm -rf build $(TOOLS)
+
+.PHONY: all models test san golden bench install uninstall clean
+.DELETE_ON_ERROR:

@@ -1,0 +1,68 @@
+/* quant.c: the table of ggml types. Block layouts and kernels live in
+ * quant_*.c files and are hooked in here. */
+#include <strings.h>
+
+#include "quant.h"
+
+/* Sizes from ggml-common.h: QK4_0 = 32 with an fp16 scale, QK_K = 256, ... */
+static const struct qtype types[GGML_NTYPES] = {
+	[GGML_F32]     = { "f32",     1,   4, 0, 0, 0, 0, 0 },
+	[GGML_F16]     = { "f16",     1,   2, 0, 0, 0, 0, 0 },
+	[GGML_Q4_0]    = { "q4_0",   32,  18, 1, 0, 0, 0, 0 },
+	[GGML_Q4_1]    = { "q4_1",   32,  20, 1, 0, 0, 0, 0 },
+	[GGML_Q5_0]    = { "q5_0",   32,  22, 1, 0, 0, 0, 0 },
+	[GGML_Q5_1]    = { "q5_1",   32,  24, 1, 0, 0, 0, 0 },
+	[GGML_Q8_0]    = { "q8_0",   32,  34, 1, 0, 0, 0, 0 },
+	[GGML_Q8_1]    = { "q8_1",   32,  36, 1, 0, 0, 0, 0 },
+	[GGML_Q2_K]    = { "q2_K",  256,  84, 1, 0, 0, 0, 0 },
+	[GGML_Q3_K]    = { "q3_K",  256, 110, 1, 0, 0, 0, 0 },
+	[GGML_Q4_K]    = { "q4_K",  256, 144, 1, 0, 0, 0, 0 },
+	[GGML_Q5_K]    = { "q5_K",  256, 176, 1, 0, 0, 0, 0 },
+	[GGML_Q6_K]    = { "q6_K",  256, 210, 1, 0, 0, 0, 0 },
+	[GGML_Q8_K]    = { "q8_K",  256, 292, 1, 0, 0, 0, 0 },
+	[GGML_IQ2_XXS] = { "iq2_xxs", 256, 66, 1, 0, 0, 0, 0 },
+	[GGML_IQ2_XS]  = { "iq2_xs",  256, 74, 1, 0, 0, 0, 0 },
+	[GGML_IQ3_XXS] = { "iq3_xxs", 256, 98, 1, 0, 0, 0, 0 },
+	[GGML_IQ1_S]   = { "iq1_s",   256, 50, 1, 0, 0, 0, 0 },
+	[GGML_IQ4_NL]  = { "iq4_nl",   32, 18, 1, 0, 0, 0, 0 },
+	[GGML_IQ3_S]   = { "iq3_s",   256, 110, 1, 0, 0, 0, 0 },
+	[GGML_IQ2_S]   = { "iq2_s",   256, 82, 1, 0, 0, 0, 0 },
+	[GGML_IQ4_XS]  = { "iq4_xs",  256, 136, 1, 0, 0, 0, 0 },
+	[GGML_I8]      = { "i8",        1,  1, 0, 0, 0, 0, 0 },
+	[GGML_I16]     = { "i16",       1,  2, 0, 0, 0, 0, 0 },
+	[GGML_I32]     = { "i32",       1,  4, 0, 0, 0, 0, 0 },
+	[GGML_I64]     = { "i64",       1,  8, 0, 0, 0, 0, 0 },
+	[GGML_F64]     = { "f64",       1,  8, 0, 0, 0, 0, 0 },
+	[GGML_IQ1_M]   = { "iq1_m",   256, 56, 1, 0, 0, 0, 0 },
+	[GGML_BF16]    = { "bf16",      1,  2, 0, 0, 0, 0, 0 },
+	[GGML_TQ1_0]   = { "tq1_0",   256, 54, 1, 0, 0, 0, 0 },
+	[GGML_TQ2_0]   = { "tq2_0",   256, 66, 1, 0, 0, 0, 0 },
+	[GGML_MXFP4]   = { "mxfp4",    32, 17, 1, 0, 0, 0, 0 },
+};
+
+const struct qtype *
+qtype_get(uint32_t t)
+{
+	if (t >= GGML_NTYPES || types[t].blck == 0)
+		return NULL;
+	return &types[t];
+}
+
+int
+qtype_by_name(const char *name)
+{
+	for (int t = 0; t < GGML_NTYPES; t++)
+		if (types[t].name && strcasecmp(types[t].name, name) == 0)
+			return t;
+	return -1;
+}
+
+uint64_t
+qtype_row_size(uint32_t t, uint64_t ne0)
+{
+	const struct qtype *q = qtype_get(t);
+
+	if (!q || ne0 % (uint64_t)q->blck != 0)
+		return 0;
+	return ne0 / (uint64_t)q->blck * (uint64_t)q->size;
+}

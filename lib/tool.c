@@ -1,0 +1,210 @@
+/* tool.c: error reporting, option numbers and the model search order that
+ * every tool shares. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+
+const char *progname = "chord";
+
+void
+tool_init(const char *argv0)
+{
+	const char *p;
+
+	if (!argv0 || !*argv0)
+		return;
+	p = strrchr(argv0, '/');
+	progname = p ? p + 1 : argv0;
+}
+
+static void
+vwarn(const char *fmt, va_list ap)
+{
+	int saved = errno;
+	size_t n = strlen(fmt);
+
+	fprintf(stderr, "%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+	if (n && fmt[n - 1] == ':')
+		fprintf(stderr, " %s", strerror(saved));
+	fputc('\n', stderr);
+}
+
+void
+warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+}
+
+void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+die_err(const struct cerr *e)
+{
+	fprintf(stderr, "%s: %s\n", progname, e->msg);
+	exit(1);
+}
+
+void
+usage_die(const char *usage_line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt) {
+		fprintf(stderr, "%s: ", progname);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "%s\n", usage_line);
+	exit(2);
+}
+
+int
+num_ll(const char *s, long long min, long long max, long long *out,
+	const char **errstr)
+{
+	char *end;
+	long long v;
+
+	*errstr = "invalid";
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return -1;
+	if ((errno == ERANGE && v == LLONG_MIN) || v < min) {
+		*errstr = "too small";
+		return -1;
+	}
+	if ((errno == ERANGE && v == LLONG_MAX) || v > max) {
+		*errstr = "too large";
+		return -1;
+	}
+	*errstr = NULL;
+	*out = v;
+	return 0;
+}
+
+int
+num_double(const char *s, double min, double max, double *out,
+	const char **errstr)
+{
+	char *end;
+	double v;
+
+	*errstr = "invalid";
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end != '\0' || isnan(v))
+		return -1;
+	if (v < min) {
+		*errstr = "too small";
+		return -1;
+	}
+	if (v > max) {
+		*errstr = "too large";
+		return -1;
+	}
+	*errstr = NULL;
+	*out = v;
+	return 0;
+}
+
+long long
+opt_ll(const char *usage_line, const char *opt, const char *s, long long min,
+	long long max)
+{
+	const char *es;
+	long long v;
+
+	if (num_ll(s, min, max, &v, &es) < 0)
+		usage_die(usage_line, "%s: %s: %s (want %lld..%lld)", opt,
+		    s ? s : "", es, min, max);
+	return v;
+}
+
+double
+opt_double(const char *usage_line, const char *opt, const char *s, double min,
+	double max)
+{
+	const char *es;
+	double v;
+
+	if (num_double(s, min, max, &v, &es) < 0)
+		usage_die(usage_line, "%s: %s: %s (want %g..%g)", opt,
+		    s ? s : "", es, min, max);
+	return v;
+}
+
+const char *
+chord_data_dir(void)
+{
+	static char buf[4096];
+	const char *d;
+
+	if ((d = getenv("CHORD_DATA")) && *d)
+		return d;
+	if ((d = getenv("XDG_DATA_HOME")) && *d)
+		snprintf(buf, sizeof buf, "%s/chord", d);
+	else
+		snprintf(buf, sizeof buf, "%s/.local/share/chord",
+		    (d = getenv("HOME")) && *d ? d : ".");
+	return buf;
+}
+
+const char *
+default_model_path(void)
+{
+	static char buf[4096 + 32];
+
+	snprintf(buf, sizeof buf, "%s/default.gguf", chord_data_dir());
+	return buf;
+}
+
+const char *
+model_resolve(const char *opt_m)
+{
+	const char *e;
+
+	if (opt_m && *opt_m)
+		return opt_m;
+	if ((e = getenv("CHORD_MODEL")) && *e)
+		return e;
+	return default_model_path();
+}
+
+void
+stdout_close(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		if (errno == EPIPE)
+			exit(1);
+		die("stdout:");
+	}
+	if (fclose(stdout) == EOF && errno != EPIPE)
+		die("stdout:");
+}

@@ -1,0 +1,50 @@
+/* vocab.h: a model's vocabulary as GGUF stores it (tokenizer.ggml.*), the
+ * part every tool needs: pieces, scores, token types, special ids and the
+ * fingerprint that the streams carry. Tokenizing itself is tok.h. */
+#ifndef CHORD_VOCAB_H
+#define CHORD_VOCAB_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "gguf.h"
+
+enum vocab_kind { VOCAB_SPM = 1, VOCAB_BPE = 2 };  /* tokenizer.ggml.model */
+
+/* tokenizer.ggml.token_type values (llama.cpp's llama_token_type) */
+enum tok_type {
+	TOKTYPE_UNDEFINED = 0, TOKTYPE_NORMAL = 1, TOKTYPE_UNKNOWN = 2,
+	TOKTYPE_CONTROL = 3, TOKTYPE_USER_DEFINED = 4, TOKTYPE_UNUSED = 5,
+	TOKTYPE_BYTE = 6
+};
+
+#define VOCAB_MAX_EOG 6
+
+struct vocab {
+	uint32_t n;              /* tokenizer.ggml.tokens: array length */
+	int kind;                /* enum vocab_kind, from tokenizer.ggml.model */
+	struct gguf_str model;   /* tokenizer.ggml.model */
+	struct gguf_str pre;     /* tokenizer.ggml.pre (may be empty) */
+	struct gguf_str *text;   /* (n) tokenizer.ggml.tokens */
+	float *scores;           /* (n) tokenizer.ggml.scores, or NULL */
+	int32_t *types;          /* (n) tokenizer.ggml.token_type, or NULL */
+	int32_t bos;             /* tokenizer.ggml.bos_token_id, -1 if none */
+	int32_t eos;             /* tokenizer.ggml.eos_token_id */
+	int32_t eot;             /* tokenizer.ggml.eot_token_id or a known piece */
+	int32_t unk;             /* tokenizer.ggml.unknown_token_id */
+	int32_t pad;             /* tokenizer.ggml.padding_token_id */
+	int add_bos;             /* tokenizer.ggml.add_bos_token (default: by kind) */
+	int add_eos;             /* tokenizer.ggml.add_eos_token */
+	int32_t eog[VOCAB_MAX_EOG]; /* end-of-generation ids: eos, eot, ... */
+	uint32_t n_eog;
+	uint64_t fingerprint;    /* vocab_fingerprint() */
+};
+
+int vocab_load(struct vocab *v, const struct gguf *g, struct cerr *e);
+void vocab_free(struct vocab *v);
+
+/* XXH64 (seed 0) over every piece in id order, each as u32le length then its
+ * bytes. Two models share token streams iff they share this value. */
+uint64_t vocab_fingerprint(const struct vocab *v);
+
+#endif

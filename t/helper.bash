@@ -1,0 +1,32 @@
+# helper.bash: loaded by every bats file (`load helper`).
+# Puts the tools under test first on PATH ($CHORD_BIN, default bin/), gives
+# each test a scratch directory, and names the test models and goldens.
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+BIN=${CHORD_BIN:-$TOP/bin}
+PATH=$BIN:$TOP/bin:$PATH
+GOLDEN=$TOP/t/golden
+CHORD_DATA=${CHORD_DATA:-${XDG_DATA_HOME:-$HOME/.local/share}/chord}
+SMOL=$CHORD_DATA/models/SmolLM2-135M-Instruct.Q4_1.gguf
+GEMMA=$CHORD_DATA/models/gemma-3-270m-q4_k_m.gguf
+export PATH TOP BIN GOLDEN CHORD_DATA SMOL GEMMA
+
+setup() {
+	TMP=$BATS_TEST_TMPDIR
+	export TMP
+}
+
+# need_model FILE: the test models come from `make models`; a missing one is
+# a failure, not a skip, so a suite never goes green without its model.
+need_model() {
+	[ -f "$1" ] || { echo "missing test model $1: run make models" >&2; return 1; }
+}
+
+# Assert the last `run` exited with status $1.
+status_is() {
+	[ "$status" -eq "$1" ] || {
+		echo "expected status $1, got $status" >&2
+		echo "output: $output" >&2
+		return 1
+	}
+}
