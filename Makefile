@@ -21,6 +21,10 @@ TOOLSRC  := $(sort $(wildcard bin/*.c))
 TOOLS    := $(TOOLSRC:bin/%.c=$(BINDIR)/%)
 SCRIPTS  := chord-gen
 LIBA     := $(O)/libchord.a
+# Test programs: t/NAME.c -> $(TBIN)/NAME, run by the bats suites.
+TSRC     := $(sort $(wildcard t/*.c))
+TBIN     ?= build/t
+TPROGS   := $(TSRC:t/%.c=$(TBIN)/%)
 
 all: $(TOOLS) $(if $(filter bin,$(BINDIR)),,$(SCRIPTS:%=$(BINDIR)/%))
 
@@ -38,6 +42,12 @@ $(BINDIR)/%: bin/%.c $(LIBA) $(wildcard lib/*.h)
 	@mkdir -p $(BINDIR)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
 
+$(TBIN)/%: t/%.c $(LIBA) $(wildcard lib/*.h)
+	@mkdir -p $(TBIN)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+
+tprogs: $(TPROGS)
+
 ifneq ($(BINDIR),bin)
 $(BINDIR)/chord-gen: bin/chord-gen
 	@mkdir -p $(BINDIR)
@@ -48,15 +58,15 @@ endif
 models:
 	contrib/fetch-models
 
-test: all
+test: all tprogs
 	bats t/
 
 # Same suites against tools built with AddressSanitizer and UBSan.
 san:
-	$(MAKE) O=build/san/obj BINDIR=build/san/bin \
+	$(MAKE) O=build/san/obj BINDIR=build/san/bin TBIN=build/san/t all tprogs \
 	    OPT='-O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
 	    LDFLAGS='-fsanitize=address,undefined'
-	CHORD_BIN=$(CURDIR)/build/san/bin ASAN_OPTIONS=detect_leaks=0 bats t/
+	CHORD_BIN=$(CURDIR)/build/san/bin CHORD_TBIN=$(CURDIR)/build/san/t ASAN_OPTIONS=detect_leaks=0 bats t/
 
 # Reference goldens from llama.cpp (builds it once into a private cache).
 golden:
@@ -78,5 +88,5 @@ uninstall:
 clean:
 	rm -rf build $(TOOLS)
 
-.PHONY: all models test san golden bench install uninstall clean
+.PHONY: all tprogs models test san golden bench install uninstall clean
 .DELETE_ON_ERROR:

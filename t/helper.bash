@@ -5,11 +5,12 @@
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 BIN=${CHORD_BIN:-$TOP/bin}
 PATH=$BIN:$TOP/bin:$PATH
+TBIN=${CHORD_TBIN:-$TOP/build/t}
 GOLDEN=$TOP/t/golden
 CHORD_DATA=${CHORD_DATA:-${XDG_DATA_HOME:-$HOME/.local/share}/chord}
 SMOL=$CHORD_DATA/models/SmolLM2-135M-Instruct.Q4_1.gguf
 GEMMA=$CHORD_DATA/models/gemma-3-270m-q4_k_m.gguf
-export PATH TOP BIN GOLDEN CHORD_DATA SMOL GEMMA
+export PATH TOP BIN TBIN GOLDEN CHORD_DATA SMOL GEMMA
 
 setup() {
 	TMP=$BATS_TEST_TMPDIR
