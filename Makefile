@@ -58,7 +58,7 @@ endif
 models:
 	contrib/fetch-models
 
-test: all tprogs
+test: all tprogs models
 	bats t/
 
 # Same suites against tools built with AddressSanitizer and UBSan.
@@ -71,6 +71,10 @@ san:
 # Reference goldens from llama.cpp (builds it once into a private cache).
 golden:
 	contrib/make-golden
+
+# The main job of the README on the default model.
+demo: all models
+	contrib/demo
 
 bench: all
 	contrib/bench
@@ -88,5 +92,5 @@ uninstall:
 clean:
 	rm -rf build $(TOOLS)
 
-.PHONY: all tprogs models test san golden bench install uninstall clean
+.PHONY: all tprogs models demo test san golden bench install uninstall clean
 .DELETE_ON_ERROR:
