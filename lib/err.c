@@ -22,6 +22,7 @@ int
 cerr_prefix(struct cerr *e, const char *fmt, ...)
 {
 	char pre[512], old[sizeof e->msg];
+	size_t n, m;
 	va_list ap;
 
 	if (!e)
@@ -30,6 +31,16 @@ cerr_prefix(struct cerr *e, const char *fmt, ...)
 	vsnprintf(pre, sizeof pre, fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof old);
-	snprintf(e->msg, sizeof e->msg, "%s: %s", pre, old);
+	n = strlen(pre);
+	if (n > sizeof e->msg - 3)
+		n = sizeof e->msg - 3;
+	memcpy(e->msg, pre, n);
+	memcpy(e->msg + n, ": ", 2);
+	n += 2;
+	m = strnlen(old, sizeof old - 1);
+	if (m > sizeof e->msg - 1 - n)
+		m = sizeof e->msg - 1 - n;
+	memcpy(e->msg + n, old, m);
+	e->msg[n + m] = '\0';
 	return -1;
 }

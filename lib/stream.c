@@ -96,9 +96,13 @@ parse_ids(struct tokstream *ts, const char *s, struct cerr *e)
 				    "id too large", ts->name, ts->lineno);
 			s++;
 		}
-		if (s == start || (*s && !strchr(" \t\r\n\v\f", *s)))
+		if (s == start || (*s && !strchr(" \t\r\n\v\f", *s))) {
+			int n = (int)strcspn(start, " \t\r\n\v\f");
+
 			return cerr_set(e, "%s: line %" PRIu64 ": not a token "
-			    "id: '%.20s'", ts->name, ts->lineno, start);
+			    "id: '%.*s'", ts->name, ts->lineno, n > 20 ? 20 : n,
+			    start);
+		}
 		if (limit && v >= limit)
 			return cerr_set(e, "%s: line %" PRIu64 ": token %" PRIu64
 			    " out of range (n_vocab %" PRIu32 ")", ts->name,
