@@ -128,17 +128,14 @@ static void
 put_array(const struct gguf *g, const struct gguf_value *v, int depth)
 {
 	uint64_t n = v->v.arr.n, show = n;
-	struct cerr e;
+	struct gguf_arr_it it = { 0 };
+	struct gguf_value el;
 
 	if (!opt.full && !opt.key && n > SHORT_ARRAY)
 		show = SHORT_ARRAY;
 	putchar('[');
-	for (uint64_t i = 0; i < show; i++) {
-		struct gguf_value el;
-
-		if (gguf_arr_elem(g, v, i, &el, &e) < 0)
-			die_err(&e);
-		if (i)
+	while (it.i < show && gguf_arr_next(g, v, &it, &el)) {
+		if (it.i > 1)
 			fputs(", ", stdout);
 		put_value(g, &el, depth + 1);
 	}

@@ -89,11 +89,10 @@ rd_str(struct cur *c, struct gguf_str *s, const char *what)
 
 	if (rd_u64(c, &s->len, what) < 0)
 		return -1;
-	if (s->len > c->size - c->off) {
-		c->off = at;
-		return cur_fail(c, "%s: %s length past end of file "
-		    "(at byte %" PRIu64 ")", what);
-	}
+	if (s->len > c->size - c->off)
+		return cerr_set(c->e, "%s: %s: string of %" PRIu64 " bytes past "
+		    "end of file (at byte %" PRIu64 ")", c->name, what, s->len,
+		    at);
 	s->p = (const char *)c->base + c->off;
 	c->off += s->len;
 	return 0;
@@ -727,6 +726,23 @@ gguf_arr_elem(const struct gguf *g, const struct gguf_value *v, uint64_t i,
 		return rd_str(&c, &out->v.s, "element");
 	}
 	return parse_value(&c, GGUF_ARRAY, out, 0, "element");
+}
+
+int
+gguf_arr_next(const struct gguf *g, const struct gguf_value *v,
+	struct gguf_arr_it *it, struct gguf_value *out)
+{
+	struct cur c = { g->base, g->size, 0, g->path, NULL };
+	uint32_t t = v->v.arr.type;
+
+	if (v->type != GGUF_ARRAY || it->i >= v->v.arr.n)
+		return 0;
+	c.off = it->i == 0 ? v->v.arr.off : it->off;
+	if (parse_value(&c, t, out, 0, "element") < 0)
+		return 0;       /* cannot happen: the file was validated */
+	it->off = c.off;
+	it->i++;
+	return 1;
 }
 
 int

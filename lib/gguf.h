@@ -131,6 +131,16 @@ int gguf_arr_f32(const struct gguf *g, const struct gguf_value *v,
 	float *out, struct cerr *e);
 int gguf_arr_i64(const struct gguf *g, const struct gguf_value *v,
 	int64_t *out, struct cerr *e);
+/* Walk an array's elements in order (nested arrays included):
+ *	struct gguf_arr_it it = { 0 };
+ *	while (gguf_arr_next(g, v, &it, &el)) ...
+ * Returns 1 with the next element in *out, 0 after the last. */
+struct gguf_arr_it {
+	uint64_t i;             /* elements returned so far */
+	uint64_t off;           /* file offset of the next one */
+};
+int gguf_arr_next(const struct gguf *g, const struct gguf_value *v,
+	struct gguf_arr_it *it, struct gguf_value *out);
 /* Element i of any array (nested arrays included) as a gguf_value;
  * O(i) for arrays of strings or arrays, O(1) otherwise. */
 int gguf_arr_elem(const struct gguf *g, const struct gguf_value *v,

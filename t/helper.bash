@@ -1,4 +1,5 @@
 # helper.bash: loaded by every bats file (`load helper`).
+bats_require_minimum_version 1.5.0
 # Puts the tools under test first on PATH ($CHORD_BIN, default bin/), gives
 # each test a scratch directory, and names the test models and goldens.
 
