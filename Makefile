@@ -19,7 +19,7 @@ LIBSRC   := $(sort $(wildcard lib/*.c))
 LIBOBJ   := $(LIBSRC:lib/%.c=$(O)/lib/%.o)
 TOOLSRC  := $(sort $(wildcard bin/*.c))
 TOOLS    := $(TOOLSRC:bin/%.c=$(BINDIR)/%)
-SCRIPTS  := chord-gen
+SCRIPTS  := $(notdir $(wildcard bin/chord-gen))
 LIBA     := $(O)/libchord.a
 # Test programs: t/NAME.c -> $(TBIN)/NAME, run by the bats suites.
 TSRC     := $(sort $(wildcard t/*.c))
@@ -81,7 +81,7 @@ bench: all
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/chord/templates $(DESTDIR)$(MANPREFIX)/man1
-	cp -f $(TOOLS) bin/chord-gen $(DESTDIR)$(PREFIX)/bin/
+	cp -f $(TOOLS) $(SCRIPTS:%=bin/%) $(DESTDIR)$(PREFIX)/bin/
 	cp -f share/templates/* $(DESTDIR)$(PREFIX)/share/chord/templates/ 2>/dev/null || true
 	cp -f man/*.1 $(DESTDIR)$(MANPREFIX)/man1/ 2>/dev/null || true
 

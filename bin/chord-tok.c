@@ -1,0 +1,291 @@
+/* chord-tok: text to the token stream of a model's vocabulary, and back. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat.h"
+#include "gguf.h"
+#include "stream.h"
+#include "tok.h"
+#include "tool.h"
+#include "unicode.h"
+
+static const char usage_line[] =
+	"usage: chord-tok [-hcdl] [-m FILE] [--special] [--bos | --no-bos] "
+	"[--eos] [--pieces] [--chat TEMPLATE] [--system TEXT] [FILE]";
+
+static struct {
+	int decode, lines, count, pieces, special, bos, eos;
+	const char *model, *chat, *system, *file;
+} opt = { .bos = -1 };
+
+static struct vocab vocab;
+static struct tok *tk;
+
+static char *
+slurp(FILE *f, size_t *n)
+{
+	size_t cap = 1 << 16, len = 0, k;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		die("out of memory");
+	while ((k = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += k;
+		if (len == cap) {
+			char *p = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+
+			if (!p)
+				die("out of memory");
+			buf = p;
+			cap *= 2;
+		}
+	}
+	if (ferror(f))
+		die("%s:", opt.file ? opt.file : "stdin");
+	*n = len;
+	return buf;
+}
+
+static void
+encode(const char *s, size_t n, int add_special, struct ids *out)
+{
+	struct cerr e;
+
+	if (tok_encode(tk, s, n, add_special, opt.special, out, &e) < 0)
+		die_err(&e);
+}
+
+/* Print "id<TAB>piece" lines, the piece escaped so each stays on one line. */
+static void
+print_pieces(const struct ids *l)
+{
+	char buf[1024];
+
+	for (size_t i = 0; i < l->n; i++) {
+		int k = tok_piece(tk, l->v[i], 1, buf, sizeof buf);
+
+		printf("%d\t", l->v[i]);
+		for (int j = 0; j < k; j++) {
+			unsigned char c = (unsigned char)buf[j];
+
+			if (c == '\n')
+				fputs("\\n", stdout);
+			else if (c == '\t')
+				fputs("\\t", stdout);
+			else if (c == '\\')
+				fputs("\\\\", stdout);
+			else if (c < 0x20 || c == 0x7f)
+				printf("\\x%02x", c);
+			else
+				putchar(c);
+		}
+		putchar('\n');
+	}
+}
+
+static void
+emit(const struct ids *l)
+{
+	if (opt.count)
+		printf("%zu\n", l->n);
+	else if (opt.pieces)
+		print_pieces(l);
+	else if (tokstream_write_batch(stdout, l->v, l->n) < 0)
+		die("stdout:");
+}
+
+static void
+run_encode(FILE *in)
+{
+	struct ids l = { 0 };
+	size_t n;
+	char *text = slurp(in, &n);
+	int add = opt.bos < 0 ? 1 : opt.bos;
+
+	if (opt.bos >= 0)
+		vocab.add_bos = opt.bos;
+	if (opt.eos)
+		vocab.add_eos = 1;
+	if (!opt.count && !opt.pieces)
+		tokstream_write_header(stdout, vocab.fingerprint, vocab.n);
+	if (opt.lines) {
+		for (size_t a = 0; a < n;) {
+			char *nl = memchr(text + a, '\n', n - a);
+			size_t end = nl ? (size_t)(nl - text) : n;
+
+			l.n = 0;
+			encode(text + a, end - a, add, &l);
+			if (l.n)
+				emit(&l);
+			a = end + 1;
+		}
+	} else {
+		if (n && text[n - 1] == '\n')   /* like llama.cpp's -f */
+			n--;
+		if (opt.chat) {
+			struct chat_msg msg = { opt.system, text, n };
+			struct cerr e;
+
+			if (chat_encode(tk, opt.chat, &msg, add, &l, &e) < 0)
+				die_err(&e);
+		} else {
+			encode(text, n, add, &l);
+		}
+		emit(&l);
+	}
+	ids_free(&l);
+	free(text);
+}
+
+/* Write out what of pend is complete UTF-8; keep an unfinished character
+ * (a byte-fallback sequence in progress) for the next piece. */
+static size_t
+flush_utf8(char *pend, size_t n, int final)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		int k = utf8_valid(pend + i, n - i);
+
+		if (k == 0) {
+			/* Could more bytes complete it? Keep it, unless final or
+			 * already too long to be one character. */
+			size_t need = (unsigned char)pend[i] >= 0xf0 ? 4 :
+			    (unsigned char)pend[i] >= 0xe0 ? 3 :
+			    (unsigned char)pend[i] >= 0xc0 ? 2 : 1;
+			int prefix_ok = need > 1 && n - i < need;
+
+			for (size_t j = i + 1; prefix_ok && j < n; j++)
+				prefix_ok = ((unsigned char)pend[j] & 0xc0) == 0x80;
+			if (prefix_ok && !final)
+				break;
+			k = 1;  /* invalid for good: pass the byte through */
+		}
+		fwrite(pend + i, 1, (size_t)k, stdout);
+		i += (size_t)k;
+	}
+	memmove(pend, pend + i, n - i);
+	return n - i;
+}
+
+static void
+run_decode(FILE *in)
+{
+	struct tokstream ts;
+	struct cerr e;
+	char pend[4096 + 8];
+	size_t np = 0;
+	int r;
+
+	tokstream_init(&ts, in, opt.file ? opt.file : "stdin");
+	ts.expect_vocab = vocab.fingerprint;
+	ts.expect_n_vocab = vocab.n;
+	while ((r = tokstream_next(&ts, &e)) == 1) {
+		for (size_t i = 0; i < ts.n; i++) {
+			char buf[4096];
+			int k = tok_piece(tk, ts.ids[i], opt.special, buf,
+			    sizeof buf);
+
+			for (int j = 0; j < k; j++) {
+				pend[np++] = buf[j];
+				if (np >= 4096)
+					np = flush_utf8(pend, np, 1);
+			}
+			np = flush_utf8(pend, np, 0);
+		}
+		if (fflush(stdout) == EOF)
+			die("stdout:");
+	}
+	flush_utf8(pend, np, 1);
+	tokstream_free(&ts);
+	if (r < 0)
+		die_err(&e);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct gguf *g;
+	struct cerr e;
+	FILE *in = stdin;
+	int i;
+
+	tool_init(argv[0]);
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			printf("%s\n", usage_line);
+			return 0;
+		}
+		if (!strcmp(a, "-m") || !strcmp(a, "--chat") ||
+		    !strcmp(a, "--system") || !strcmp(a, "-sys")) {
+			if (i + 1 >= argc)
+				usage_die(usage_line, "%s needs an argument", a);
+			if (a[1] == 'm')
+				opt.model = argv[++i];
+			else if (!strcmp(a, "--chat"))
+				opt.chat = argv[++i];
+			else
+				opt.system = argv[++i];
+		} else if (!strcmp(a, "-d") || !strcmp(a, "--decode")) {
+			opt.decode = 1;
+		} else if (!strcmp(a, "-l") || !strcmp(a, "--lines")) {
+			opt.lines = 1;
+		} else if (!strcmp(a, "-c") || !strcmp(a, "--count")) {
+			opt.count = 1;
+		} else if (!strcmp(a, "--pieces")) {
+			opt.pieces = 1;
+		} else if (!strcmp(a, "--special")) {
+			opt.special = 1;
+		} else if (!strcmp(a, "--bos")) {
+			opt.bos = 1;
+		} else if (!strcmp(a, "--no-bos")) {
+			opt.bos = 0;
+		} else if (!strcmp(a, "--eos")) {
+			opt.eos = 1;
+		} else {
+			usage_die(usage_line, "unknown option %s", a);
+		}
+	}
+	if (i < argc)
+		opt.file = argv[i++];
+	if (i < argc)
+		usage_die(usage_line, "one input file at most");
+	if (opt.decode && (opt.lines || opt.count || opt.pieces || opt.chat))
+		usage_die(usage_line, "-d takes no -l, -c, --pieces or --chat");
+	if (opt.chat && opt.lines)
+		usage_die(usage_line, "--chat and -l exclude each other");
+	if (opt.system && !opt.chat)
+		usage_die(usage_line, "--system needs --chat");
+	if (opt.file && strcmp(opt.file, "-") && !(in = fopen(opt.file, "rb")))
+		die("%s:", opt.file);
+	if (!(g = gguf_open(model_resolve(opt.model), &e)))
+		die_err(&e);
+	if (vocab_load(&vocab, g, &e) < 0 || !(tk = tok_open(g, &vocab, &e)))
+		die_err(&e);
+	if (opt.chat && !strcmp(opt.chat, "auto")) {
+		struct gguf_str t;
+
+		if (gguf_get_str(g, "tokenizer.chat_template", &t, &e) < 0)
+			die("%s: no chat template in the model; name one",
+			    g->path);
+		if (!(opt.chat = chat_recognise(&t)))
+			die("%s: chat template not recognised; name one",
+			    g->path);
+	}
+	if (opt.decode)
+		run_decode(in);
+	else
+		run_encode(in);
+	tok_close(tk);
+	vocab_free(&vocab);
+	gguf_close(g);
+	stdout_close();
+	return 0;
+}

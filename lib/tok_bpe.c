@@ -1,0 +1,335 @@
+/* tok_bpe.c: byte-level BPE (tokenizer.ggml.model = gpt2).
+ *
+ * 1. Pre-tokenize: split the text into words with the regexes that
+ *    tokenizer.ggml.pre names (hand-coded, on codepoint categories).
+ * 2. Map each byte of a word to a printable codepoint (GPT-2's
+ *    bytes_to_unicode) so every byte string is a string of "characters".
+ * 3. Merge adjacent symbols, always the pair of lowest merge rank first
+ *    (leftmost among equals), until no pair has a rank.
+ * 4. Each final symbol is a piece of the vocab; one that is not falls back
+ *    to its single-byte pieces. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok.h"
+#include "unicode.h"
+
+enum bpe_pre {
+	PRE_GPT2 = 1,           /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+|... */
+	PRE_SMOLLM,             /* \p{N} alone first, then GPT-2 */
+};
+
+static const struct {
+	const char *name;
+	int pre;
+} pre_names[] = {
+	{ "default", PRE_GPT2 }, { "gpt2", PRE_GPT2 }, { "gpt-2", PRE_GPT2 },
+	{ "smollm", PRE_SMOLLM }, { "starcoder", PRE_SMOLLM },
+	{ "refact", PRE_SMOLLM }, { "codeshell", PRE_SMOLLM },
+};
+
+/* ---- bytes <-> printable codepoints (GPT-2) ---- */
+
+static uint32_t byte_cp[256];   /* byte -> codepoint */
+
+static void
+init_byte_map(void)
+{
+	uint32_t next = 256;
+
+	for (int b = 0; b < 256; b++) {
+		if ((b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) ||
+		    (b >= 0xae && b <= 0xff))
+			byte_cp[b] = (uint32_t)b;
+		else
+			byte_cp[b] = next++;
+	}
+}
+
+/* codepoint -> byte, -1 if cp is not in the map */
+static int
+cp_byte(uint32_t cp)
+{
+	if (cp < 256 && byte_cp[cp] == cp)
+		return (int)cp;
+	for (int b = 0; b < 256; b++)
+		if (byte_cp[b] == cp)
+			return b;
+	return -1;
+}
+
+/* ---- init ---- */
+
+int
+bpe_init(struct tok *t, const struct gguf *g, struct cerr *e)
+{
+	const struct gguf_kv *kv;
+	struct gguf_str *m = NULL;
+
+	init_byte_map();
+	for (size_t i = 0; i < sizeof pre_names / sizeof *pre_names; i++)
+		if (gguf_str_eq(t->v->pre, pre_names[i].name))
+			t->pre = pre_names[i].pre;
+	if (!t->pre)
+		return cerr_set(e, "%s: pre-tokenizer '%.*s' not supported",
+		    g->path, (int)t->v->pre.len, t->v->pre.p);
+	kv = gguf_kv_get(g, "tokenizer.ggml.merges");
+	if (!kv || kv->val.type != GGUF_ARRAY ||
+	    kv->val.v.arr.type != GGUF_STRING || kv->val.v.arr.n > INT32_MAX)
+		return cerr_set(e, "%s: tokenizer.ggml.merges: missing or not an "
+		    "array of strings", g->path);
+	t->n_merges = (uint32_t)kv->val.v.arr.n;
+	if (!(m = malloc((t->n_merges + 1) * sizeof *m)) ||
+	    strmap_init(&t->merges, t->n_merges) < 0) {
+		free(m);
+		return cerr_set(e, "out of memory");
+	}
+	if (gguf_arr_strs(g, &kv->val, m, e) < 0) {
+		free(m);
+		return -1;
+	}
+	for (uint32_t i = 0; i < t->n_merges; i++)
+		if (m[i].len <= UINT32_MAX)
+			strmap_put(&t->merges, m[i].p, (uint32_t)m[i].len,
+			    (int32_t)i);
+	free(m);
+	for (int b = 0; b < 256; b++) {
+		char s[4];
+		int n = utf8_encode(byte_cp[b], s);
+
+		t->byte_tok[b] = strmap_get(&t->pieces, s, (uint32_t)n);
+	}
+	return 0;
+}
+
+void
+bpe_free(struct tok *t)
+{
+	strmap_free(&t->merges);
+}
+
+/* ---- pre-tokenizer ---- */
+
+struct cps {
+	uint32_t *cp;           /* codepoints of the text */
+	uint32_t *off;          /* byte offset of each, plus one past the end */
+	size_t n;
+};
+
+static unsigned
+fl(const struct cps *c, size_t i, size_t end)
+{
+	return i < end ? ucat(c->cp[i]) : 0;
+}
+
+#define IS_L(f) ((f) & UCAT_LETTER)
+#define IS_N(f) ((f) & UCAT_NUMBER)
+#define IS_WS(f) ((f) & UCAT_WHITESPACE)
+/* [^\s\p{L}\p{N}] over assigned codepoints, as llama.cpp tests it */
+#define IS_OTHER(f) ((f) && !IS_WS(f) && !IS_L(f) && !IS_N(f))
+
+/* Length of the GPT-2 word starting at pos, within [pos, end). */
+static size_t
+gpt2_word(const struct cps *c, size_t pos, size_t end)
+{
+	uint32_t ch = c->cp[pos];
+	unsigned f = fl(c, pos, end), f2;
+	size_t j, k;
+
+	if (ch == '\'' && pos + 1 < end) {
+		uint32_t a = c->cp[pos + 1], b = pos + 2 < end ? c->cp[pos + 2] : 0;
+
+		if (a == 's' || a == 't' || a == 'm' || a == 'd')
+			return 2;
+		if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') ||
+		    (a == 'l' && b == 'l'))
+			return 3;
+	}
+	f2 = ch == ' ' ? fl(c, pos + 1, end) : f;
+	j = pos + (ch == ' ');
+	if (IS_L(f2)) {
+		while (j < end && IS_L(fl(c, j, end)))
+			j++;
+		return j - pos;
+	}
+	if (IS_N(f2)) {
+		while (j < end && IS_N(fl(c, j, end)))
+			j++;
+		return j - pos;
+	}
+	if (IS_OTHER(f2)) {
+		while (j < end && IS_OTHER(fl(c, j, end)))
+			j++;
+		return j - pos;
+	}
+	for (k = 0; pos + k < end && IS_WS(fl(c, pos + k, end)); k++)
+		;
+	if (k > 1 && pos + k < end)     /* \s+(?!\S): leave one for the word */
+		return k - 1;
+	return k > 0 ? k : 1;
+}
+
+/* ---- merging ---- */
+
+struct sym {
+	uint32_t start, len;    /* bytes of the mapped word */
+};
+
+static int
+merge_rank(const struct tok *t, const char *w, const struct sym *a,
+	const struct sym *b, char *key)
+{
+	memcpy(key, w + a->start, a->len);
+	key[a->len] = ' ';
+	memcpy(key + a->len + 1, w + b->start, b->len);
+	return strmap_get(&t->merges, key, a->len + 1 + b->len);
+}
+
+/* BPE of one word given as raw bytes. */
+static int
+bpe_word(struct tok *t, const char *s, size_t n, struct ids *out,
+	struct cerr *e)
+{
+	char *w = malloc(4 * n + 1), *key = malloc(8 * n + 2);
+	struct sym *sy = malloc(n * sizeof *sy);
+	size_t ns = 0, wl = 0;
+	int r = -1;
+
+	if (!w || !key || !sy) {
+		cerr_set(e, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int k = utf8_encode(byte_cp[(unsigned char)s[i]], w + wl);
+
+		sy[ns++] = (struct sym){ (uint32_t)wl, (uint32_t)k };
+		wl += (size_t)k;
+	}
+	for (;;) {
+		int best = -1;
+		size_t at = 0;
+
+		for (size_t i = 0; i + 1 < ns; i++) {
+			int rk = merge_rank(t, w, &sy[i], &sy[i + 1], key);
+
+			if (rk >= 0 && (best < 0 || rk < best)) {
+				best = rk;
+				at = i;
+			}
+		}
+		if (best < 0)
+			break;
+		sy[at].len += sy[at + 1].len;
+		memmove(&sy[at + 1], &sy[at + 2], (ns - at - 2) * sizeof *sy);
+		ns--;
+	}
+	for (size_t i = 0; i < ns; i++) {
+		int32_t id = strmap_get(&t->pieces, w + sy[i].start, sy[i].len);
+
+		if (id >= 0) {
+			if (ids_push(out, id) < 0)
+				goto oom;
+			continue;
+		}
+		for (uint32_t k = 0; k < sy[i].len;) {  /* byte fallback */
+			uint32_t cp;
+			int l = utf8_decode(w + sy[i].start + k, sy[i].len - k,
+			    &cp);
+			int b = cp_byte(cp);
+
+			if (b >= 0 && t->byte_tok[b] >= 0 &&
+			    ids_push(out, t->byte_tok[b]) < 0)
+				goto oom;
+			k += (uint32_t)l;
+		}
+	}
+	r = 0;
+	goto done;
+oom:
+	cerr_set(e, "out of memory");
+done:
+	free(w);
+	free(key);
+	free(sy);
+	return r;
+}
+
+/* GPT-2 words of [start, end) of the codepoints, each through BPE. */
+static int
+gpt2_split(struct tok *t, const char *s, const struct cps *c, size_t start,
+	size_t end, struct ids *out, struct cerr *e)
+{
+	for (size_t pos = start; pos < end;) {
+		size_t len = gpt2_word(c, pos, end);
+
+		if (bpe_word(t, s + c->off[pos], c->off[pos + len] - c->off[pos],
+		    out, e) < 0)
+			return -1;
+		pos += len;
+	}
+	return 0;
+}
+
+int
+bpe_encode(struct tok *t, const char *s, size_t n, struct ids *out,
+	struct cerr *e)
+{
+	struct cps c = { malloc((n + 1) * sizeof *c.cp),
+	    malloc((n + 1) * sizeof *c.off), 0 };
+	int r = 0;
+
+	if (!c.cp || !c.off) {
+		free(c.cp);
+		free(c.off);
+		return cerr_set(e, "out of memory");
+	}
+	for (size_t i = 0; i < n;) {
+		c.off[c.n] = (uint32_t)i;
+		i += (size_t)utf8_decode(s + i, n - i, &c.cp[c.n]);
+		c.n++;
+	}
+	c.off[c.n] = (uint32_t)n;
+	if (t->pre == PRE_SMOLLM) {
+		/* \p{N} first: every digit its own piece, then GPT-2 on each
+		 * piece between them. */
+		size_t a = 0;
+
+		for (size_t i = 0; i <= c.n && r == 0; i++) {
+			if (i < c.n && !IS_N(ucat(c.cp[i])))
+				continue;
+			r = gpt2_split(t, s, &c, a, i, out, e);
+			if (r == 0 && i < c.n)
+				r = gpt2_split(t, s, &c, i, i + 1, out, e);
+			a = i + 1;
+		}
+	} else {
+		r = gpt2_split(t, s, &c, 0, c.n, out, e);
+	}
+	free(c.cp);
+	free(c.off);
+	return r;
+}
+
+int
+bpe_piece(const struct tok *t, int32_t id, char *buf, size_t cap)
+{
+	struct gguf_str p = t->v->text[id];
+	size_t n = 0;
+
+	for (uint64_t i = 0; i < p.len && n < cap;) {
+		uint32_t cp;
+		int l = utf8_decode(p.p + i, (size_t)(p.len - i), &cp);
+		int b = cp_byte(cp);
+
+		if (b >= 0) {
+			buf[n++] = (char)b;
+		} else {        /* not byte-level: the text as it is */
+			size_t k = (size_t)l <= cap - n ? (size_t)l : cap - n;
+
+			memcpy(buf + n, p.p + i, k);
+			n += k;
+		}
+		i += (uint64_t)l;
+	}
+	return (int)n;
+}
