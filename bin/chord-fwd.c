@@ -1,0 +1,208 @@
+/* chord-fwd: the transformer forward pass: token stream in, logits out. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gguf.h"
+#include "model.h"
+#include "stream.h"
+#include "tok.h"
+#include "tool.h"
+#include "vocab.h"
+
+static const char usage_line[] =
+	"usage: chord-fwd [-hv] [-m FILE] [-c N] [-t N] [-b N] [--all-logits] "
+	"[--top N]";
+
+#define CTX_CAP 4096    /* default context when the model's is larger */
+
+static struct {
+	const char *model;
+	int n_ctx, threads, batch, all, top, verbose;
+} opt = { .batch = 512 };
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct tok *tk;
+
+/* The human mode: "pos token 'piece' -> id 'piece' logit ..." per frame. */
+static void
+print_top(int pos, int32_t token, const float *lg, int n_vocab)
+{
+	int best[64];
+	char buf[256];
+	int k, n = opt.top;
+
+	for (int i = 0; i < n; i++)
+		best[i] = -1;
+	for (int v = 0; v < n_vocab; v++) {
+		if (best[n - 1] >= 0 && lg[v] <= lg[best[n - 1]])
+			continue;
+		for (k = n - 1; k > 0 && (best[k - 1] < 0 || lg[v] > lg[best[k - 1]]);
+		    k--)
+			best[k] = best[k - 1];
+		best[k] = v;
+	}
+	k = tk ? tok_piece(tk, token, 1, buf, sizeof buf - 1) : 0;
+	printf("%d\t%d\t'%.*s'", pos, token, k > 0 ? k : 0, buf);
+	for (int i = 0; i < n; i++) {
+		k = tk ? tok_piece(tk, best[i], 1, buf, sizeof buf - 1) : 0;
+		printf("\t%d '%.*s' %.4f", best[i], k > 0 ? k : 0, buf,
+		    lg[best[i]]);
+	}
+	putchar('\n');
+	if (fflush(stdout) == EOF)
+		die("stdout:");
+}
+
+static void
+emit(const struct logits_hdr *h, const struct state *s, const int32_t *ids,
+	int n, int chunk_last)
+{
+	struct cerr e;
+	int pos0 = s->n_pos - n;
+
+	if (opt.all) {
+		for (int t = 0; t < n; t++) {
+			const float *lg = s->logits + (size_t)t * h->n_vocab;
+			uint32_t fl = chunk_last && t == n - 1 ? LOGITS_F_LAST : 0;
+
+			if (opt.top)
+				print_top(pos0 + t, ids[t], lg, (int)h->n_vocab);
+			else if (logits_write_frame(stdout, h, (uint32_t)(pos0 + t),
+			    ids[t], fl, &ids[t], 1, lg, &e) < 0)
+				die_err(&e);
+		}
+		return;
+	}
+	if (!chunk_last)
+		return;
+	if (opt.top)
+		print_top(s->n_pos - 1, ids[n - 1], s->logits, (int)h->n_vocab);
+	else if (logits_write_frame(stdout, h, (uint32_t)(s->n_pos - 1),
+	    ids[n - 1], LOGITS_F_LAST, NULL, 0, s->logits, &e) < 0)
+		die_err(&e);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct logits_hdr h = { .version = LOGITS_VERSION };
+	struct tokstream ts;
+	struct vocab vocab;
+	struct model m;
+	struct state s;
+	struct gguf *g;
+	struct cerr e;
+	double t0 = now(), t_first = 0;
+	int r, i;
+
+	tool_init(argv[0]);
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			printf("%s\n", usage_line);
+			return 0;
+		} else if (!strcmp(a, "-v")) {
+			opt.verbose = 1;
+		} else if (!strcmp(a, "--all-logits")) {
+			opt.all = 1;
+		} else if (!strcmp(a, "-m") || !strcmp(a, "-c") ||
+		    !strcmp(a, "-t") || !strcmp(a, "-b") || !strcmp(a, "--top")) {
+			if (i + 1 >= argc)
+				usage_die(usage_line, "%s needs an argument", a);
+			if (a[1] == 'm')
+				opt.model = argv[++i];
+			else if (a[1] == 'c')
+				opt.n_ctx = (int)opt_ll(usage_line, a, argv[++i], 1,
+				    1 << 20);
+			else if (a[1] == 't')
+				opt.threads = (int)opt_ll(usage_line, a, argv[++i],
+				    1, 1024);
+			else if (a[1] == 'b')
+				opt.batch = (int)opt_ll(usage_line, a, argv[++i], 1,
+				    1 << 16);
+			else
+				opt.top = (int)opt_ll(usage_line, a, argv[++i], 1,
+				    64);
+		} else {
+			usage_die(usage_line, "unknown option %s", a);
+		}
+	}
+	if (i < argc)
+		usage_die(usage_line, "no operands: tokens come on stdin");
+	if (opt.threads)
+		omp_set_num_threads(opt.threads);
+	if (!(g = gguf_open(model_resolve(opt.model), &e)) ||
+	    model_load(&m, g, &e) < 0 || vocab_load(&vocab, g, &e) < 0)
+		die_err(&e);
+	if (opt.top && !(tk = tok_open(g, &vocab, &e)))
+		die_err(&e);
+	if (!opt.n_ctx)
+		opt.n_ctx = m.hp.n_ctx_train < CTX_CAP ? m.hp.n_ctx_train : CTX_CAP;
+	if (state_init(&s, &m, opt.n_ctx, &e) < 0)
+		die_err(&e);
+	h.n_vocab = (uint32_t)m.hp.n_vocab;
+	h.vocab = vocab.fingerprint;
+	h.bos = vocab.bos;
+	h.eos = vocab.eos;
+	h.eot = vocab.eot;
+	h.n_eog = vocab.n_eog;
+	memcpy(h.eog, vocab.eog, sizeof h.eog);
+	if (!opt.top && logits_write_header(stdout, &h, &e) < 0)
+		die_err(&e);
+	if (opt.verbose)
+		fprintf(stderr, "chord-fwd: loaded %s in %.3f s: %d layers, dim "
+		    "%d, context %d, %d threads\n", g->path, now() - t0,
+		    m.hp.n_layer, m.hp.dim, opt.n_ctx, omp_get_max_threads());
+	tokstream_init(&ts, stdin, "stdin");
+	ts.expect_vocab = vocab.fingerprint;
+	ts.expect_n_vocab = (uint32_t)(vocab.n < (uint32_t)m.hp.n_vocab ?
+	    vocab.n : (uint32_t)m.hp.n_vocab);
+	while ((r = tokstream_next(&ts, &e)) == 1) {
+		if (ts.n > (size_t)(s.n_ctx - s.n_pos))
+			die("stdin: line %llu: %zu tokens overflow the context "
+			    "(%d of %d positions used; use -c)",
+			    (unsigned long long)ts.lineno, ts.n, s.n_pos,
+			    s.n_ctx);
+		for (size_t a = 0; a < ts.n; a += (size_t)opt.batch) {
+			int n = (int)(ts.n - a < (size_t)opt.batch ? ts.n - a :
+			    (size_t)opt.batch);
+
+			if (forward(&m, &s, ts.ids + a, n, opt.all, &e) < 0)
+				die_err(&e);
+			if (!opt.all && a + (size_t)n < ts.n)
+				continue;
+			if (opt.all || a + (size_t)n == ts.n)
+				emit(&h, &s, ts.ids + a, n, a + (size_t)n == ts.n);
+		}
+		/* the default frame carries the whole batch as its history */
+		if (!t_first) {
+			t_first = now();
+			if (opt.verbose)
+				fprintf(stderr, "chord-fwd: first logits after "
+				    "%.3f s\n", t_first - t0);
+		}
+	}
+	if (r < 0)
+		die_err(&e);
+	tokstream_free(&ts);
+	state_free(&s);
+	tok_close(tk);
+	vocab_free(&vocab);
+	model_free(&m);
+	gguf_close(g);
+	stdout_close();
+	return 0;
+}

@@ -1,0 +1,283 @@
+/* fwd_cpu.c: the llama forward pass on the CPU, a batch of tokens at a time.
+ *
+ * Follows llama.cpp's numerics where they show in the logits: activations
+ * quantized to 8 bits per matmul input, K and V cached in fp16 (and q and
+ * the attention weights rounded to fp16 where ggml multiplies them with
+ * the cache), RMSNorm summed in double, RoPE angles by repeated products.
+ * One token's logits come out bit-identical to llama.cpp's; over longer
+ * prompts float summation order in attention differs, and 8-bit activations
+ * amplify it to a few tenths of a logit (t/chord-fwd.bats bounds it). */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "matmul.h"
+#include "model.h"
+#include "quant.h"
+
+int
+state_init(struct state *s, const struct model *m, int n_ctx, struct cerr *e)
+{
+	const struct hparams *hp = &m->hp;
+	size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
+	size_t cache = (size_t)hp->n_layer * (size_t)n_ctx * kvd;
+
+	memset(s, 0, sizeof *s);
+	s->n_ctx = n_ctx;
+	s->k_cache = malloc(cache * sizeof *s->k_cache);
+	s->v_cache = malloc(cache * sizeof *s->v_cache);
+	s->att = malloc((size_t)omp_get_max_threads() * (size_t)n_ctx *
+	    sizeof *s->att);
+	if (!s->k_cache || !s->v_cache || !s->att) {
+		state_free(s);
+		return cerr_set(e, "out of memory for a context of %d", n_ctx);
+	}
+	return 0;
+}
+
+void
+state_free(struct state *s)
+{
+	free(s->k_cache);
+	free(s->v_cache);
+	free(s->att);
+	free(s->x);
+	free(s->xb);
+	free(s->q);
+	free(s->k);
+	free(s->v);
+	free(s->att_out);
+	free(s->hb);
+	free(s->hb2);
+	free(s->qa);
+	free(s->logits);
+	memset(s, 0, sizeof *s);
+}
+
+/* Grow the per-batch buffers to n rows. */
+static int
+reserve(struct state *s, const struct model *m, int n, struct cerr *e)
+{
+	const struct hparams *hp = &m->hp;
+	size_t qd = (size_t)hp->n_head * hp->head_dim;
+	size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
+	size_t wide = (size_t)(hp->ffn > hp->dim ? hp->ffn : hp->dim);
+
+	if (n <= s->cap_batch)
+		return 0;
+#define GROW(p, cnt) do { \
+		void *np_ = realloc((p), (cnt) * sizeof *(p)); \
+		if (!np_) \
+			return cerr_set(e, "out of memory"); \
+		(p) = np_; \
+	} while (0)
+	GROW(s->x, (size_t)n * hp->dim);
+	GROW(s->xb, (size_t)n * hp->dim);
+	GROW(s->q, (size_t)n * qd);
+	GROW(s->k, (size_t)n * kvd);
+	GROW(s->v, (size_t)n * kvd);
+	GROW(s->att_out, (size_t)n * qd);
+	GROW(s->hb, (size_t)n * hp->ffn);
+	GROW(s->hb2, (size_t)n * hp->ffn);
+	GROW(s->logits, (size_t)n * hp->n_vocab);
+#undef GROW
+	{
+		void *p = realloc(s->qa, (size_t)n * (wide / QBLK) *
+		    sizeof(struct qblk));
+
+		if (!p)
+			return cerr_set(e, "out of memory");
+		s->qa = p;
+	}
+	s->cap_batch = n;
+	return 0;
+}
+
+/* out = x / rms(x) * w, the sum of squares in double as ggml has it. */
+static void
+rmsnorm(float *out, const float *x, const float *w, int n, float eps)
+{
+	double ss = 0.0;
+	float scale;
+
+	for (int i = 0; i < n; i++)
+		ss += (double)(x[i] * x[i]);
+	scale = 1.0f / sqrtf((float)(ss / n) + eps);
+	for (int i = 0; i < n; i++)
+		out[i] = x[i] * scale * w[i];
+}
+
+/* Rotate adjacent pairs (llama's "normal" RoPE) of each head. */
+static void
+rope(float *v, int n_heads, int head_dim, int rope_dims, int pos,
+	float base, float scale)
+{
+	float theta_scale = powf(base, -2.0f / (float)rope_dims);
+
+	for (int h = 0; h < n_heads; h++) {
+		float *x = v + h * head_dim;
+		float theta = (float)pos * scale;
+
+		for (int i = 0; i < rope_dims; i += 2) {
+			float c = cosf(theta), s = sinf(theta);
+			float a = x[i], b = x[i + 1];
+
+			x[i] = a * c - b * s;
+			x[i + 1] = a * s + b * c;
+			theta *= theta_scale;
+		}
+	}
+}
+
+static float
+round16(float f)
+{
+	return fp16_to_f32(f32_to_fp16(f));
+}
+
+/* Causal attention of batch row t (position pos) over the cache of layer l. */
+static void
+attend(const struct model *m, struct state *s, int l, int t, int pos,
+	float *att)
+{
+	const struct hparams *hp = &m->hp;
+	int kvd = hp->n_head_kv * hp->head_dim, group = hp->n_head / hp->n_head_kv;
+	const uint16_t *kc = s->k_cache + (size_t)l * s->n_ctx * kvd;
+	const uint16_t *vc = s->v_cache + (size_t)l * s->n_ctx * kvd;
+	float scale = 1.0f / sqrtf((float)hp->head_dim);
+
+	for (int h = 0; h < hp->n_head; h++) {
+		const float *q = s->q + (size_t)t * hp->n_head * hp->head_dim +
+		    h * hp->head_dim;
+		float *o = s->att_out + (size_t)t * hp->n_head * hp->head_dim +
+		    h * hp->head_dim;
+		int kvh = h / group;
+		float qh[512], max = -INFINITY, inv;
+		double sum = 0.0;
+
+		for (int i = 0; i < hp->head_dim; i++)
+			qh[i] = round16(q[i]);
+		for (int p = 0; p <= pos; p++) {
+			const uint16_t *k = kc + (size_t)p * kvd + kvh * hp->head_dim;
+			float d = 0.0f;
+
+			for (int i = 0; i < hp->head_dim; i++)
+				d += qh[i] * fp16_to_f32(k[i]);
+			att[p] = d * scale;
+			if (att[p] > max)
+				max = att[p];
+		}
+		for (int p = 0; p <= pos; p++) {
+			att[p] = expf(att[p] - max);
+			sum += (double)att[p];
+		}
+		inv = (float)(1.0 / sum);
+		for (int i = 0; i < hp->head_dim; i++)
+			o[i] = 0.0f;
+		for (int p = 0; p <= pos; p++) {
+			const uint16_t *v = vc + (size_t)p * kvd + kvh * hp->head_dim;
+			float a = att[p] * inv;
+
+			for (int i = 0; i < hp->head_dim; i++)
+				o[i] += a * fp16_to_f32(v[i]);
+		}
+	}
+}
+
+static float
+silu(float x)
+{
+	return x / (1.0f + expf(-x));
+}
+
+static void
+layer_forward(const struct model *m, struct state *s, int l, int n, int pos0)
+{
+	const struct hparams *hp = &m->hp;
+	const struct layer *L = &m->layers[l];
+	int qd = hp->n_head * hp->head_dim, kvd = hp->n_head_kv * hp->head_dim;
+	struct qblk *qa = s->qa;
+
+	/* attention */
+	for (int t = 0; t < n; t++)
+		rmsnorm(s->xb + (size_t)t * hp->dim, s->x + (size_t)t * hp->dim,
+		    L->attn_norm, hp->dim, hp->eps);
+	quantize_act(s->xb, n, hp->dim, qa);
+	matmul_any(&L->wq, s->xb, qa, n, s->q, qd);
+	matmul_any(&L->wk, s->xb, qa, n, s->k, kvd);
+	matmul_any(&L->wv, s->xb, qa, n, s->v, kvd);
+	for (int t = 0; t < n; t++) {
+		int pos = pos0 + t;
+		uint16_t *kc = s->k_cache + ((size_t)l * s->n_ctx + pos) * kvd;
+		uint16_t *vc = s->v_cache + ((size_t)l * s->n_ctx + pos) * kvd;
+
+		rope(s->q + (size_t)t * qd, hp->n_head, hp->head_dim,
+		    hp->rope_dims, pos, hp->rope_base, hp->rope_scale);
+		rope(s->k + (size_t)t * kvd, hp->n_head_kv, hp->head_dim,
+		    hp->rope_dims, pos, hp->rope_base, hp->rope_scale);
+		for (int i = 0; i < kvd; i++) {
+			kc[i] = f32_to_fp16(s->k[(size_t)t * kvd + i]);
+			vc[i] = f32_to_fp16(s->v[(size_t)t * kvd + i]);
+		}
+	}
+	#pragma omp parallel for schedule(dynamic, 1)
+	for (int t = 0; t < n; t++)
+		attend(m, s, l, t, pos0 + t,
+		    s->att + (size_t)omp_get_thread_num() * s->n_ctx);
+	quantize_act(s->att_out, n, qd, qa);
+	matmul_any(&L->wo, s->att_out, qa, n, s->xb, hp->dim);
+	for (size_t i = 0; i < (size_t)n * hp->dim; i++)
+		s->x[i] += s->xb[i];
+
+	/* feed-forward: down(silu(gate(x)) * up(x)) */
+	for (int t = 0; t < n; t++)
+		rmsnorm(s->xb + (size_t)t * hp->dim, s->x + (size_t)t * hp->dim,
+		    L->ffn_norm, hp->dim, hp->eps);
+	quantize_act(s->xb, n, hp->dim, qa);
+	matmul_any(&L->w_gate, s->xb, qa, n, s->hb, hp->ffn);
+	matmul_any(&L->w_up, s->xb, qa, n, s->hb2, hp->ffn);
+	for (size_t i = 0; i < (size_t)n * hp->ffn; i++)
+		s->hb[i] = silu(s->hb[i]) * s->hb2[i];
+	quantize_act(s->hb, n, hp->ffn, qa);
+	matmul_any(&L->w_down, s->hb, qa, n, s->xb, hp->dim);
+	for (size_t i = 0; i < (size_t)n * hp->dim; i++)
+		s->x[i] += s->xb[i];
+}
+
+int
+forward(const struct model *m, struct state *s, const int32_t *tokens, int n,
+	int all, struct cerr *e)
+{
+	const struct hparams *hp = &m->hp;
+	int first;
+
+	if (n <= 0)
+		return 0;
+	if (n > s->n_ctx - s->n_pos)
+		return cerr_set(e, "context full: %d positions, %d more asked "
+		    "(use -c)", s->n_ctx, n + s->n_pos - s->n_ctx);
+	if (reserve(s, m, n, e) < 0)
+		return -1;
+	for (int t = 0; t < n; t++) {
+		if (tokens[t] < 0 || tokens[t] >= hp->n_vocab)
+			return cerr_set(e, "token %d out of range (n_vocab %d)",
+			    tokens[t], hp->n_vocab);
+		if (mat_row_f32(&m->tok_embd, tokens[t], s->x + (size_t)t *
+		    hp->dim) < 0)
+			return cerr_set(e, "token_embd: type %s not supported",
+			    qtype_get(m->tok_embd.type)->name);
+	}
+	for (int l = 0; l < hp->n_layer; l++)
+		layer_forward(m, s, l, n, s->n_pos);
+	s->n_pos += n;
+
+	/* the output: every row, or the last */
+	first = all ? 0 : n - 1;
+	for (int t = first; t < n; t++)
+		rmsnorm(s->xb + (size_t)(t - first) * hp->dim,
+		    s->x + (size_t)t * hp->dim, m->out_norm, hp->dim, hp->eps);
+	quantize_act(s->xb, n - first, hp->dim, s->qa);
+	matmul_any(&m->output, s->xb, s->qa, n - first, s->logits, hp->n_vocab);
+	return 0;
+}

@@ -1,0 +1,386 @@
+/* matmul.c: weight rows times quantized activations.
+ *
+ * Weight blocks (ggml-common.h layouts), 32 values each:
+ *   Q4_0  fp16 d, u8 qs[16]            x = d * (q - 8)     4.5 bits/weight
+ *   Q4_1  fp16 d, fp16 m, u8 qs[16]    x = d * q + m       5.0
+ *   Q5_0  fp16 d, u8 qh[4], u8 qs[16]  x = d * (q - 16)    5.5
+ *   Q5_1  fp16 d, fp16 m, qh[4], qs[16] x = d * q + m      6.0
+ *   Q8_0  fp16 d, i8 qs[32]            x = d * q           8.5
+ * where value j < 16 is the low nibble of qs[j], value j + 16 the high one,
+ * and for Q5 bit j of qh is the fifth bit of value j.
+ * Other types are dequantized a row at a time and multiplied in floats. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
+#include "matmul.h"
+#include "quant.h"
+
+static int force_scalar;
+
+void
+matmul_force_scalar(int on)
+{
+	force_scalar = on;
+}
+
+static float
+half(const uint8_t *p)
+{
+	return fp16_to_f32((uint16_t)(p[0] | p[1] << 8));
+}
+
+/* Round through fp16, as a value stored in a ggml fp16 field. */
+static float
+via_fp16(float f)
+{
+	return fp16_to_f32(f32_to_fp16(f));
+}
+
+void
+quantize_act(const float *x, int n, int cols, struct qblk *qa)
+{
+	int nb = cols / QBLK;
+
+	for (int t = 0; t < n; t++)
+		for (int b = 0; b < nb; b++) {
+			const float *v = x + (size_t)t * cols + b * QBLK;
+			struct qblk *o = qa + (size_t)t * nb + b;
+			float amax = 0.0f, d, id;
+			int sum = 0;
+
+			for (int i = 0; i < QBLK; i++)
+				amax = fmaxf(amax, fabsf(v[i]));
+			/* ggml's x86 quantize_row_q8_0/q8_1: scale by 127/amax,
+			 * round half to even */
+			d = amax / 127.0f;
+			id = amax != 0.0f ? 127.0f / amax : 0.0f;
+			for (int i = 0; i < QBLK; i++) {
+				o->q[i] = (int8_t)nearbyintf(v[i] * id);
+				sum += o->q[i];
+			}
+			o->d = via_fp16(d);
+			o->s = via_fp16(d * (float)sum);
+		}
+}
+
+/* ---- portable kernels: one weight row . one activation row ---- */
+
+static float
+dot_q4_0(const uint8_t *w, const struct qblk *a, int nb)
+{
+	float sum = 0.0f;
+
+	for (int b = 0; b < nb; b++, w += 18, a++) {
+		int s = 0;
+
+		for (int j = 0; j < 16; j++)
+			s += ((w[2 + j] & 15) - 8) * a->q[j] +
+			    ((w[2 + j] >> 4) - 8) * a->q[j + 16];
+		sum += (float)s * (half(w) * a->d);
+	}
+	return sum;
+}
+
+static float
+dot_q4_1(const uint8_t *w, const struct qblk *a, int nb)
+{
+	float sum = 0.0f;
+
+	for (int b = 0; b < nb; b++, w += 20, a++) {
+		int s = 0;
+
+		for (int j = 0; j < 16; j++)
+			s += (w[4 + j] & 15) * a->q[j] + (w[4 + j] >> 4) * a->q[j + 16];
+		sum += (float)s * (half(w) * a->d) + half(w + 2) * a->s;
+	}
+	return sum;
+}
+
+static int
+q5_value(const uint8_t *qh, const uint8_t *qs, int j)
+{
+	uint32_t h = (uint32_t)qh[0] | (uint32_t)qh[1] << 8 |
+	    (uint32_t)qh[2] << 16 | (uint32_t)qh[3] << 24;
+	int lo = j < 16 ? qs[j] & 15 : qs[j - 16] >> 4;
+
+	return lo | (int)((h >> j & 1) << 4);
+}
+
+static float
+dot_q5_0(const uint8_t *w, const struct qblk *a, int nb)
+{
+	float sum = 0.0f;
+
+	for (int b = 0; b < nb; b++, w += 22, a++) {
+		int s = 0;
+
+		for (int j = 0; j < 32; j++)
+			s += (q5_value(w + 2, w + 6, j) - 16) * a->q[j];
+		sum += (float)s * (half(w) * a->d);
+	}
+	return sum;
+}
+
+static float
+dot_q5_1(const uint8_t *w, const struct qblk *a, int nb)
+{
+	float sum = 0.0f;
+
+	for (int b = 0; b < nb; b++, w += 24, a++) {
+		int s = 0;
+
+		for (int j = 0; j < 32; j++)
+			s += q5_value(w + 4, w + 8, j) * a->q[j];
+		sum += (float)s * (half(w) * a->d) + half(w + 2) * a->s;
+	}
+	return sum;
+}
+
+static float
+dot_q8_0(const uint8_t *w, const struct qblk *a, int nb)
+{
+	float sum = 0.0f;
+
+	for (int b = 0; b < nb; b++, w += 34, a++) {
+		int s = 0;
+
+		for (int j = 0; j < 32; j++)
+			s += (int8_t)w[2 + j] * a->q[j];
+		sum += (float)s * (half(w) * a->d);
+	}
+	return sum;
+}
+
+/* ---- AVX2 kernels (same integer math, same result) ---- */
+
+#ifdef __AVX2__
+static inline __m256
+block_dot(__m256i wq_u8, __m256i aq_s8)
+{
+	/* u8 x s8 -> pairs summed to s16 -> quads summed to s32 -> float */
+	__m256i p16 = _mm256_maddubs_epi16(wq_u8, aq_s8);
+	__m256i p32 = _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+
+	return _mm256_cvtepi32_ps(p32);
+}
+
+static inline __m256i
+nibbles(const uint8_t *qs)
+{
+	__m128i b = _mm_loadu_si128((const __m128i *)qs);
+	__m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+
+	return _mm256_and_si256(both, _mm256_set1_epi8(15));
+}
+
+static inline float
+hsum(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v),
+	    _mm256_extractf128_ps(v, 1));
+
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+static float
+dot_q4_1_avx2(const uint8_t *w, const struct qblk *a, int nb)
+{
+	__m256 acc = _mm256_setzero_ps();
+	float off = 0.0f;
+
+	for (int b = 0; b < nb; b++, w += 20, a++) {
+		__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
+		__m256 d = _mm256_set1_ps(half(w) * a->d);
+
+		acc = _mm256_fmadd_ps(d, block_dot(nibbles(w + 4), aq), acc);
+		off += half(w + 2) * a->s;
+	}
+	return hsum(acc) + off;
+}
+
+static float
+dot_q4_0_avx2(const uint8_t *w, const struct qblk *a, int nb)
+{
+	__m256 acc = _mm256_setzero_ps();
+
+	for (int b = 0; b < nb; b++, w += 18, a++) {
+		__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
+		__m256i wq = _mm256_sub_epi8(nibbles(w + 2), _mm256_set1_epi8(8));
+		/* signed x signed: move the sign onto the activation */
+		__m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq),
+		    _mm256_sign_epi8(aq, wq));
+		__m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16,
+		    _mm256_set1_epi16(1)));
+
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w) * a->d), p, acc);
+	}
+	return hsum(acc);
+}
+
+static float
+dot_q8_0_avx2(const uint8_t *w, const struct qblk *a, int nb)
+{
+	__m256 acc = _mm256_setzero_ps();
+
+	for (int b = 0; b < nb; b++, w += 34, a++) {
+		__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
+		__m256i wq = _mm256_loadu_si256((const __m256i *)(w + 2));
+		__m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq),
+		    _mm256_sign_epi8(aq, wq));
+		__m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16,
+		    _mm256_set1_epi16(1)));
+
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w) * a->d), p, acc);
+	}
+	return hsum(acc);
+}
+#endif
+
+typedef float (*qdot_fn)(const uint8_t *, const struct qblk *, int);
+
+static qdot_fn
+kernel(uint32_t type)
+{
+#ifdef __AVX2__
+	if (!force_scalar) {
+		if (type == GGML_Q4_1)
+			return dot_q4_1_avx2;
+		if (type == GGML_Q4_0)
+			return dot_q4_0_avx2;
+		if (type == GGML_Q8_0)
+			return dot_q8_0_avx2;
+	}
+#endif
+	switch (type) {
+	case GGML_Q4_0: return dot_q4_0;
+	case GGML_Q4_1: return dot_q4_1;
+	case GGML_Q5_0: return dot_q5_0;
+	case GGML_Q5_1: return dot_q5_1;
+	case GGML_Q8_0: return dot_q8_0;
+	default: return NULL;
+	}
+}
+
+int
+matmul_supported(uint32_t type)
+{
+	return kernel(type) != NULL || type == GGML_F32 || type == GGML_F16 ||
+	    type == GGML_BF16;
+}
+
+int
+mat_row_f32(const struct mat *w, int64_t r, float *out)
+{
+	const uint8_t *p = (const uint8_t *)w->data + (uint64_t)r * w->row_bytes;
+	const struct qtype *q = qtype_get(w->type);
+
+	switch (w->type) {
+	case GGML_F32:
+		memcpy(out, p, (size_t)w->cols * 4);
+		return 0;
+	case GGML_F16:
+		for (int64_t i = 0; i < w->cols; i++)
+			out[i] = half(p + 2 * i);
+		return 0;
+	case GGML_BF16:
+		for (int64_t i = 0; i < w->cols; i++)
+			out[i] = bf16_to_f32((uint16_t)(p[2 * i] |
+			    p[2 * i + 1] << 8));
+		return 0;
+	case GGML_Q4_0: case GGML_Q4_1: case GGML_Q5_0: case GGML_Q5_1:
+	case GGML_Q8_0:
+		for (int64_t b = 0; b < w->cols / 32; b++) {
+			const uint8_t *k = p + b * q->size;
+			float *o = out + b * 32;
+
+			for (int j = 0; j < 32; j++) {
+				float d = half(k);
+
+				switch (w->type) {
+				case GGML_Q4_0:
+					o[j] = d * (float)((j < 16 ? k[2 + j] & 15 :
+					    k[2 + j - 16] >> 4) - 8);
+					break;
+				case GGML_Q4_1:
+					o[j] = d * (float)(j < 16 ? k[4 + j] & 15 :
+					    k[4 + j - 16] >> 4) + half(k + 2);
+					break;
+				case GGML_Q5_0:
+					o[j] = d * (float)(q5_value(k + 2, k + 6,
+					    j) - 16);
+					break;
+				case GGML_Q5_1:
+					o[j] = d * (float)q5_value(k + 4, k + 8,
+					    j) + half(k + 2);
+					break;
+				default:
+					o[j] = d * (float)(int8_t)k[2 + j];
+				}
+			}
+		}
+		return 0;
+	default:
+		if (q && q->to_f32) {
+			q->to_f32(p, out, w->cols);
+			return 0;
+		}
+		return -1;
+	}
+}
+
+/* Float weights (norms aside, rare in the models we run): y = W x in f32. */
+static void
+matmul_float(const struct mat *w, const float *x, int n, float *y,
+	int y_stride)
+{
+	#pragma omp parallel
+	{
+		float *row = malloc((size_t)w->cols * sizeof *row);
+
+		#pragma omp for schedule(static)
+		for (int64_t r = 0; r < w->rows; r++) {
+			mat_row_f32(w, r, row);
+			for (int t = 0; t < n; t++) {
+				const float *xt = x + (size_t)t * w->cols;
+				float s = 0.0f;
+
+				for (int64_t i = 0; i < w->cols; i++)
+					s += row[i] * xt[i];
+				y[(size_t)t * y_stride + r] = s;
+			}
+		}
+		free(row);
+	}
+}
+
+void
+matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
+	int y_stride)
+{
+	qdot_fn f = kernel(w->type);
+	int nb = (int)(w->cols / QBLK);
+
+	#pragma omp parallel for schedule(static)
+	for (int64_t r = 0; r < w->rows; r++) {
+		const uint8_t *wr = (const uint8_t *)w->data + r * w->row_bytes;
+
+		for (int t = 0; t < n; t++)
+			y[(size_t)t * y_stride + r] = f(wr, qa + (size_t)t * nb, nb);
+	}
+}
+
+void
+matmul_any(const struct mat *w, const float *x, const struct qblk *qa, int n,
+	float *y, int y_stride)
+{
+	if (kernel(w->type))
+		matmul(w, qa, n, y, y_stride);
+	else
+		matmul_float(w, x, n, y, y_stride);
+}

@@ -1,0 +1,45 @@
+/* matmul.h: weight matrix times activations, the hot loop of the forward
+ * pass. Activations are quantized once per matmul input into 8-bit blocks
+ * of 32 (struct qblk, with the block sum kept so the Q4_1 offset folds in as
+ * one multiply), and every weight type multiplies them in integers, as
+ * llama.cpp does. */
+#ifndef CHORD_MATMUL_H
+#define CHORD_MATMUL_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+#define QBLK 32
+
+/* An activation block: x[i] ~ d * q[i]; s = d * sum(q). d and s are rounded
+ * through fp16 as ggml's Q8_0/Q8_1 store them, so dot products match. */
+struct qblk {
+	float d;
+	float s;
+	int8_t q[QBLK];
+};
+
+/* Quantize n rows of `cols` floats (cols % 32 == 0) into qa. */
+void quantize_act(const float *x, int n, int cols, struct qblk *qa);
+
+/* y[t][r] = W[r] . x[t] for t < n tokens (y row stride y_stride). Threads:
+ * an OpenMP static split of W's rows. */
+void matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
+	int y_stride);
+
+/* The forward pass's entry: the integer kernel of w's type on qa, or, for
+ * float and other types, W times the float activations x (n rows). */
+void matmul_any(const struct mat *w, const float *x, const struct qblk *qa,
+	int n, float *y, int y_stride);
+
+/* Does this build/type have an integer kernel (else dequantize-and-dot)? */
+int matmul_supported(uint32_t type);
+
+/* Dequantize row r of w into out (cols floats). */
+int mat_row_f32(const struct mat *w, int64_t r, float *out);
+
+/* Force the portable C kernels (tests compare them with the SIMD ones). */
+void matmul_force_scalar(int on);
+
+#endif
