@@ -1,0 +1,65 @@
+/* sample.h: choosing the next token from logits.
+ *
+ * The chain, in llama.cpp's default order: logit bias, repetition /
+ * frequency / presence penalties over the last N tokens, top-k, typical,
+ * top-p, min-p, temperature, then a seeded draw (or mirostat v2 in place of
+ * the filters). Temperature 0 is greedy. */
+#ifndef CHORD_SAMPLE_H
+#define CHORD_SAMPLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct bias {
+	int32_t id;
+	float v;
+};
+
+struct sampler_opts {
+	float temp;             /* 0: greedy */
+	int top_k;              /* 0: off */
+	float top_p;            /* 1: off */
+	float min_p;            /* 0: off */
+	float typical;          /* 1: off */
+	float repeat_penalty;   /* 1: off */
+	int repeat_last_n;      /* tokens of history the penalties see */
+	float freq_penalty;
+	float presence_penalty;
+	int mirostat;           /* 0 or 2 */
+	float mirostat_tau, mirostat_eta;
+	struct bias *bias;
+	size_t n_bias;
+	uint64_t seed;
+};
+
+void sampler_defaults(struct sampler_opts *o);
+
+struct cand {
+	int32_t id;
+	float logit;
+	float p;
+};
+
+struct sampler {
+	struct sampler_opts o;
+	uint64_t rng[4];
+	float mu;               /* mirostat state */
+	struct cand *c;
+	size_t cap;
+};
+
+int sampler_init(struct sampler *s, const struct sampler_opts *o,
+	size_t n_vocab, struct cerr *e);
+void sampler_free(struct sampler *s);
+
+/* Pick a token. history: the ids so far (oldest first). -1 with e filled
+ * when no candidate is left (every logit NaN or -inf). */
+int32_t sample(struct sampler *s, const float *logits, size_t n_vocab,
+	const int32_t *history, size_t n_hist, struct cerr *e);
+
+/* A uniform double in [0, 1) from the sampler's generator. */
+double sampler_uniform(struct sampler *s);
+
+#endif
