@@ -104,7 +104,8 @@ main(int argc, char **argv)
 	struct state s;
 	struct gguf *g;
 	struct cerr e;
-	double t0 = now(), t_first = 0;
+	double t0 = now(), t_first = 0, t_pp = 0, t_tg = 0;
+	long long n_pp = 0, n_tg = 0;
 	int r, i;
 
 	tool_init(argv[0]);
@@ -176,6 +177,8 @@ main(int argc, char **argv)
 			    "(%d of %d positions used; use -c)",
 			    (unsigned long long)ts.lineno, ts.n, s.n_pos,
 			    s.n_ctx);
+		double tb = now();
+
 		for (size_t a = 0; a < ts.n; a += (size_t)opt.batch) {
 			int n = (int)(ts.n - a < (size_t)opt.batch ? ts.n - a :
 			    (size_t)opt.batch);
@@ -187,7 +190,13 @@ main(int argc, char **argv)
 			if (opt.all || a + (size_t)n == ts.n)
 				emit(&h, &s, ts.ids + a, n, a + (size_t)n == ts.n);
 		}
-		/* the default frame carries the whole batch as its history */
+		if (ts.n > 1) {
+			t_pp += now() - tb;
+			n_pp += (long long)ts.n;
+		} else {
+			t_tg += now() - tb;
+			n_tg++;
+		}
 		if (!t_first) {
 			t_first = now();
 			if (opt.verbose)
@@ -197,6 +206,11 @@ main(int argc, char **argv)
 	}
 	if (r < 0)
 		die_err(&e);
+	if (opt.verbose)
+		fprintf(stderr, "chord-fwd: prompt %lld tokens in %.3f s (%.1f "
+		    "t/s), generation %lld tokens in %.3f s (%.1f t/s)\n", n_pp,
+		    t_pp, t_pp > 0 ? n_pp / t_pp : 0.0, n_tg, t_tg,
+		    t_tg > 0 ? n_tg / t_tg : 0.0);
 	tokstream_free(&ts);
 	state_free(&s);
 	tok_close(tk);

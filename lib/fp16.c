@@ -1,11 +1,18 @@
 /* fp16.c: IEEE half and bfloat16 <-> float, round to nearest even. */
 #include <string.h>
+#ifdef __F16C__
+#include <immintrin.h>
+#endif
 
 #include "quant.h"
 
+/* The portable conversions are the reference; F16C gives the same bits. */
 float
 fp16_to_f32(uint16_t h)
 {
+#ifdef __F16C__
+	return _cvtsh_ss(h);
+#endif
 	uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = h >> 10 & 0x1f;
 	uint32_t man = h & 0x3ff, u;
 	float f;
@@ -28,6 +35,10 @@ uint16_t
 f32_to_fp16(float f)
 {
 	uint32_t u, sign, exp, man;
+
+#ifdef __F16C__
+	return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
+#endif
 
 	memcpy(&u, &f, 4);
 	sign = u >> 16 & 0x8000;

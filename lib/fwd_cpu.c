@@ -9,6 +9,9 @@
  * amplify it to a few tenths of a logit (t/chord-fwd.bats bounds it). */
 #include <math.h>
 #include <omp.h>
+#ifdef __F16C__
+#include <immintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,6 +139,52 @@ round16(float f)
 	return fp16_to_f32(f32_to_fp16(f));
 }
 
+/* q . k for a head, k in fp16 */
+static float
+dot_f16(const float *q, const uint16_t *k, int n)
+{
+	float d = 0.0f;
+	int i = 0;
+
+#if defined(__F16C__) && defined(__FMA__)
+	__m256 acc = _mm256_setzero_ps();
+
+	for (; i + 8 <= n; i += 8)
+		acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i),
+		    _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i))),
+		    acc);
+	{
+		__m128 s = _mm_add_ps(_mm256_castps256_ps128(acc),
+		    _mm256_extractf128_ps(acc, 1));
+
+		s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+		s = _mm_add_ss(s, _mm_movehdup_ps(s));
+		d = _mm_cvtss_f32(s);
+	}
+#endif
+	for (; i < n; i++)
+		d += q[i] * fp16_to_f32(k[i]);
+	return d;
+}
+
+/* o += a * v, v in fp16 */
+static void
+axpy_f16(float *o, float a, const uint16_t *v, int n)
+{
+	int i = 0;
+
+#if defined(__F16C__) && defined(__FMA__)
+	__m256 va = _mm256_set1_ps(a);
+
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(o + i, _mm256_fmadd_ps(va, _mm256_cvtph_ps(
+		    _mm_loadu_si128((const __m128i *)(v + i))),
+		    _mm256_loadu_ps(o + i)));
+#endif
+	for (; i < n; i++)
+		o[i] += a * fp16_to_f32(v[i]);
+}
+
 /* Causal attention of batch row t (position pos) over the cache of layer l. */
 static void
 attend(const struct model *m, struct state *s, int l, int t, int pos,
@@ -160,11 +209,8 @@ attend(const struct model *m, struct state *s, int l, int t, int pos,
 			qh[i] = round16(q[i]);
 		for (int p = 0; p <= pos; p++) {
 			const uint16_t *k = kc + (size_t)p * kvd + kvh * hp->head_dim;
-			float d = 0.0f;
 
-			for (int i = 0; i < hp->head_dim; i++)
-				d += qh[i] * fp16_to_f32(k[i]);
-			att[p] = d * scale;
+			att[p] = dot_f16(qh, k, hp->head_dim) * scale;
 			if (att[p] > max)
 				max = att[p];
 		}
@@ -177,10 +223,7 @@ attend(const struct model *m, struct state *s, int l, int t, int pos,
 			o[i] = 0.0f;
 		for (int p = 0; p <= pos; p++) {
 			const uint16_t *v = vc + (size_t)p * kvd + kvh * hp->head_dim;
-			float a = att[p] * inv;
-
-			for (int i = 0; i < hp->head_dim; i++)
-				o[i] += a * fp16_to_f32(v[i]);
+			axpy_f16(o, att[p] * inv, v, hp->head_dim);
 		}
 	}
 }

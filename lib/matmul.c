@@ -27,10 +27,14 @@ matmul_force_scalar(int on)
 	force_scalar = on;
 }
 
-static float
+static inline float
 half(const uint8_t *p)
 {
+#ifdef __F16C__
+	return _cvtsh_ss((uint16_t)(p[0] | p[1] << 8));
+#else
 	return fp16_to_f32((uint16_t)(p[0] | p[1] << 8));
+#endif
 }
 
 /* Round through fp16, as a value stored in a ggml fp16 field. */
