@@ -87,6 +87,10 @@ print_pieces(const struct ids *l)
 static void
 emit(const struct ids *l)
 {
+	static int header;
+
+	if (!header++ && !opt.count && !opt.pieces)
+		tokstream_write_header(stdout, vocab.fingerprint, vocab.n);
 	if (opt.count)
 		printf("%zu\n", l->n);
 	else if (opt.pieces)
@@ -107,8 +111,6 @@ run_encode(FILE *in)
 		vocab.add_bos = opt.bos;
 	if (opt.eos)
 		vocab.add_eos = 1;
-	if (!opt.count && !opt.pieces)
-		tokstream_write_header(stdout, vocab.fingerprint, vocab.n);
 	if (opt.lines) {
 		for (size_t a = 0; a < n;) {
 			char *nl = memchr(text + a, '\n', n - a);

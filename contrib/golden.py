@@ -85,7 +85,10 @@ def tokens(out, name, m):
             for add in (True, False):
                 for special in (False, True):
                     ids = m.tokenize(text.encode(), add_bos=add, special=special)
-                    detok = text_or_none(m.detokenize(ids, special=special))
+                    # piece by piece: the bindings' detokenize() drops a
+                    # space after BOS, which llama.cpp's own does not
+                    detok = text_or_none(b"".join(
+                        m.detokenize([t], special=special) for t in ids))
                     f.write(json.dumps({"text": text, "add_special": add,
                                         "parse_special": special, "ids": ids,
                                         "detok": detok},
@@ -125,7 +128,8 @@ def logits(out, name, path, vocab):
             rec = {"prompt": prompt, "parse_special": special, "ids": ids}
             rec.update(summary(row))
             rec["greedy"] = greedy
-            rec["greedy_text"] = text_or_none(vocab.detokenize(greedy))
+            rec["greedy_text"] = text_or_none(b"".join(
+                vocab.detokenize([t]) for t in greedy))
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""goldcheck.py: compare chord's tools with the llama.cpp goldens.
+
+  goldcheck.py tokens MODEL GOLDEN.jsonl   every string: same ids, and -d
+                                           gives llama.cpp's detokenized text
+  goldcheck.py logits MODEL GOLDEN.jsonl TOL
+                                           every prompt: same argmax, top-20
+                                           logits within TOL; prints the
+                                           largest difference
+Prints one line per difference and a summary; exits 1 on any."""
+import json
+import struct
+import subprocess
+import sys
+
+
+def tokens(model, golden):
+    bad = n = 0
+    for line in open(golden):
+        r = json.loads(line)
+        args = ["chord-tok", "-m", model] + ([] if r["add_special"] else ["--no-bos"])
+        if r["parse_special"]:
+            args.append("--special")
+        p = subprocess.run(args, input=(r["text"] + "\n").encode(), capture_output=True)
+        lines = p.stdout.decode().splitlines()
+        got = [int(x) for x in lines[1].split()] if len(lines) > 1 else []
+        n += 1
+        if p.returncode != 0 or got != r["ids"]:
+            bad += 1
+            print("ids differ: %r special=%s: want %s got %s %s" % (
+                r["text"][:40], r["parse_special"], r["ids"][:12], got[:12],
+                p.stderr.decode()[:100]))
+            continue
+        if r["detok"] is None:
+            continue
+        d = ["chord-tok", "-m", model, "-d"] + (["--special"] if r["parse_special"] else [])
+        p = subprocess.run(d, input=p.stdout, capture_output=True)
+        if p.stdout.decode("utf-8", "replace") != r["detok"]:
+            bad += 1
+            print("detok differs: %r: want %r got %r" % (r["text"][:40], r["detok"][:40],
+                                                       p.stdout[:40]))
+    print("%d strings, %d differences" % (n, bad))
+    return bad
+
+
+def logits(model, golden, tol):
+    bad = 0
+    worst = 0.0
+    for line in open(golden):
+        r = json.loads(line)
+        p = subprocess.run(["chord-fwd", "-m", model],
+                           input=(" ".join(map(str, r["ids"])) + "\n").encode(),
+                           capture_output=True)
+        out = p.stdout
+        n_new = struct.unpack("<I", out[64 + 16:64 + 20])[0]
+        at = 64 + 20 + 4 * n_new
+        lg = struct.unpack("<%df" % r["n_vocab"], out[at:at + 4 * r["n_vocab"]])
+        argmax = max(range(len(lg)), key=lambda i: lg[i])
+        diff = max(abs(lg[i] - v) for i, v in r["top"])
+        worst = max(worst, diff)
+        if argmax != r["argmax"] or diff > tol:
+            bad += 1
+            print("%r: argmax %d (want %d), top-20 difference %.4f" % (
+                r["prompt"][:40], argmax, r["argmax"], diff))
+    print("largest top-20 difference %.4f, %d differences" % (worst, bad))
+    return bad
+
+
+def main():
+    a = sys.argv[1:]
+    if a[0] == "tokens":
+        sys.exit(1 if tokens(a[1], a[2]) else 0)
+    if a[0] == "logits":
+        sys.exit(1 if logits(a[1], a[2], float(a[3])) else 0)
+    sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
