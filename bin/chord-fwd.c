@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "gguf.h"
+#include "matmul.h"
 #include "model.h"
 #include "stream.h"
 #include "tok.h"
@@ -145,6 +146,8 @@ main(int argc, char **argv)
 		usage_die(usage_line, "no operands: tokens come on stdin");
 	if (opt.threads)
 		omp_set_num_threads(opt.threads);
+	if (getenv("CHORD_NOSIMD"))     /* the portable kernels, for tests */
+		matmul_force_scalar(1);
 	if (!(g = gguf_open(model_resolve(opt.model), &e)) ||
 	    model_load(&m, g, &e) < 0 || vocab_load(&vocab, g, &e) < 0)
 		die_err(&e);

@@ -144,6 +144,12 @@ dot_q5_1(const uint8_t *w, const struct qblk *a, int nb)
 	return sum;
 }
 
+/* GCC 12 at -O2 turns this signed x signed loop into a wrong dot-product
+ * vectorization (the SIMD-vs-portable test in t/chord-fwd.bats caught it);
+ * keep it a plain loop. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-vectorize")))
+#endif
 static float
 dot_q8_0(const uint8_t *w, const struct qblk *a, int nb)
 {

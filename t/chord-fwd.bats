@@ -1,0 +1,125 @@
+#!/usr/bin/env bats
+# chord-fwd: the forward pass against llama.cpp's goldens.
+
+load helper
+
+hdr() { printf x | chord-tok | head -n 1; }
+
+@test "-h prints usage, exit 0; bad usage exits 2" {
+	run --separate-stderr chord-fwd -h
+	status_is 0
+	[[ "$output" == "usage: chord-fwd "* ]]
+	run --separate-stderr chord-fwd -c 0
+	status_is 2
+	[[ "${stderr_lines[0]}" == "chord-fwd: -c: 0: too small"* ]]
+}
+
+@test "every golden prompt: llama.cpp's argmax, top-20 logits within 0.5" {
+	need_model "$SMOL"
+	run python3 "$TOP/t/goldcheck.py" logits "$SMOL" "$GOLDEN/logits-smollm2.jsonl" 0.5
+	echo "$output"
+	status_is 0
+}
+
+@test "a one-token prompt gives llama.cpp's logits to the bit (top 20)" {
+	need_model "$SMOL"
+	grep '"prompt": "Hello"' "$GOLDEN/logits-smollm2.jsonl" > "$TMP/hello.jsonl"
+	run python3 "$TOP/t/goldcheck.py" logits "$SMOL" "$TMP/hello.jsonl" 0.00005
+	echo "$output"
+	status_is 0
+	[ "${lines[-1]}" = "largest top-20 difference 0.0000, 0 differences" ]
+}
+
+@test "every matmul kernel, SIMD and portable, matches the dequantized reference" {
+	run "$TBIN/kernel-test"
+	echo "$output"
+	status_is 0
+	[ "${#lines[@]}" -eq 5 ]
+}
+
+@test "the portable kernels give the same next tokens end to end" {
+	need_model "$SMOL"
+	ids="504 3575 282 4649 314"
+	echo "$ids" | chord-fwd --top 5 | cut -f4- | sed 's/ [-0-9.]*\(\t\|$\)/\1/g' > "$TMP/simd"
+	echo "$ids" | CHORD_NOSIMD=1 chord-fwd --top 5 | cut -f4- | sed 's/ [-0-9.]*\(\t\|$\)/\1/g' > "$TMP/scalar"
+	[ "$(cut -f1-4 "$TMP/simd")" = "$(cut -f1-4 "$TMP/scalar")" ]
+	[[ "$(cat "$TMP/simd")" == "7042 ' Paris'"* ]]
+}
+
+@test "perplexity through the pipes is within 0.5% of llama-perplexity's" {
+	need_model "$SMOL"
+	want=$(jq .ppl "$GOLDEN/ppl-smollm2.json")
+	run "$TOP/contrib/perplexity" -c "$(jq .n_ctx "$GOLDEN/ppl-smollm2.json")" "$GOLDEN/ppl-text.txt"
+	echo "$output (llama.cpp: $want)"
+	status_is 0
+	[[ "$output" == "chunks=13 tokens=819 ppl="* ]]
+	got=${output##*ppl=}
+	awk -v g="$got" -v w="$want" 'BEGIN { d = (g - w) / w; exit !(d < 0.005 && d > -0.005) }'
+}
+
+@test "--all-logits: one frame per position, the last equal to the default frame" {
+	need_model "$SMOL"
+	echo "504 3575 282" | chord-fwd --all-logits > "$TMP/all"
+	echo "504 3575 282" | chord-fwd > "$TMP/last"
+	run "$TBIN/stream-test" read < "$TMP/all"
+	status_is 0
+	[ "${#lines[@]}" -eq 4 ]
+	[ "${lines[3]%% first=*}" = "pos=2 token=282 n_new=1" ]
+	# the logits of the last frame are the same bytes
+	n=$((49152 * 4))
+	cmp <(tail -c "$n" "$TMP/all") <(tail -c "$n" "$TMP/last")
+}
+
+@test "the KV cache carries over between lines: feeding one id at a time gives the batch's logits" {
+	need_model "$SMOL"
+	printf '504\n3575\n282\n' | chord-fwd --top 3 | tail -n 1 | cut -f4 > "$TMP/steps"
+	echo "504 3575 282" | chord-fwd --top 3 | cut -f4 > "$TMP/batch"
+	[ "$(cut -d' ' -f1 "$TMP/steps")" = "$(cut -d' ' -f1 "$TMP/batch")" ]
+}
+
+@test "overflowing the context is a clear error" {
+	need_model "$SMOL"
+	run --separate-stderr chord-fwd -c 4 <<< "1 2 3 4 5"
+	status_is 1
+	[ "$stderr" = "chord-fwd: stdin: line 1: 5 tokens overflow the context (0 of 4 positions used; use -c)" ]
+	run --separate-stderr chord-fwd -c 4 --top 1 <<< $'1 2 3\n4\n5'
+	status_is 1
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$stderr" = "chord-fwd: stdin: line 3: 1 tokens overflow the context (4 of 4 positions used; use -c)" ]
+}
+
+@test "bad token streams: out of range, another vocabulary" {
+	need_model "$SMOL"
+	need_model "$GEMMA"
+	run --separate-stderr chord-fwd <<< "1 49152"
+	status_is 1
+	[ "$stderr" = "chord-fwd: stdin: line 1: token 49152 out of range (n_vocab 49152)" ]
+	printf hi | chord-tok -m "$GEMMA" > "$TMP/g"
+	run --separate-stderr chord-fwd < "$TMP/g"
+	status_is 1
+	[[ "$stderr" == "chord-fwd: stdin: token stream is for vocab "* ]]
+}
+
+@test "an architecture it does not run is named in the error" {
+	need_model "$GEMMA"
+	run --separate-stderr chord-fwd -m "$GEMMA" <<< "2"
+	status_is 1
+	[ "$stderr" = "chord-fwd: $GEMMA: architecture gemma3 not supported" ]
+}
+
+@test "a truncated model is an error, not a crash" {
+	need_model "$SMOL"
+	head -c 50000000 "$SMOL" > "$TMP/cut.gguf"
+	run --separate-stderr chord-fwd -m "$TMP/cut.gguf" <<< "1"
+	status_is 1
+	[[ "$stderr" == "chord-fwd: $TMP/cut.gguf: tensor "*": data past end of file (at byte "* ]]
+}
+
+@test "-v reports load time and speed on stderr, nothing on stdout changes" {
+	need_model "$SMOL"
+	run --separate-stderr chord-fwd -v --top 1 <<< "504 3575"
+	status_is 0
+	[[ "${stderr_lines[0]}" == "chord-fwd: loaded "*" in "*" s: 30 layers, dim 576, context 4096, "* ]]
+	[[ "${stderr_lines[1]}" == "chord-fwd: first logits after "* ]]
+	[ "${#lines[@]}" -eq 1 ]
+}

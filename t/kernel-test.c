@@ -1,0 +1,108 @@
+/* kernel-test: every matmul kernel against the dequantized reference, SIMD
+ * and portable paths, on random blocks. Prints one line per type and exits 1
+ * if any relative error passes 1e-5. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "matmul.h"
+#include "quant.h"
+#include "tool.h"
+
+enum { COLS = 256, ROWS = 64 };
+
+static uint32_t rng = 12345;
+
+static uint32_t
+rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 17;
+	rng ^= rng << 5;
+	return rng;
+}
+
+static float
+frand(void)
+{
+	return (float)(rnd() % 20001) / 10000.0f - 1.0f;
+}
+
+/* Random blocks with sane fp16 scales (random bits could be NaN). */
+static void
+fill(uint8_t *w, uint32_t type, size_t n)
+{
+	const struct qtype *q = qtype_get(type);
+
+	for (size_t i = 0; i < n; i++)
+		w[i] = (uint8_t)rnd();
+	for (size_t b = 0; b < n / (size_t)q->size; b++) {
+		uint16_t d = f32_to_fp16(frand() * 0.05f), m = f32_to_fp16(frand());
+
+		memcpy(w + b * q->size, &d, 2);
+		if (type == GGML_Q4_1 || type == GGML_Q5_1)
+			memcpy(w + b * q->size + 2, &m, 2);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const uint32_t types[] = { GGML_Q4_0, GGML_Q4_1, GGML_Q5_0,
+	    GGML_Q5_1, GGML_Q8_0 };
+	int bad = 0;
+
+	(void)argc;
+	tool_init(argv[0]);
+	for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+		const struct qtype *q = qtype_get(types[k]);
+		size_t rb = COLS / 32 * (size_t)q->size;
+		uint8_t *w = malloc(rb * ROWS);
+		float x[COLS], row[COLS], y[2][ROWS], worst = 0.0f;
+		struct qblk qa[COLS / 32];
+		struct mat m = { w, types[k], ROWS, COLS, rb };
+
+		fill(w, types[k], rb * ROWS);
+		for (int i = 0; i < COLS; i++)
+			x[i] = frand();
+		quantize_act(x, 1, COLS, qa);
+		for (int s = 0; s < 2; s++) {
+			matmul_force_scalar(s);
+			matmul(&m, qa, 1, y[s], ROWS);
+		}
+		for (int r = 0; r < ROWS; r++) {
+			double ref = 0.0, scale = 0.0;
+
+			mat_row_f32(&m, r, row);
+			for (int i = 0; i < COLS; i++) {
+				double a = qa[i / 32].d * qa[i / 32].q[i % 32];
+				float mb = 0.0f;
+
+				/* the offset m of Q4_1/Q5_1 multiplies the block sum
+				 * kept in fp16, as in ggml */
+				if (types[k] == GGML_Q4_1 || types[k] == GGML_Q5_1) {
+					uint16_t h;
+
+					memcpy(&h, w + r * rb + i / 32 * (size_t)q->size +
+					    2, 2);
+					mb = fp16_to_f32(h);
+					if (i % 32 == 0)
+						ref += mb * qa[i / 32].s;
+				}
+				ref += (row[i] - mb) * a;
+				scale += fabs(row[i] * a);
+			}
+			for (int s = 0; s < 2; s++) {
+				float err = (float)(fabs(y[s][r] - ref) / (scale + 1e-9));
+
+				if (err > worst)
+					worst = err;
+			}
+		}
+		printf("%s: worst relative error %.2e\n", q->name, worst);
+		bad |= worst > 1e-5f;
+		free(w);
+	}
+	return bad;
+}
