@@ -1,0 +1,111 @@
+#!/usr/bin/env bats
+# chord-gen: the generation loop, and the pipelines it is made of.
+
+load helper
+
+hdr() { printf x | chord-tok | head -n 1; }
+
+@test "-h prints usage, exit 0; bad usage exits 2" {
+	run --separate-stderr chord-gen -h
+	status_is 0
+	[[ "$output" == "usage: chord-gen "* ]]
+	run --separate-stderr chord-gen --bogus
+	status_is 2
+	[ "${stderr_lines[0]}" = "chord-gen: unknown option --bogus" ]
+	run --separate-stderr chord-gen -n
+	status_is 2
+}
+
+@test "runs under dash" {
+	need_model "$SMOL"
+	run dash "$TOP/bin/chord-gen" --temp 0 -n 3 -p "The capital of France is"
+	status_is 0
+	[ "$output" = " Paris." ]
+}
+
+@test "the README's pipeline answers the question" {
+	need_model "$SMOL"
+	run sh -c "echo 'What is the capital of France?' | chord-tok --chat chatml | chord-gen --temp 0 -n 40"
+	status_is 0
+	[[ "$output" == *Paris* ]]
+}
+
+@test "greedy ids follow llama.cpp's greedy continuation on every golden prompt" {
+	need_model "$SMOL"
+	h=$(hdr)
+	while IFS= read -r rec; do
+		ids=$(jq -r '.ids | map(tostring) | join(" ")' <<< "$rec")
+		want=$(jq -r '.greedy[:6] | map(tostring) | join(" ")' <<< "$rec")
+		got=$(printf '%s\n%s\n' "$h" "$ids" | chord-gen --temp 0 -n 6 --ignore-eos --ids | tr '\n' ' ')
+		[ "$got" = "$want " ] || { echo "prompt $(jq .prompt <<< "$rec"): got $got want $want"; false; }
+	done < "$GOLDEN/logits-smollm2.jsonl"
+}
+
+@test "text on stdin and -p TEXT are tokenized; a token stream is used as is" {
+	need_model "$SMOL"
+	a=$(echo "The capital of France is" | chord-gen --temp 0 -n 3)
+	b=$(chord-gen --temp 0 -n 3 -p "The capital of France is")
+	c=$(echo "The capital of France is" | chord-tok | chord-gen --temp 0 -n 3)
+	d=$(echo "504 3575 282 4649 314" | chord-gen --temp 0 -n 3)
+	[ "$a" = " Paris." ]
+	[ "$a" = "$b" ] && [ "$a" = "$c" ] && [ "$a" = "$d" ]
+}
+
+@test "the same seed gives the same text, another seed another" {
+	need_model "$SMOL"
+	a=$(chord-gen --seed 11 --temp 1.2 -n 24 --ignore-eos -p "Once upon a time")
+	b=$(chord-gen --seed 11 --temp 1.2 -n 24 --ignore-eos -p "Once upon a time")
+	c=$(chord-gen --seed 12 --temp 1.2 -n 24 --ignore-eos -p "Once upon a time")
+	[ -n "$a" ]
+	[ "$a" = "$b" ]
+	[ "$a" != "$c" ]
+}
+
+@test "head -c 20 downstream ends the pipeline cleanly and quickly" {
+	need_model "$SMOL"
+	export TMPDIR=$TMP
+	start=$(date +%s)
+	run sh -c "chord-gen --temp 0 -n 2000 --ignore-eos -p 'Write a long story.' | head -c 20"
+	[ "${#output}" -eq 20 ]
+	[ $(( $(date +%s) - start )) -lt 20 ]
+	sleep 0.5
+	[ -z "$(ls "$TMP" | grep chord-gen)" ]
+	! pgrep -f "chord-fwd.*$TMP" > /dev/null
+}
+
+@test "Ctrl-C stops generation: text so far stays, no process or temp file left" {
+	need_model "$SMOL"
+	export TMPDIR=$TMP
+	# a background job starts with SIGINT ignored; give it back its default
+	# as a terminal's foreground job has it
+	setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV' sh -c \
+	    "chord-gen --temp 0 -n 5000 --ignore-eos -p 'Write a long story.' > '$TMP/out' 2>&1" &
+	sleep 3
+	pgid=$(ps -o pgid= -p $! | tr -d ' ')
+	pids=$(pgrep -g "$pgid" | tr '\n' ' ')
+	[ -n "$pids" ]
+	kill -INT -- "-$pgid"
+	sleep 1
+	for p in $pids; do ! kill -0 "$p" 2> /dev/null; done
+	[ -s "$TMP/out" ]
+	[ -z "$(ls "$TMP" | grep chord-gen)" ]
+}
+
+@test "--batch: one JSON object per prompt line" {
+	need_model "$SMOL"
+	printf 'The capital of France is\nThe capital of Italy is\n' > "$TMP/prompts"
+	run chord-gen --batch --temp 0 -n 3 -f "$TMP/prompts"
+	status_is 0
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(jq .answer <<< "${lines[0]}")" = '" Paris.\n"' ]
+	[ "$(jq -r .prompt <<< "${lines[1]}")" = "The capital of Italy is" ]
+	[ "$(jq .gen_tokens <<< "${lines[0]}")" -eq 3 ]
+	[ "$(jq .prompt_tokens <<< "${lines[0]}")" -eq 5 ]
+	jq -e '.ms >= 0' <<< "${lines[1]}"
+}
+
+@test "a failing stage makes chord-gen fail" {
+	run --separate-stderr chord-gen -m "$TMP/none.gguf" -p hi
+	status_is 1
+	[[ "$stderr" == *"$TMP/none.gguf: No such file or directory"* ]]
+}
