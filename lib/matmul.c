@@ -168,14 +168,21 @@ dot_q8_0(const uint8_t *w, const struct qblk *a, int nb)
 /* ---- AVX2 kernels (same integer math, same result) ---- */
 
 #ifdef __AVX2__
+/* u8 x s8, summed by fours into s32 lanes, as floats. VNNI does it in one
+ * instruction (vpdpbusd); else pairs to s16 (maddubs) then quads (madd),
+ * exact too, since |u4 * s8| pairs stay far from the s16 limit. */
 static inline __m256
 block_dot(__m256i wq_u8, __m256i aq_s8)
 {
-	/* u8 x s8 -> pairs summed to s16 -> quads summed to s32 -> float */
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+	return _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(),
+	    wq_u8, aq_s8));
+#else
 	__m256i p16 = _mm256_maddubs_epi16(wq_u8, aq_s8);
 	__m256i p32 = _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
 
 	return _mm256_cvtepi32_ps(p32);
+#endif
 }
 
 static inline __m256i
@@ -222,11 +229,8 @@ dot_q4_0_avx2(const uint8_t *w, const struct qblk *a, int nb)
 	for (int b = 0; b < nb; b++, w += 18, a++) {
 		__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
 		__m256i wq = _mm256_sub_epi8(nibbles(w + 2), _mm256_set1_epi8(8));
-		/* signed x signed: move the sign onto the activation */
-		__m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq),
+		__m256 p = block_dot(_mm256_sign_epi8(wq, wq),
 		    _mm256_sign_epi8(aq, wq));
-		__m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16,
-		    _mm256_set1_epi16(1)));
 
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w) * a->d), p, acc);
 	}
@@ -241,18 +245,81 @@ dot_q8_0_avx2(const uint8_t *w, const struct qblk *a, int nb)
 	for (int b = 0; b < nb; b++, w += 34, a++) {
 		__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
 		__m256i wq = _mm256_loadu_si256((const __m256i *)(w + 2));
-		__m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq),
+		/* s8 x s8: the sign moves onto the activation; |-128| = 128
+		 * as u8 is exact */
+		__m256 p = block_dot(_mm256_sign_epi8(wq, wq),
 		    _mm256_sign_epi8(aq, wq));
-		__m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16,
-		    _mm256_set1_epi16(1)));
 
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w) * a->d), p, acc);
 	}
 	return hsum(acc);
 }
+
+/* Four activation rows at once: each weight block is unpacked once and used
+ * four times while the rows' blocks sit in cache (prompts). */
+static void
+dot4_q4_1_avx2(const uint8_t *w, const struct qblk *a, int nb, float *out)
+{
+	__m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(),
+	    _mm256_setzero_ps(), _mm256_setzero_ps() };
+	float off[4] = { 0 };
+
+	for (int b = 0; b < nb; b++, w += 20) {
+		__m256i wq = nibbles(w + 4);
+		float d = half(w), m = half(w + 2);
+
+		for (int t = 0; t < 4; t++) {
+			const struct qblk *at = a + (size_t)t * nb + b;
+			__m256i aq = _mm256_loadu_si256((const __m256i *)at->q);
+
+			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * at->d),
+			    block_dot(wq, aq), acc[t]);
+			off[t] += m * at->s;
+		}
+	}
+	for (int t = 0; t < 4; t++)
+		out[t] = hsum(acc[t]) + off[t];
+}
+
+static void
+dot4_q8_0_avx2(const uint8_t *w, const struct qblk *a, int nb, float *out)
+{
+	__m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(),
+	    _mm256_setzero_ps(), _mm256_setzero_ps() };
+
+	for (int b = 0; b < nb; b++, w += 34) {
+		__m256i wq = _mm256_loadu_si256((const __m256i *)(w + 2));
+		__m256i wabs = _mm256_sign_epi8(wq, wq);
+		float d = half(w);
+
+		for (int t = 0; t < 4; t++) {
+			const struct qblk *at = a + (size_t)t * nb + b;
+			__m256i aq = _mm256_loadu_si256((const __m256i *)at->q);
+
+			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * at->d),
+			    block_dot(wabs, _mm256_sign_epi8(aq, wq)), acc[t]);
+		}
+	}
+	for (int t = 0; t < 4; t++)
+		out[t] = hsum(acc[t]);
+}
 #endif
 
 typedef float (*qdot_fn)(const uint8_t *, const struct qblk *, int);
+typedef void (*qdot4_fn)(const uint8_t *, const struct qblk *, int, float *);
+
+static qdot4_fn
+kernel4(uint32_t type)
+{
+#ifdef __AVX2__
+	if (!force_scalar && type == GGML_Q4_1)
+		return dot4_q4_1_avx2;
+	if (!force_scalar && type == GGML_Q8_0)
+		return dot4_q8_0_avx2;
+#endif
+	(void)type;
+	return NULL;
+}
 
 static qdot_fn
 kernel(uint32_t type)
@@ -374,13 +441,20 @@ matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
 	int y_stride)
 {
 	qdot_fn f = kernel(w->type);
-	int nb = (int)(w->cols / QBLK);
+	qdot4_fn f4 = kernel4(w->type);
+	int nb = (int)(w->cols / QBLK), n4 = f4 ? n / 4 * 4 : 0;
 
 	#pragma omp parallel for schedule(static)
 	for (int64_t r = 0; r < w->rows; r++) {
 		const uint8_t *wr = (const uint8_t *)w->data + r * w->row_bytes;
+		float o[4];
 
-		for (int t = 0; t < n; t++)
+		for (int t = 0; t < n4; t += 4) {
+			f4(wr, qa + (size_t)t * nb, nb, o);
+			for (int k = 0; k < 4; k++)
+				y[(size_t)(t + k) * y_stride + r] = o[k];
+		}
+		for (int t = n4; t < n; t++)
 			y[(size_t)t * y_stride + r] = f(wr, qa + (size_t)t * nb, nb);
 	}
 }

@@ -100,6 +100,29 @@ main(int argc, char **argv)
 					worst = err;
 			}
 		}
+		/* several activation rows at once (the prompt path, tiled by
+		 * four) give each row's single result */
+		{
+			enum { N = 6 };
+			float xs[N * COLS], ys[N * ROWS], y1[ROWS];
+			struct qblk qs[N * COLS / 32];
+
+			for (int i = 0; i < N * COLS; i++)
+				xs[i] = frand();
+			quantize_act(xs, N, COLS, qs);
+			matmul_force_scalar(0);
+			matmul(&m, qs, N, ys, ROWS);
+			for (int t = 0; t < N; t++) {
+				matmul(&m, qs + t * (COLS / 32), 1, y1, ROWS);
+				for (int r = 0; r < ROWS; r++) {
+					float err = fabsf(ys[t * ROWS + r] - y1[r]) /
+					    (fabsf(y1[r]) + 1e-3f);
+
+					if (err > worst)
+						worst = err;
+				}
+			}
+		}
 		printf("%s: worst relative error %.2e\n", q->name, worst);
 		bad |= worst > 1e-5f;
 		free(w);
