@@ -257,6 +257,68 @@ dot_q8_0_avx2(const uint8_t *w, const struct qblk *a, int nb)
 
 /* Four activation rows at once: each weight block is unpacked once and used
  * four times while the rows' blocks sit in cache (prompts). */
+#if defined(__AVX512F__) && defined(__AVX512VNNI__)
+/* Two activation rows per 512-bit register: the weight block in both
+ * halves, one vpdpbusd for both rows. */
+static inline __m512i
+two_rows(const struct qblk *a0, const struct qblk *a1)
+{
+	return _mm512_inserti64x4(_mm512_castsi256_si512(
+	    _mm256_loadu_si256((const __m256i *)a0->q)),
+	    _mm256_loadu_si256((const __m256i *)a1->q), 1);
+}
+
+static inline __m512
+two_scales(float d, const struct qblk *a0, const struct qblk *a1)
+{
+	return _mm512_insertf32x8(_mm512_set1_ps(d * a0->d),
+	    _mm256_set1_ps(d * a1->d), 1);
+}
+
+static inline float
+hsum512_lo(__m512 v)
+{
+	return hsum(_mm512_castps512_ps256(v));
+}
+
+static inline float
+hsum512_hi(__m512 v)
+{
+	return hsum(_mm512_extractf32x8_ps(v, 1));
+}
+
+static void
+dot4_q4_1_avx512(const uint8_t *w, const struct qblk *a, int nb, float *out)
+{
+	__m512 acc01 = _mm512_setzero_ps(), acc23 = _mm512_setzero_ps();
+	float off[4] = { 0 };
+	const struct qblk *a0 = a, *a1 = a + nb, *a2 = a + 2 * nb,
+	    *a3 = a + 3 * nb;
+
+	for (int b = 0; b < nb; b++, w += 20) {
+		__m512i wq = _mm512_broadcast_i64x4(nibbles(w + 4));
+		float d = half(w), m = half(w + 2);
+		__m512i p01 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq,
+		    two_rows(a0 + b, a1 + b));
+		__m512i p23 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq,
+		    two_rows(a2 + b, a3 + b));
+
+		acc01 = _mm512_fmadd_ps(two_scales(d, a0 + b, a1 + b),
+		    _mm512_cvtepi32_ps(p01), acc01);
+		acc23 = _mm512_fmadd_ps(two_scales(d, a2 + b, a3 + b),
+		    _mm512_cvtepi32_ps(p23), acc23);
+		off[0] += m * a0[b].s;
+		off[1] += m * a1[b].s;
+		off[2] += m * a2[b].s;
+		off[3] += m * a3[b].s;
+	}
+	out[0] = hsum512_lo(acc01) + off[0];
+	out[1] = hsum512_hi(acc01) + off[1];
+	out[2] = hsum512_lo(acc23) + off[2];
+	out[3] = hsum512_hi(acc23) + off[3];
+}
+#endif
+
 static void
 dot4_q4_1_avx2(const uint8_t *w, const struct qblk *a, int nb, float *out)
 {
@@ -312,6 +374,10 @@ static qdot4_fn
 kernel4(uint32_t type)
 {
 #ifdef __AVX2__
+#if defined(__AVX512F__) && defined(__AVX512VNNI__)
+	if (!force_scalar && type == GGML_Q4_1)
+		return dot4_q4_1_avx512;
+#endif
 	if (!force_scalar && type == GGML_Q4_1)
 		return dot4_q4_1_avx2;
 	if (!force_scalar && type == GGML_Q8_0)
