@@ -66,6 +66,7 @@ san:
 	$(MAKE) O=build/san/obj BINDIR=build/san/bin TBIN=build/san/t all tprogs \
 	    OPT='-O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
 	    LDFLAGS='-fsanitize=address,undefined'
+	CHORD_TEMPLATES=$(CURDIR)/share/templates \
 	CHORD_BIN=$(CURDIR)/build/san/bin CHORD_TBIN=$(CURDIR)/build/san/t ASAN_OPTIONS=detect_leaks=0 bats t/
 
 # Reference goldens from llama.cpp (builds it once into a private cache).

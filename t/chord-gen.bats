@@ -104,6 +104,18 @@ hdr() { printf x | chord-tok | head -n 1; }
 	jq -e '.ms >= 0' <<< "${lines[1]}"
 }
 
+@test "an empty prompt is an error, not a hang" {
+	need_model "$SMOL"
+	run timeout 20 chord-gen < /dev/null
+	status_is 1
+	[ "$output" = "chord-gen: empty prompt: no tokens to generate from" ]
+	run timeout 20 chord-gen -p ""
+	status_is 1
+	printf '#chord tokens vocab=d8a3e77cf8c6695e n_vocab=49152\n' > "$TMP/h"
+	run timeout 20 chord-gen < "$TMP/h"
+	status_is 1
+}
+
 @test "a failing stage makes chord-gen fail" {
 	run --separate-stderr chord-gen -m "$TMP/none.gguf" -p hi
 	status_is 1

@@ -1,0 +1,17 @@
+#!/usr/bin/env bats
+# make install honours PREFIX and DESTDIR, and installed tools find their
+# chat templates.
+
+load helper
+
+@test "make install DESTDIR=... PREFIX=/usr gives working tools" {
+	need_model "$SMOL"
+	make -s -C "$TOP" install DESTDIR="$TMP/root" PREFIX=/usr > /dev/null
+	for t in gguf-inspect chord-tok chord-fwd chord-sample chord-gen; do
+		[ -x "$TMP/root/usr/bin/$t" ]
+	done
+	[ -f "$TMP/root/usr/share/chord/templates/chatml" ]
+	want=$(echo hi | chord-tok --chat chatml)
+	[ "$(echo hi | "$TMP/root/usr/bin/chord-tok" --chat chatml)" = "$want" ]
+	[ "$("$TMP/root/usr/bin/chord-gen" --temp 0 -n 3 -p 'The capital of France is')" = " Paris." ]
+}
