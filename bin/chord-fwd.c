@@ -66,9 +66,11 @@ print_top(int pos, int32_t token, const float *lg, int n_vocab)
 		die("stdout:");
 }
 
+/* Frames for a chunk of n ids of the batch; the default frame (the batch's
+ * last position) carries the whole batch as history. */
 static void
 emit(const struct logits_hdr *h, const struct state *s, const int32_t *ids,
-	int n, int chunk_last)
+	int n, int chunk_last, const int32_t *batch, size_t n_batch)
 {
 	struct cerr e;
 	int pos0 = s->n_pos - n;
@@ -91,7 +93,8 @@ emit(const struct logits_hdr *h, const struct state *s, const int32_t *ids,
 	if (opt.top)
 		print_top(s->n_pos - 1, ids[n - 1], s->logits, (int)h->n_vocab);
 	else if (logits_write_frame(stdout, h, (uint32_t)(s->n_pos - 1),
-	    ids[n - 1], LOGITS_F_LAST, NULL, 0, s->logits, &e) < 0)
+	    ids[n - 1], LOGITS_F_LAST, batch, (uint32_t)n_batch, s->logits,
+	    &e) < 0)
 		die_err(&e);
 }
 
@@ -191,7 +194,8 @@ main(int argc, char **argv)
 			if (!opt.all && a + (size_t)n < ts.n)
 				continue;
 			if (opt.all || a + (size_t)n == ts.n)
-				emit(&h, &s, ts.ids + a, n, a + (size_t)n == ts.n);
+				emit(&h, &s, ts.ids + a, n, a + (size_t)n == ts.n,
+				    ts.ids, ts.n);
 		}
 		if (ts.n > 1) {
 			t_pp += now() - tb;

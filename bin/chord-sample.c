@@ -31,6 +31,8 @@ static size_t n_hist, cap_hist;
 static void
 remember(const int32_t *ids, size_t n)
 {
+	if (n == 0)
+		return;
 	if (n_hist + n > cap_hist) {
 		size_t cap = (n_hist + n) * 2;
 		int32_t *p = realloc(hist, cap * sizeof *p);

@@ -65,6 +65,8 @@ hdr() { printf x | chord-tok | head -n 1; }
 	status_is 0
 	[ "${#lines[@]}" -eq 4 ]
 	[ "${lines[3]%% first=*}" = "pos=2 token=282 n_new=1" ]
+	# the default frame carries the whole batch as the sampler's history
+	[ "$("$TBIN/stream-test" read < "$TMP/last" | tail -n 1 | cut -d' ' -f1-3)" = "pos=2 token=282 n_new=3" ]
 	# the logits of the last frame are the same bytes
 	n=$((49152 * 4))
 	cmp <(tail -c "$n" "$TMP/all") <(tail -c "$n" "$TMP/last")
