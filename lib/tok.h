@@ -76,6 +76,10 @@ void bpe_free(struct tok *t);
 int bpe_encode(struct tok *t, const char *s, size_t n, struct ids *out,
 	struct cerr *e);
 int bpe_piece(const struct tok *t, int32_t id, char *buf, size_t cap);
+/* Only the pre-tokenizer named pre (tokenizer.ggml.pre): out gets the byte
+ * length of each word of s. */
+int bpe_pretokenize(const char *pre, const char *s, size_t n, struct ids *out,
+	struct cerr *e);
 
 int spm_init(struct tok *t, const struct gguf *g, struct cerr *e);
 int spm_encode(struct tok *t, const char *s, size_t n, int first,

@@ -17,6 +17,8 @@
 enum bpe_pre {
 	PRE_GPT2 = 1,           /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+|... */
 	PRE_SMOLLM,             /* \p{N} alone first, then GPT-2 */
+	PRE_LLAMA3,             /* (?i:'s|...)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|... */
+	PRE_QWEN2,              /* the same with \p{N} one digit at a time */
 };
 
 static const struct {
@@ -26,6 +28,8 @@ static const struct {
 	{ "default", PRE_GPT2 }, { "gpt2", PRE_GPT2 }, { "gpt-2", PRE_GPT2 },
 	{ "smollm", PRE_SMOLLM }, { "starcoder", PRE_SMOLLM },
 	{ "refact", PRE_SMOLLM }, { "codeshell", PRE_SMOLLM },
+	{ "llama3", PRE_LLAMA3 }, { "llama-v3", PRE_LLAMA3 },
+	{ "llama-bpe", PRE_LLAMA3 }, { "qwen2", PRE_QWEN2 },
 };
 
 /* ---- bytes <-> printable codepoints (GPT-2) ---- */
@@ -169,6 +173,69 @@ gpt2_word(const struct cps *c, size_t pos, size_t end)
 	return k > 0 ? k : 1;
 }
 
+static uint32_t
+ascii_lower(uint32_t c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static int
+is_crlf(uint32_t c)
+{
+	return c == '\r' || c == '\n';
+}
+
+/* Length of the Llama 3 word at pos (Qwen 2: max_digits 1):
+ *   (?i:'s|'t|'re|'ve|'m|'ll|'d) | [^\r\n\p{L}\p{N}]?\p{L}+ |
+ *   \p{N}{1,max_digits} | ?[^\s\p{L}\p{N}]+[\r\n]* | \s*[\r\n]+ |
+ *   \s+(?!\S) | \s+ */
+static size_t
+llama3_word(const struct cps *c, size_t pos, size_t end, int max_digits)
+{
+	uint32_t ch = c->cp[pos];
+	unsigned f = fl(c, pos, end), f2;
+	size_t j, k, last_nl = 0;
+
+	if (ch == '\'' && pos + 1 < end) {
+		uint32_t a = ascii_lower(c->cp[pos + 1]);
+		uint32_t b = pos + 2 < end ? ascii_lower(c->cp[pos + 2]) : 0;
+
+		if (a == 's' || a == 't' || a == 'm' || a == 'd')
+			return 2;
+		if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') ||
+		    (a == 'l' && b == 'l'))
+			return 3;
+	}
+	if (!is_crlf(ch) && !IS_N(f) && (IS_L(f) || IS_L(fl(c, pos + 1, end)))) {
+		for (j = pos + 1; j < end && IS_L(fl(c, j, end)); j++)
+			;
+		return j - pos;
+	}
+	if (IS_N(f)) {
+		for (j = pos; j < end && j - pos < (size_t)max_digits &&
+		    IS_N(fl(c, j, end)); j++)
+			;
+		return j - pos;
+	}
+	f2 = ch == ' ' ? fl(c, pos + 1, end) : f;
+	if (IS_OTHER(f2) && f) {
+		j = pos + (ch == ' ');
+		while (j < end && IS_OTHER(fl(c, j, end)))
+			j++;
+		while (j < end && is_crlf(c->cp[j]))
+			j++;
+		return j - pos;
+	}
+	for (k = 0; pos + k < end && IS_WS(fl(c, pos + k, end)); k++)
+		if (is_crlf(c->cp[pos + k]))
+			last_nl = k + 1;
+	if (last_nl)                    /* \s*[\r\n]+ */
+		return last_nl;
+	if (k > 1 && pos + k < end)     /* \s+(?!\S) */
+		return k - 1;
+	return k > 0 ? k : 1;
+}
+
 /* ---- merging ---- */
 
 struct sym {
@@ -254,13 +321,23 @@ done:
 	return r;
 }
 
-/* GPT-2 words of [start, end) of the codepoints, each through BPE. */
+/* The words of [start, end) of the codepoints, each through BPE. */
 static int
 gpt2_split(struct tok *t, const char *s, const struct cps *c, size_t start,
 	size_t end, struct ids *out, struct cerr *e)
 {
 	for (size_t pos = start; pos < end;) {
-		size_t len = gpt2_word(c, pos, end);
+		size_t len = t->pre == PRE_LLAMA3 ? llama3_word(c, pos, end, 3) :
+		    t->pre == PRE_QWEN2 ? llama3_word(c, pos, end, 1) :
+		    gpt2_word(c, pos, end);
+
+		if (!t->merges.cap) {   /* pre-tokenizing only (tests) */
+			if (ids_push(out, (int32_t)(c->off[pos + len] -
+			    c->off[pos])) < 0)
+				return cerr_set(e, "out of memory");
+			pos += len;
+			continue;
+		}
 
 		if (bpe_word(t, s + c->off[pos], c->off[pos + len] - c->off[pos],
 		    out, e) < 0)
@@ -308,6 +385,22 @@ bpe_encode(struct tok *t, const char *s, size_t n, struct ids *out,
 	free(c.cp);
 	free(c.off);
 	return r;
+}
+
+/* The pre-tokenizer alone: byte lengths of the words of s, for tests. */
+int
+bpe_pretokenize(const char *pre, const char *s, size_t n, struct ids *out,
+	struct cerr *e)
+{
+	struct tok t;
+
+	memset(&t, 0, sizeof t);
+	for (size_t i = 0; i < sizeof pre_names / sizeof *pre_names; i++)
+		if (!strcmp(pre, pre_names[i].name))
+			t.pre = pre_names[i].pre;
+	if (!t.pre)
+		return cerr_set(e, "pre-tokenizer '%s' not supported", pre);
+	return bpe_encode(&t, s, n, out, e);
 }
 
 int

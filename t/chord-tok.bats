@@ -28,6 +28,19 @@ load helper
 	[ "${lines[-1]}" = "212 strings, 0 differences" ]
 }
 
+@test "BPE pre-tokenizers (gpt2, smollm, llama3, qwen2) split as llama.cpp's regexes do" {
+	run python3 "$TOP/t/pretok.py" "$TBIN/pretok-test" "$GOLDEN/tokens-smollm2.jsonl"
+	echo "$output"
+	status_is 0
+	[ "${lines[-1]}" = "268 splits compared, 0 differences" ]
+}
+
+@test "an unknown pre-tokenizer is a clear error, not a guess" {
+	run "$TBIN/pretok-test" nosuch <<< "hi"
+	status_is 1
+	[ "$output" = "pretok-test: pre-tokenizer 'nosuch' not supported" ]
+}
+
 @test "the stream starts with the vocab fingerprint header" {
 	need_model "$SMOL"
 	run chord-tok <<< "Hello world"
