@@ -74,6 +74,19 @@ load helper
 	[[ "$output" == "chord-tok: "*"/nosuch: no such chat template" ]]
 }
 
+@test "every shipped chat template wraps a message, with a system prompt too" {
+	need_model "$SMOL"
+	plain=$(echo hi | chord-tok | tail -n 1)
+	for t in "$TOP"/share/templates/*; do
+		name=${t##*/}
+		a=$(echo hi | chord-tok --chat "$name" | tail -n 1)
+		b=$(echo hi | chord-tok --chat "$name" --system "Be brief." | tail -n 1)
+		[ "$a" != "$plain" ] && [ "$(echo $a | wc -w)" -gt 2 ]
+		[ "$(echo $b | wc -w)" -gt "$(echo $a | wc -w)" ] || { echo "$name: --system added nothing"; false; }
+	done
+	[ "$(ls "$TOP"/share/templates | wc -l)" -ge 7 ]
+}
+
 @test "-l makes one batch per line; -c counts; --pieces shows each piece" {
 	need_model "$SMOL"
 	run chord-tok -l <<< $'Hello world\nHello'
