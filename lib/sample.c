@@ -86,6 +86,52 @@ by_logit(const void *a, const void *b)
 	return x->id - y->id;
 }
 
+/* Move the k best candidates (in by_logit order) to the front, in O(n log k):
+ * a min-heap of the best seen so far. Returns k. */
+static size_t
+select_top(struct cand *c, size_t n, size_t k)
+{
+	/* heap root c[0] is the worst of the kept ones */
+	for (size_t i = k / 2; i-- > 0;) {
+		for (size_t j = i;;) {
+			size_t l = 2 * j + 1, w = j;
+
+			if (l < k && by_logit(&c[l], &c[w]) > 0)
+				w = l;
+			if (l + 1 < k && by_logit(&c[l + 1], &c[w]) > 0)
+				w = l + 1;
+			if (w == j)
+				break;
+			struct cand t = c[j];
+
+			c[j] = c[w];
+			c[w] = t;
+			j = w;
+		}
+	}
+	for (size_t i = k; i < n; i++) {
+		if (by_logit(&c[i], &c[0]) >= 0)
+			continue;
+		c[0] = c[i];
+		for (size_t j = 0;;) {
+			size_t l = 2 * j + 1, w = j;
+
+			if (l < k && by_logit(&c[l], &c[w]) > 0)
+				w = l;
+			if (l + 1 < k && by_logit(&c[l + 1], &c[w]) > 0)
+				w = l + 1;
+			if (w == j)
+				break;
+			struct cand t = c[j];
+
+			c[j] = c[w];
+			c[w] = t;
+			j = w;
+		}
+	}
+	return k;
+}
+
 /* p = softmax(logit / 1) over the n candidates (sorted, max first). */
 static void
 softmax(struct cand *c, size_t n)
@@ -268,16 +314,22 @@ sample(struct sampler *s, const float *logits, size_t n_vocab,
 			n = k;
 			break;
 		}
+	if (o->temp <= 0.0f) {          /* greedy: no need to sort */
+		size_t best = 0;
+
+		for (size_t i = 1; i < n; i++)
+			if (by_logit(&c[i], &c[best]) < 0)
+				best = i;
+		return c[best].id;
+	}
+	if (o->mirostat != 2 && o->top_k > 0 && (size_t)o->top_k < n)
+		n = select_top(c, n, (size_t)o->top_k);
 	qsort(c, n, sizeof *c, by_logit);
-	if (o->temp <= 0.0f)
-		return c[0].id;
 	if (o->mirostat == 2) {
 		for (size_t i = 0; i < n; i++)
 			c[i].logit /= o->temp;
 		return c[mirostat2(s, c, n)].id;
 	}
-	if (o->top_k > 0 && (size_t)o->top_k < n)
-		n = (size_t)o->top_k;
 	n = typical(c, n, o->typical);
 	n = top_p(c, n, o->top_p);
 	n = min_p(c, n, o->min_p);
