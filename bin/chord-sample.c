@@ -16,11 +16,12 @@ static const char usage_line[] =
 	"[--top-p P] [--min-p P] [--typical P] [--repeat-penalty R] "
 	"[--repeat-last-n N] [--frequency-penalty F] [--presence-penalty P] "
 	"[--mirostat 2] [--mirostat-ent TAU] [--mirostat-lr ETA] "
-	"[--logit-bias ID+V] [--ignore-eos] [--score [--score-from POS]]";
+	"[--logit-bias ID+V] [--ignore-eos | --mark-eog] "
+	"[--score [--score-from POS]]";
 
 static struct {
 	long long n;
-	int ignore_eos, score;
+	int ignore_eos, mark_eog, score;
 	long long score_from;
 } opt = { .n = -1 };
 
@@ -148,6 +149,13 @@ generate(const struct logits_hdr *h)
 		if ((id = sample(&s, fr.logits, h->n_vocab, hist, n_hist,
 		    &e)) < 0)
 			die("stdin: frame at position %u: %s", fr.pos, e.msg);
+		if (opt.mark_eog && is_eog(h, id)) {
+			/* a turn ends; a comment line to token readers, and go
+			 * on with the frames the next turn brings */
+			if (printf("#eog %d\n", id) < 0 || fflush(stdout) == EOF)
+				die("stdout:");
+			continue;
+		}
 		if (!opt.ignore_eos && is_eog(h, id))
 			break;
 		if (tokstream_write_batch(stdout, &id, 1) < 0)
@@ -188,6 +196,9 @@ main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--ignore-eos")) {
 			opt.ignore_eos = 1;
+			continue;
+		} else if (!strcmp(a, "--mark-eog")) {
+			opt.mark_eog = 1;
 			continue;
 		} else if (!strcmp(a, "--score")) {
 			opt.score = 1;

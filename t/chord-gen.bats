@@ -121,3 +121,28 @@ hdr() { printf x | chord-tok | head -n 1; }
 	status_is 1
 	[[ "$stderr" == *"$TMP/none.gguf: No such file or directory"* ]]
 }
+
+@test "-i: a chat whose second answer sees the first turn (KV cache kept)" {
+	need_model "$SMOL"
+	export TMPDIR=$TMP
+	run --separate-stderr timeout 60 chord-gen -i --chat chatml --temp 0 -n 4 --ids <<< $'Hi\nWhat did I say?'
+	status_is 0
+	ids=$(grep -v '^#$' <<< "$output")
+	# the first answer: up to 4 ids, or fewer and an end-of-turn mark
+	a1= eog= k=0
+	while IFS= read -r l; do
+		case $l in "#eog "*) eog=${l#\#eog }; break ;; esac
+		a1="$a1 $l"; k=$((k + 1)); [ "$k" -lt 4 ] || break
+	done <<< "$ids"
+	skip=$k
+	[ -z "$eog" ] || skip=$((k + 1))
+	a2=$(tail -n +$((skip + 1)) <<< "$ids" | grep -v '^#' | tr '\n' ' ')
+	[ -n "$a2" ]
+	# one shot on the whole conversation gives the same second answer
+	t1=$(printf 'Hi' | chord-tok --chat chatml | tail -n 1)
+	t2=$(printf 'What did I say?' | chord-tok --no-bos --chat chatml | tail -n 1)
+	want=$(printf '%s\n%s %s %s %s\n' "$(printf x | chord-tok | head -n 1)" "$t1" "$a1" "$eog" "$t2" |
+	    chord-gen --temp 0 -n 4 --ids | tr '\n' ' ')
+	[ "$a2" = "$want" ] || { echo "chat: $a2, one shot: $want"; false; }
+	[ -z "$(ls "$TMP" | grep chord-gen)" ]
+}
