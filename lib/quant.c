@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include "quant.h"
+#include "quant_k.h"
 
 /* Sizes from ggml-common.h: QK4_0 = 32 with an fp16 scale, QK_K = 256, ... */
 static const struct qtype types[GGML_NTYPES] = {
@@ -14,11 +15,11 @@ static const struct qtype types[GGML_NTYPES] = {
 	[GGML_Q5_1]    = { "q5_1",   32,  24, 1, 0, 0, 0, 0 },
 	[GGML_Q8_0]    = { "q8_0",   32,  34, 1, 0, 0, 0, 0 },
 	[GGML_Q8_1]    = { "q8_1",   32,  36, 1, 0, 0, 0, 0 },
-	[GGML_Q2_K]    = { "q2_K",  256,  84, 1, 0, 0, 0, 0 },
-	[GGML_Q3_K]    = { "q3_K",  256, 110, 1, 0, 0, 0, 0 },
-	[GGML_Q4_K]    = { "q4_K",  256, 144, 1, 0, 0, 0, 0 },
-	[GGML_Q5_K]    = { "q5_K",  256, 176, 1, 0, 0, 0, 0 },
-	[GGML_Q6_K]    = { "q6_K",  256, 210, 1, 0, 0, 0, 0 },
+	[GGML_Q2_K]    = { "q2_K",  256,  84, 1, dequant_q2_k, 0, 0, 0 },
+	[GGML_Q3_K]    = { "q3_K",  256, 110, 1, dequant_q3_k, 0, 0, 0 },
+	[GGML_Q4_K]    = { "q4_K",  256, 144, 1, dequant_q4_k, 0, 0, 0 },
+	[GGML_Q5_K]    = { "q5_K",  256, 176, 1, dequant_q5_k, 0, 0, 0 },
+	[GGML_Q6_K]    = { "q6_K",  256, 210, 1, dequant_q6_k, 0, 0, 0 },
 	[GGML_Q8_K]    = { "q8_K",  256, 292, 1, 0, 0, 0, 0 },
 	[GGML_IQ2_XXS] = { "iq2_xxs", 256, 66, 1, 0, 0, 0, 0 },
 	[GGML_IQ2_XS]  = { "iq2_xs",  256, 74, 1, 0, 0, 0, 0 },
