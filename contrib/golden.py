@@ -133,6 +133,35 @@ def logits(out, name, path, vocab):
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
+REQUANT_TYPES = ["q4_0", "q5_0", "q5_1", "q8_0", "f16", "bf16"]
+REQUANT_PROMPTS = [[19556], [504, 3575, 282, 4649, 314]]
+
+
+def requant(out, path, vocab_n):
+    """The default model requantized type by type (t/requant.py, the gguf
+    package), and llama.cpp's last-position logits on each file."""
+    import tempfile
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(out, "requant-smollm2.jsonl"), "w") as f, \
+            tempfile.TemporaryDirectory() as tmp:
+        for t in REQUANT_TYPES:
+            model = os.path.join(tmp, t + ".gguf")
+            subprocess.run([sys.executable, os.path.join(here, "..", "t", "requant.py"),
+                            path, t, model], check=True)
+            sha = hashlib.sha256(open(model, "rb").read()).hexdigest()
+            r = subprocess.run([os.environ["LLAMA_LOGITS"], model, str(N_CTX), "0",
+                                str(THREADS)],
+                               input="".join(" ".join(map(str, p)) + "\n"
+                                             for p in REQUANT_PROMPTS).encode(),
+                               capture_output=True, check=True)
+            for k, ids in enumerate(REQUANT_PROMPTS):
+                row = np.frombuffer(r.stdout, dtype="<f4", count=vocab_n,
+                                    offset=4 * vocab_n * k)
+                rec = {"type": t, "sha256": sha, "ids": ids}
+                rec.update(summary(row))
+                f.write(json.dumps(rec) + "\n")
+
+
 def ppl(out, name, path):
     text = os.path.join(out, "ppl-text.txt")
     cmd = [os.path.join(os.environ["LLAMA_BIN"], "llama-perplexity"), "-m",
@@ -165,6 +194,8 @@ def main():
         tokens(out, name, vocab)
         logits(out, name, path, vocab)
         ppl(out, name, path)
+        if name == "smollm2":
+            requant(out, path, vocab.n_vocab())
 
 
 if __name__ == "__main__":

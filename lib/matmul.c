@@ -477,11 +477,33 @@ mat_row_f32(const struct mat *w, int64_t r, float *out)
 	}
 }
 
-/* Float weights (norms aside, rare in the models we run): y = W x in f32. */
+/* Activations as ggml multiplies them with F16 and BF16 weights: rounded
+ * to the weight's type first. */
+static float *
+round_act(const struct mat *w, const float *x, int n)
+{
+	size_t len = (size_t)n * (size_t)w->cols;
+	float *r;
+
+	if (w->type != GGML_F16 && w->type != GGML_BF16)
+		return NULL;
+	if (!(r = malloc(len * sizeof *r)))
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		r[i] = w->type == GGML_F16 ? fp16_to_f32(f32_to_fp16(x[i])) :
+		    bf16_to_f32(f32_to_bf16(x[i]));
+	return r;
+}
+
+/* Float and other weights: y = W x in f32, a dequantized row at a time. */
 static void
 matmul_float(const struct mat *w, const float *x, int n, float *y,
 	int y_stride)
 {
+	float *xr = round_act(w, x, n);
+
+	if (xr)
+		x = xr;
 	#pragma omp parallel
 	{
 		float *row = malloc((size_t)w->cols * sizeof *row);
@@ -500,6 +522,7 @@ matmul_float(const struct mat *w, const float *x, int n, float *y,
 		}
 		free(row);
 	}
+	free(xr);
 }
 
 void

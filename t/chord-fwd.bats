@@ -30,6 +30,14 @@ hdr() { printf x | chord-tok | head -n 1; }
 	[ "${lines[-1]}" = "largest top-20 difference 0.0000, 0 differences" ]
 }
 
+@test "every weight type (the model requantized) against llama.cpp on the same file" {
+	need_model "$SMOL"
+	run python3 "$TOP/t/goldcheck.py" requant "$SMOL" "$GOLDEN/requant-smollm2.jsonl" "$TMP"
+	echo "$output"
+	status_is 0
+	[ "${#lines[@]}" -eq 12 ]
+}
+
 @test "every matmul kernel, SIMD and portable, matches the dequantized reference" {
 	run "$TBIN/kernel-test"
 	echo "$output"

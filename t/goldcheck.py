@@ -3,6 +3,9 @@
 
   goldcheck.py tokens MODEL GOLDEN.jsonl   every string: same ids, and -d
                                            gives llama.cpp's detokenized text
+  goldcheck.py requant MODEL GOLDEN.jsonl WORKDIR
+                                           the model requantized type by type
+                                           against llama.cpp on the same files
   goldcheck.py logits MODEL GOLDEN.jsonl TOL
                                            every prompt: same argmax, top-20
                                            logits within TOL; prints the
@@ -66,10 +69,49 @@ def logits(model, golden, tol):
     return bad
 
 
+def requant(model, golden, workdir):
+    """Each type of t/golden/requant-smollm2.jsonl: the same file as
+    llama.cpp read (sha256), one token: same argmax, top-20 within 0.1;
+    five tokens: chord's argmax among llama.cpp's top 3, top-20 within 1."""
+    import hashlib
+    import os
+    bad, made = 0, {}
+    here = os.path.dirname(os.path.abspath(__file__))
+    for line in open(golden):
+        r = json.loads(line)
+        f = os.path.join(workdir, r["type"] + ".gguf")
+        if f not in made:
+            subprocess.run([sys.executable, os.path.join(here, "requant.py"), model,
+                            r["type"], f], check=True)
+            made[f] = hashlib.sha256(open(f, "rb").read()).hexdigest()
+        if made[f] != r["sha256"]:
+            print("%s: the gguf package wrote another file than the goldens'" % r["type"])
+            bad += 1
+            continue
+        p = subprocess.run(["chord-fwd", "-m", f],
+                           input=(" ".join(map(str, r["ids"])) + "\n").encode(),
+                           capture_output=True)
+        out = p.stdout
+        n_new = struct.unpack("<I", out[80:84])[0]
+        at = 84 + 4 * n_new
+        lg = struct.unpack("<%df" % r["n_vocab"], out[at:at + 4 * r["n_vocab"]])
+        argmax = max(range(len(lg)), key=lambda i: lg[i])
+        diff = max(abs(lg[i] - v) for i, v in r["top"])
+        top3 = [i for i, _ in r["top"][:3]]
+        one = len(r["ids"]) == 1
+        ok = (argmax == r["argmax"] and diff <= 0.1) if one else (argmax in top3 and diff <= 1.0)
+        print("%-5s %d tokens: argmax %d (llama.cpp %d), top-20 difference %.4f%s" % (
+            r["type"], len(r["ids"]), argmax, r["argmax"], diff, "" if ok else "  FAIL"))
+        bad += not ok
+    return bad
+
+
 def main():
     a = sys.argv[1:]
     if a[0] == "tokens":
         sys.exit(1 if tokens(a[1], a[2]) else 0)
+    if a[0] == "requant":
+        sys.exit(1 if requant(a[1], a[2], a[3]) else 0)
     if a[0] == "logits":
         sys.exit(1 if logits(a[1], a[2], float(a[3])) else 0)
     sys.exit(__doc__)
