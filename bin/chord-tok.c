@@ -66,20 +66,7 @@ print_pieces(const struct ids *l)
 		int k = tok_piece(tk, l->v[i], 1, buf, sizeof buf);
 
 		printf("%d\t", l->v[i]);
-		for (int j = 0; j < k; j++) {
-			unsigned char c = (unsigned char)buf[j];
-
-			if (c == '\n')
-				fputs("\\n", stdout);
-			else if (c == '\t')
-				fputs("\\t", stdout);
-			else if (c == '\\')
-				fputs("\\\\", stdout);
-			else if (c < 0x20 || c == 0x7f)
-				printf("\\x%02x", c);
-			else
-				putchar(c);
-		}
+		put_escaped(stdout, buf, k > 0 ? (size_t)k : 0);
 		putchar('\n');
 	}
 }

@@ -9,6 +9,7 @@
 #include "gguf.h"
 #include "quant.h"
 #include "tool.h"
+#include "unicode.h"
 
 static const char usage_line[] =
 	"usage: gguf-inspect [-h] [--json] [--full] [--hash] [-s | -t] "
@@ -30,52 +31,9 @@ put_text(struct gguf_str s, size_t max)
 {
 	size_t n = s.len < max ? (size_t)s.len : max;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s.p[i];
-
-		if (c == '\n')
-			fputs("\\n", stdout);
-		else if (c == '\t')
-			fputs("\\t", stdout);
-		else if (c == '\\')
-			fputs("\\\\", stdout);
-		else if (c < 0x20 || c == 0x7f)
-			printf("\\x%02x", c);
-		else
-			putchar(c);
-	}
+	put_escaped(stdout, s.p, n);
 	if (n < s.len)
 		printf("... (%" PRIu64 " bytes)", s.len);
-}
-
-/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
-static int
-utf8_len(const unsigned char *p, size_t n)
-{
-	int len;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if ((size_t)len > n)
-		return 0;
-	for (int i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
 }
 
 /* A JSON string; bytes that are not valid UTF-8 become U+FFFD. */
@@ -86,7 +44,7 @@ put_json_str(const char *s, uint64_t len)
 
 	putchar('"');
 	for (uint64_t i = 0; i < len;) {
-		int k = utf8_len(p + i, (size_t)(len - i));
+		int k = utf8_valid(s + i, (size_t)(len - i));
 
 		if (k == 0) {
 			fputs("\\ufffd", stdout);

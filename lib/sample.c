@@ -86,48 +86,39 @@ by_logit(const void *a, const void *b)
 	return x->id - y->id;
 }
 
+/* Restore the min-heap (worst kept candidate at the root) below j. */
+static void
+sift_down(struct cand *c, size_t k, size_t j)
+{
+	for (;;) {
+		size_t l = 2 * j + 1, w = j;
+
+		if (l < k && by_logit(&c[l], &c[w]) > 0)
+			w = l;
+		if (l + 1 < k && by_logit(&c[l + 1], &c[w]) > 0)
+			w = l + 1;
+		if (w == j)
+			return;
+		struct cand t = c[j];
+
+		c[j] = c[w];
+		c[w] = t;
+		j = w;
+	}
+}
+
 /* Move the k best candidates (in by_logit order) to the front, in O(n log k):
  * a min-heap of the best seen so far. Returns k. */
 static size_t
 select_top(struct cand *c, size_t n, size_t k)
 {
-	/* heap root c[0] is the worst of the kept ones */
-	for (size_t i = k / 2; i-- > 0;) {
-		for (size_t j = i;;) {
-			size_t l = 2 * j + 1, w = j;
-
-			if (l < k && by_logit(&c[l], &c[w]) > 0)
-				w = l;
-			if (l + 1 < k && by_logit(&c[l + 1], &c[w]) > 0)
-				w = l + 1;
-			if (w == j)
-				break;
-			struct cand t = c[j];
-
-			c[j] = c[w];
-			c[w] = t;
-			j = w;
-		}
-	}
+	for (size_t i = k / 2; i-- > 0;)
+		sift_down(c, k, i);
 	for (size_t i = k; i < n; i++) {
 		if (by_logit(&c[i], &c[0]) >= 0)
 			continue;
 		c[0] = c[i];
-		for (size_t j = 0;;) {
-			size_t l = 2 * j + 1, w = j;
-
-			if (l < k && by_logit(&c[l], &c[w]) > 0)
-				w = l;
-			if (l + 1 < k && by_logit(&c[l + 1], &c[w]) > 0)
-				w = l + 1;
-			if (w == j)
-				break;
-			struct cand t = c[j];
-
-			c[j] = c[w];
-			c[w] = t;
-			j = w;
-		}
+		sift_down(c, k, 0);
 	}
 	return k;
 }

@@ -6,6 +6,8 @@
 #ifndef CHORD_TOOL_H
 #define CHORD_TOOL_H
 
+#include <stdio.h>
+
 #include "err.h"
 
 extern const char *progname;
@@ -44,6 +46,10 @@ const char *model_resolve(const char *opt_m);
 /* $CHORD_DATA, else $XDG_DATA_HOME/chord, else $HOME/.local/share/chord. */
 const char *chord_data_dir(void);
 const char *default_model_path(void);
+
+/* Write n bytes of s to f for a person to read: \n, \t and \\ escaped,
+ * other control bytes as \xNN, so data cannot drive the terminal. */
+void put_escaped(FILE *f, const char *s, size_t n);
 
 /* Flush and close stdout; a failed write (full disk, closed pipe) is an error:
  * exit 1, with a message unless it was EPIPE (the reader left on purpose). */
