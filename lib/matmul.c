@@ -423,58 +423,10 @@ mat_row_f32(const struct mat *w, int64_t r, float *out)
 	const uint8_t *p = (const uint8_t *)w->data + (uint64_t)r * w->row_bytes;
 	const struct qtype *q = qtype_get(w->type);
 
-	switch (w->type) {
-	case GGML_F32:
-		memcpy(out, p, (size_t)w->cols * 4);
-		return 0;
-	case GGML_F16:
-		for (int64_t i = 0; i < w->cols; i++)
-			out[i] = half(p + 2 * i);
-		return 0;
-	case GGML_BF16:
-		for (int64_t i = 0; i < w->cols; i++)
-			out[i] = bf16_to_f32((uint16_t)(p[2 * i] |
-			    p[2 * i + 1] << 8));
-		return 0;
-	case GGML_Q4_0: case GGML_Q4_1: case GGML_Q5_0: case GGML_Q5_1:
-	case GGML_Q8_0:
-		for (int64_t b = 0; b < w->cols / 32; b++) {
-			const uint8_t *k = p + b * q->size;
-			float *o = out + b * 32;
-
-			for (int j = 0; j < 32; j++) {
-				float d = half(k);
-
-				switch (w->type) {
-				case GGML_Q4_0:
-					o[j] = d * (float)((j < 16 ? k[2 + j] & 15 :
-					    k[2 + j - 16] >> 4) - 8);
-					break;
-				case GGML_Q4_1:
-					o[j] = d * (float)(j < 16 ? k[4 + j] & 15 :
-					    k[4 + j - 16] >> 4) + half(k + 2);
-					break;
-				case GGML_Q5_0:
-					o[j] = d * (float)(q5_value(k + 2, k + 6,
-					    j) - 16);
-					break;
-				case GGML_Q5_1:
-					o[j] = d * (float)q5_value(k + 4, k + 8,
-					    j) + half(k + 2);
-					break;
-				default:
-					o[j] = d * (float)(int8_t)k[2 + j];
-				}
-			}
-		}
-		return 0;
-	default:
-		if (q && q->to_f32) {
-			q->to_f32(p, out, w->cols);
-			return 0;
-		}
+	if (!q || !q->to_f32)
 		return -1;
-	}
+	q->to_f32(p, out, w->cols);
+	return 0;
 }
 
 /* Activations as ggml multiplies them with F16 and BF16 weights: rounded
