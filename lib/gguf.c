@@ -819,6 +819,8 @@ struct wtensor {
 	uint32_t type;
 	const void *data;
 	uint64_t nbytes;
+	gguf_fill_fn fill;              /* or made by fill when written */
+	void *fill_ctx;
 };
 
 struct gguf_writer {
@@ -1111,47 +1113,84 @@ gguf_writer_del(struct gguf_writer *w, const char *key)
 	return 0;
 }
 
-int
-gguf_writer_add_tensor(struct gguf_writer *w, const char *name,
-	uint32_t n_dims, const uint64_t *ne, uint32_t type, const void *data,
-	uint64_t nbytes, struct cerr *e)
+static struct wtensor *
+add_tensor(struct gguf_writer *w, const char *name, uint32_t n_dims,
+	const uint64_t *ne, uint32_t type, uint64_t nbytes, struct cerr *e)
 {
 	struct wtensor *t;
 	uint64_t rows = 1, rowsz;
 
-	if (n_dims == 0 || n_dims > GGUF_MAX_DIMS)
-		return cerr_set(e, "%s: bad number of dimensions %" PRIu32,
-		    name, n_dims);
+	if (n_dims == 0 || n_dims > GGUF_MAX_DIMS) {
+		cerr_set(e, "%s: bad number of dimensions %" PRIu32, name,
+		    n_dims);
+		return NULL;
+	}
 	for (uint32_t d = 1; d < n_dims; d++)
-		if (!mul_ok(rows, ne[d], &rows))
-			return cerr_set(e, "%s: size overflows", name);
+		if (!mul_ok(rows, ne[d], &rows)) {
+			cerr_set(e, "%s: size overflows", name);
+			return NULL;
+		}
 	if (!(rowsz = qtype_row_size(type, ne[0])) ||
-	    !mul_ok(rowsz, rows, &rowsz) || rowsz != nbytes)
-		return cerr_set(e, "%s: %" PRIu64 " bytes do not fit its type "
-		    "and shape", name, nbytes);
+	    !mul_ok(rowsz, rows, &rowsz) || rowsz != nbytes) {
+		cerr_set(e, "%s: %" PRIu64 " bytes do not fit its type and "
+		    "shape", name, nbytes);
+		return NULL;
+	}
 	for (size_t i = 0; i < w->n_t; i++)
-		if (strcmp(w->t[i].name, name) == 0)
-			return cerr_set(e, "%s: duplicate tensor name", name);
+		if (strcmp(w->t[i].name, name) == 0) {
+			cerr_set(e, "%s: duplicate tensor name", name);
+			return NULL;
+		}
 	if (w->n_t == w->cap_t) {
 		size_t cap = w->cap_t ? w->cap_t * 2 : 64;
 		struct wtensor *p = realloc(w->t, cap * sizeof *p);
 
-		if (!p)
-			return cerr_set(e, "out of memory");
+		if (!p) {
+			cerr_set(e, "out of memory");
+			return NULL;
+		}
 		w->t = p;
 		w->cap_t = cap;
 	}
 	t = &w->t[w->n_t];
 	memset(t, 0, sizeof *t);
-	if (!(t->name = strdup(name)))
-		return cerr_set(e, "out of memory");
+	if (!(t->name = strdup(name))) {
+		cerr_set(e, "out of memory");
+		return NULL;
+	}
 	t->n_dims = n_dims;
 	for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++)
 		t->ne[d] = d < n_dims ? ne[d] : 1;
 	t->type = type;
-	t->data = data;
 	t->nbytes = nbytes;
 	w->n_t++;
+	return t;
+}
+
+int
+gguf_writer_add_tensor(struct gguf_writer *w, const char *name,
+	uint32_t n_dims, const uint64_t *ne, uint32_t type, const void *data,
+	uint64_t nbytes, struct cerr *e)
+{
+	struct wtensor *t = add_tensor(w, name, n_dims, ne, type, nbytes, e);
+
+	if (!t)
+		return -1;
+	t->data = data;
+	return 0;
+}
+
+int
+gguf_writer_add_tensor_fill(struct gguf_writer *w, const char *name,
+	uint32_t n_dims, const uint64_t *ne, uint32_t type, uint64_t nbytes,
+	gguf_fill_fn fill, void *ctx, struct cerr *e)
+{
+	struct wtensor *t = add_tensor(w, name, n_dims, ne, type, nbytes, e);
+
+	if (!t)
+		return -1;
+	t->fill = fill;
+	t->fill_ctx = ctx;
 	return 0;
 }
 
@@ -1179,56 +1218,127 @@ align_up(uint64_t x, uint64_t a)
 	return (x + a - 1) / a * a;
 }
 
+/* The header: fixed fields, metadata, tensor infos, padding. */
+static int
+header(const struct gguf_writer *w, struct buf *b)
+{
+	static const uint8_t zeros[256];
+	uint64_t off = 0, pos;
+
+	buf_put(b, "GGUF", 4);
+	buf_u32(b, w->version);
+	buf_u64(b, w->n_t);
+	buf_u64(b, w->n_kv);
+	for (size_t i = 0; i < w->n_kv; i++)
+		buf_put(b, w->kv[i].bytes, w->kv[i].len);
+	for (size_t i = 0; i < w->n_t; i++) {
+		buf_str(b, w->t[i].name, strlen(w->t[i].name));
+		buf_u32(b, w->t[i].n_dims);
+		for (uint32_t d = 0; d < w->t[i].n_dims; d++)
+			buf_u64(b, w->t[i].ne[d]);
+		buf_u32(b, w->t[i].type);
+		buf_u64(b, off);
+		off = align_up(off + w->t[i].nbytes, w->alignment);
+	}
+	pos = align_up(b->n, w->alignment);
+	while (b->n < pos)
+		buf_put(b, zeros, (size_t)(pos - b->n) > sizeof zeros ?
+		    sizeof zeros : (size_t)(pos - b->n));
+	return b->oom ? -1 : 0;
+}
+
+uint64_t
+gguf_writer_size(const struct gguf_writer *w)
+{
+	struct buf b = { 0 };
+	uint64_t size;
+
+	if (header(w, &b) < 0) {
+		free(b.p);
+		return 0;
+	}
+	size = b.n;
+	free(b.p);
+	for (size_t i = 0; i < w->n_t; i++)
+		size += align_up(w->t[i].nbytes, w->alignment);
+	return size;
+}
+
 int
-gguf_writer_write(struct gguf_writer *w, int fd, const char *name,
-	struct cerr *e)
+gguf_writer_write_to(struct gguf_writer *w, const struct gguf_out *out,
+	const char *name, struct cerr *e)
 {
 	static const uint8_t zeros[256];
 	struct buf b = { 0 };
-	uint64_t off = 0, pos;
+	uint8_t *scratch = NULL;
+	uint64_t scratch_len = 0;
+	int rc = -1;
 
-	buf_put(&b, "GGUF", 4);
-	buf_u32(&b, w->version);
-	buf_u64(&b, w->n_t);
-	buf_u64(&b, w->n_kv);
-	for (size_t i = 0; i < w->n_kv; i++)
-		buf_put(&b, w->kv[i].bytes, w->kv[i].len);
-	for (size_t i = 0; i < w->n_t; i++) {
-		buf_str(&b, w->t[i].name, strlen(w->t[i].name));
-		buf_u32(&b, w->t[i].n_dims);
-		for (uint32_t d = 0; d < w->t[i].n_dims; d++)
-			buf_u64(&b, w->t[i].ne[d]);
-		buf_u32(&b, w->t[i].type);
-		buf_u64(&b, off);
-		off = align_up(off + w->t[i].nbytes, w->alignment);
-	}
-	pos = align_up(b.n, w->alignment);
-	while (b.n < pos)
-		buf_put(&b, zeros, (size_t)(pos - b.n) > sizeof zeros ?
-		    sizeof zeros : (size_t)(pos - b.n));
-	if (b.oom) {
+	if (header(w, &b) < 0) {
 		free(b.p);
 		return cerr_set(e, "%s: out of memory", name);
 	}
-	if (write_all(fd, b.p, b.n, name, e) < 0) {
-		free(b.p);
-		return -1;
-	}
-	free(b.p);
+	if (out->put(out->ctx, b.p, b.n, e) < 0)
+		goto done;
 	for (size_t i = 0; i < w->n_t; i++) {
-		uint64_t n = w->t[i].nbytes, pad;
+		const struct wtensor *t = &w->t[i];
+		const void *data = t->data;
+		uint64_t pad = align_up(t->nbytes, w->alignment) - t->nbytes;
 
-		if (write_all(fd, w->t[i].data, (size_t)n, name, e) < 0)
-			return -1;
-		pad = align_up(n, w->alignment) - n;
+		if (t->fill) {
+			if (t->nbytes > scratch_len) {
+				free(scratch);
+				scratch_len = 0;
+				if (t->nbytes > SIZE_MAX ||
+				    !(scratch = malloc((size_t)t->nbytes))) {
+					cerr_set(e, "%s: out of memory", name);
+					goto done;
+				}
+				scratch_len = t->nbytes;
+			}
+			if (t->fill(t->fill_ctx, t->name, scratch, t->nbytes,
+			    e) < 0)
+				goto done;
+			data = scratch;
+		}
+		if (t->nbytes > SIZE_MAX ||
+		    out->put(out->ctx, data, (size_t)t->nbytes, e) < 0)
+			goto done;
 		while (pad > 0) {
 			size_t k = pad > sizeof zeros ? sizeof zeros :
 			    (size_t)pad;
 
-			if (write_all(fd, zeros, k, name, e) < 0)
-				return -1;
+			if (out->put(out->ctx, zeros, k, e) < 0)
+				goto done;
 			pad -= k;
 		}
 	}
-	return 0;
+	rc = 0;
+done:
+	free(b.p);
+	free(scratch);
+	return rc;
+}
+
+struct fd_out {
+	int fd;
+	const char *name;
+};
+
+static int
+fd_put(void *ctx, const void *p, size_t n, struct cerr *e)
+{
+	struct fd_out *o = ctx;
+
+	return write_all(o->fd, p, n, o->name, e);
+}
+
+int
+gguf_writer_write(struct gguf_writer *w, int fd, const char *name,
+	struct cerr *e)
+{
+	struct fd_out o = { fd, name };
+	struct gguf_out out = { fd_put, &o };
+
+	return gguf_writer_write_to(w, &out, name, e);
 }

@@ -172,6 +172,22 @@ int gguf_writer_del(struct gguf_writer *w, const char *key);
 int gguf_writer_add_tensor(struct gguf_writer *w, const char *name,
 	uint32_t n_dims, const uint64_t *ne, uint32_t type, const void *data,
 	uint64_t nbytes, struct cerr *e);
+/* A tensor whose bytes are made only when the file is written, one tensor
+ * in memory at a time: fill writes exactly nbytes into dst. */
+typedef int (*gguf_fill_fn)(void *ctx, const char *name, void *dst,
+	uint64_t nbytes, struct cerr *e);
+int gguf_writer_add_tensor_fill(struct gguf_writer *w, const char *name,
+	uint32_t n_dims, const uint64_t *ne, uint32_t type, uint64_t nbytes,
+	gguf_fill_fn fill, void *ctx, struct cerr *e);
+/* The size of the file as it would be written now (0: out of memory). */
+uint64_t gguf_writer_size(const struct gguf_writer *w);
+/* Where the bytes go: put() writes all n bytes or fails filling e. */
+struct gguf_out {
+	int (*put)(void *ctx, const void *p, size_t n, struct cerr *e);
+	void *ctx;
+};
+int gguf_writer_write_to(struct gguf_writer *w, const struct gguf_out *out,
+	const char *name, struct cerr *e);
 /* Write everything to fd (a regular file or a pipe). */
 int gguf_writer_write(struct gguf_writer *w, int fd, const char *name,
 	struct cerr *e);

@@ -1,18 +1,285 @@
-/* unpack.c: decoding compressed or archived models (see unpack.h). */
-#include <stdlib.h>
+/* unpack.c: decoding compressed or archived models (see unpack.h).
+ *
+ * A .gguf.zst goes through libzstd; anything else libarchive recognises
+ * (tar, zip, 7z or cpio, possibly compressed, or a lone .gguf.gz/.xz/.bz2)
+ * through libarchive. The decoded model lives in anonymous memory that grows
+ * as data arrives: sizes claimed by the container are only hints, and the
+ * total may not exceed physical memory, so a hostile file ends in an error
+ * instead of exhausting the machine. */
+#define _GNU_SOURCE             /* mremap */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <zstd.h>
 
 #include "unpack.h"
+
+#define CHUNK (1u << 20)
+
+/* Anonymous memory that grows by doubling. */
+struct grow {
+	uint8_t *p;
+	uint64_t n, cap, limit;
+	const char *path;
+};
+
+static uint64_t
+mem_limit(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+
+	if (pages <= 0 || psz <= 0)
+		return UINT64_C(1) << 40;
+	return (uint64_t)pages * (uint64_t)psz;
+}
+
+/* Make room for `want` more bytes. */
+static int
+grow_room(struct grow *g, uint64_t want, struct cerr *e)
+{
+	uint64_t cap = g->cap ? g->cap : 64 * CHUNK;
+	void *p;
+
+	if (want > g->limit || g->n > g->limit - want)
+		return cerr_set(e, "%s: decoded model is larger than this "
+		    "machine's memory", g->path);
+	if (g->n + want <= g->cap)
+		return 0;
+	while (cap < g->n + want)
+		cap *= 2;
+	if (cap > g->limit)
+		cap = g->limit;
+	p = g->p ? mremap(g->p, (size_t)g->cap, (size_t)cap, MREMAP_MAYMOVE) :
+	    mmap(NULL, (size_t)cap, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return cerr_set(e, "%s: out of memory", g->path);
+	g->p = p;
+	g->cap = cap;
+	return 0;
+}
+
+/* Hand the buffer over trimmed to its size (unpack_free unmaps that). */
+static int
+grow_finish(struct grow *g, void **buf, uint64_t *size, struct cerr *e)
+{
+	void *p;
+
+	if (g->n == 0) {
+		unpack_free(g->p, g->cap);
+		return cerr_set(e, "%s: the container holds an empty model",
+		    g->path);
+	}
+	p = mremap(g->p, (size_t)g->cap, (size_t)g->n, 0);
+	if (p == MAP_FAILED)
+		p = g->p;       /* shrinking in place cannot move; keep it */
+	else
+		g->cap = g->n;
+	*buf = p;
+	*size = g->n;
+	return 1;
+}
+
+static int
+read_zstd(int fd, struct grow *g, struct cerr *e)
+{
+	ZSTD_DCtx *dc = ZSTD_createDCtx();
+	static uint8_t in[CHUNK];
+	size_t last = 0;
+	ssize_t k;
+
+	if (!dc)
+		return cerr_set(e, "%s: out of memory", g->path);
+	while ((k = read(fd, in, sizeof in)) != 0) {
+		ZSTD_inBuffer ib = { in, 0, 0 };
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			ZSTD_freeDCtx(dc);
+			return cerr_set(e, "%s: %s", g->path, strerror(errno));
+		}
+		ib.size = (size_t)k;
+		while (ib.pos < ib.size) {
+			ZSTD_outBuffer ob;
+
+			if (grow_room(g, CHUNK, e) < 0) {
+				ZSTD_freeDCtx(dc);
+				return -1;
+			}
+			ob = (ZSTD_outBuffer){ g->p + g->n, CHUNK, 0 };
+			last = ZSTD_decompressStream(dc, &ob, &ib);
+			if (ZSTD_isError(last)) {
+				ZSTD_freeDCtx(dc);
+				return cerr_set(e, "%s: zstd: %s", g->path,
+				    ZSTD_getErrorName(last));
+			}
+			g->n += ob.pos;
+		}
+	}
+	/* Flush what the decoder still holds. */
+	while (last != 0) {
+		ZSTD_inBuffer ib = { in, 0, 0 };
+		ZSTD_outBuffer ob;
+
+		if (grow_room(g, CHUNK, e) < 0) {
+			ZSTD_freeDCtx(dc);
+			return -1;
+		}
+		ob = (ZSTD_outBuffer){ g->p + g->n, CHUNK, 0 };
+		last = ZSTD_decompressStream(dc, &ob, &ib);
+		if (ZSTD_isError(last)) {
+			ZSTD_freeDCtx(dc);
+			return cerr_set(e, "%s: zstd: %s", g->path,
+			    ZSTD_getErrorName(last));
+		}
+		g->n += ob.pos;
+		if (ob.pos == 0) {
+			ZSTD_freeDCtx(dc);
+			return cerr_set(e, "%s: zstd: truncated stream",
+			    g->path);
+		}
+	}
+	ZSTD_freeDCtx(dc);
+	return 0;
+}
+
+static int
+has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), k = strlen(suf);
+
+	return n >= k && strcmp(s + n - k, suf) == 0;
+}
+
+static int
+arc_fail(struct archive *a, const char *path, struct cerr *e)
+{
+	const char *msg = archive_error_string(a);
+
+	cerr_set(e, "%s: %s", path, msg ? msg : "archive error");
+	archive_read_free(a);
+	return -1;
+}
+
+static int
+read_entry(struct archive *a, struct grow *g, struct cerr *e)
+{
+	for (;;) {
+		la_ssize_t k;
+
+		if (grow_room(g, CHUNK, e) < 0)
+			return -1;
+		k = archive_read_data(a, g->p + g->n, CHUNK);
+		if (k == 0)
+			return 0;
+		if (k < 0) {
+			const char *msg = archive_error_string(a);
+
+			return cerr_set(e, "%s: %s", g->path,
+			    msg ? msg : "archive error");
+		}
+		g->n += (uint64_t)k;
+	}
+}
+
+/* An archive with exactly one .gguf member, or a single compressed file.
+ * Returns 0 when libarchive does not recognise the file. */
+static int
+read_archive(const char *path, struct grow *g, struct cerr *e)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *ent;
+	int found = 0, r, raw;
+
+	if (!a)
+		return cerr_set(e, "%s: out of memory", path);
+	archive_read_support_filter_all(a);
+	/* Not format_all: its text formats (mtree) claim any text file. */
+	archive_read_support_format_tar(a);
+	archive_read_support_format_zip(a);
+	archive_read_support_format_7zip(a);
+	archive_read_support_format_cpio(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open_filename(a, path, CHUNK) != ARCHIVE_OK)
+		return arc_fail(a, path, e);
+	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK ||
+	    r == ARCHIVE_WARN) {
+		const char *name = archive_entry_pathname(ent);
+
+		raw = archive_format(a) == ARCHIVE_FORMAT_RAW;
+		if (raw && archive_filter_count(a) <= 1) {
+			archive_read_free(a);   /* not compressed: not ours */
+			return 0;
+		}
+		if (!raw && (archive_entry_filetype(ent) != AE_IFREG || !name ||
+		    !has_suffix(name, ".gguf")))
+			continue;
+		if (found++) {
+			archive_read_free(a);
+			return cerr_set(e, "%s: the archive holds more than one "
+			    ".gguf member", path);
+		}
+		if (read_entry(a, g, e) < 0) {
+			archive_read_free(a);
+			return -1;
+		}
+		if (raw)
+			break;
+	}
+	if (r == ARCHIVE_FATAL && !found) {
+		/* Not an archive at all, or a damaged one: tell them apart
+		 * by whether a format was recognised. */
+		if (archive_format(a) == 0) {
+			archive_read_free(a);
+			return 0;
+		}
+		return arc_fail(a, path, e);
+	}
+	if (r == ARCHIVE_FATAL)
+		return arc_fail(a, path, e);
+	archive_read_free(a);
+	if (!found)
+		return cerr_set(e, "%s: the archive holds no .gguf member",
+		    path);
+	return 1;
+}
 
 int
 unpack_model(const char *path, void **buf, uint64_t *size, struct cerr *e)
 {
-	(void)path; (void)buf; (void)size; (void)e;
-	return 0;       /* no containers yet: gguf-repack's issue adds them */
+	static const uint8_t zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+	struct grow g = { NULL, 0, 0, mem_limit(), path };
+	uint8_t magic[4];
+	int fd = open(path, O_RDONLY), r;
+
+	if (fd < 0)
+		return cerr_set(e, "%s: %s", path, strerror(errno));
+	if (pread(fd, magic, 4, 0) == 4 && memcmp(magic, zstd_magic, 4) == 0) {
+		r = read_zstd(fd, &g, e);
+		close(fd);
+		if (r < 0) {
+			unpack_free(g.p, g.cap);
+			return -1;
+		}
+		return grow_finish(&g, buf, size, e);
+	}
+	close(fd);
+	r = read_archive(path, &g, e);
+	if (r <= 0) {
+		unpack_free(g.p, g.cap);
+		return r;
+	}
+	return grow_finish(&g, buf, size, e);
 }
 
 void
 unpack_free(void *buf, uint64_t size)
 {
-	(void)size;
-	free(buf);
+	if (buf && size)
+		munmap(buf, (size_t)size);
 }
