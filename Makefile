@@ -70,7 +70,7 @@ san:
 	CHORD_BIN=$(CURDIR)/build/san/bin CHORD_TBIN=$(CURDIR)/build/san/t ASAN_OPTIONS=detect_leaks=0 bats t/
 
 # Reference goldens from llama.cpp (builds it once into a private cache).
-golden:
+golden: all
 	contrib/make-golden
 
 # The main job of the README on the default model.

@@ -486,9 +486,11 @@ build_metadata(struct gguf_writer *w, const struct gguf *g)
 		if (gguf_writer_copy_kv(w, g, kv, &e) < 0)
 			die_err(&e);
 	}
-	for (int i = 0; i < opt.n_del; i++)
-		if (gguf_writer_del(w, opt.del[i]) < 0)
-			die("%s: no such key", opt.del[i]);
+	for (int i = 0; i < opt.n_del; i++) {
+		if (!gguf_kv_get(g, opt.del[i]))
+			die("%s: %s: no such key", g->path, opt.del[i]);
+		gguf_writer_del(w, opt.del[i]);  /* split.* are gone already */
+	}
 	for (int i = 0; i < opt.n_set; i++)
 		apply_set(w, g, opt.set[i]);
 	if (opt.template_file) {
@@ -576,11 +578,12 @@ add_split_keys(struct gguf_writer *w, int no, int count, uint64_t n_tensors)
 {
 	struct cerr e;
 
+	/* gguf-split's order: it sets split.count last, which moves it. */
 	if (gguf_writer_set_u64(w, "split.no", GGUF_UINT16, (uint64_t)no, &e) < 0 ||
-	    gguf_writer_set_u64(w, "split.count", GGUF_UINT16,
-	    (uint64_t)count, &e) < 0 ||
 	    gguf_writer_set_i64(w, "split.tensors.count", GGUF_INT32,
-	    (int64_t)n_tensors, &e) < 0)
+	    (int64_t)n_tensors, &e) < 0 ||
+	    gguf_writer_set_u64(w, "split.count", GGUF_UINT16,
+	    (uint64_t)count, &e) < 0)
 		die_err(&e);
 }
 

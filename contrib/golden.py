@@ -7,6 +7,11 @@ and sets PYTHONPATH / LLAMA_CPP_LIB_PATH / LLAMA_BIN. Writes into t/golden/:
   tokens-NAME.jsonl   token ids of a corpus, 4 ways each
   logits-NAME.jsonl   last-position logits and the 64-token greedy continuation
   ppl-NAME.json       llama-perplexity on t/golden/ppl-text.txt
+  repack-smollm2.json llama-quantize and llama-gguf-split on the default
+                      model, llama-perplexity on gguf-repack's files
+  requant-smollm2.jsonl llama.cpp's logits on each of gguf-repack's files
+
+GOLDEN_ONLY=repack makes only the last two.
 
 usage: golden.py OUTDIR NAME=MODEL.gguf [NAME=MODEL.gguf ...]"""
 import hashlib
@@ -133,23 +138,77 @@ def logits(out, name, path, vocab):
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
-REQUANT_TYPES = ["q4_0", "q5_0", "q5_1", "q8_0", "f16", "bf16"]
+# gguf-repack's type, llama-quantize's name for the same pure file type
+REPACK_TYPES = [("f32", "F32"), ("f16", "F16"), ("bf16", "BF16"),
+                ("q8_0", "Q8_0"), ("q5_1", "Q5_1"), ("q5_0", "Q5_0"),
+                ("q4_1", "Q4_1"), ("q4_0", "Q4_0"), ("q6_K", "Q6_K"),
+                ("q5_K", "Q5_K_S"), ("q4_K", "Q4_K_S"), ("q3_K", "Q3_K_S"),
+                ("q2_K", "Q2_K")]
 REQUANT_PROMPTS = [[19556], [504, 3575, 282, 4649, 314]]
+SPLITS = [["--split-max-tensors", "100"], ["--split-max-size", "40M"]]
 
 
-def requant(out, path, vocab_n):
-    """The default model requantized type by type (t/requant.py, the gguf
-    package), and llama.cpp's last-position logits on each file."""
+def tensor_digest(path):
+    """sha256 of the sorted "name type xxh3" lines of a file's tensors:
+    equal digests, equal tensors, whatever the order and metadata."""
+    r = subprocess.run(["gguf-inspect", "--json", "--hash", path],
+                       capture_output=True, text=True, check=True)
+    lines = sorted("%s %s %s\n" % (t["name"], t["type"], t["xxh3"])
+                   for t in json.loads(r.stdout)["tensors"])
+    types = {}
+    for l in lines:
+        t = l.split()[1]
+        types[t] = types.get(t, 0) + 1
+    return hashlib.sha256("".join(lines).encode()).hexdigest(), types
+
+
+def sha256(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def llama_ppl(path):
+    cmd = [os.path.join(os.environ["LLAMA_BIN"], "llama-perplexity"), "-m",
+           path, "-f", os.path.join("t", "golden", "ppl-text.txt"), "-c",
+           str(PPL_CTX), "-b", str(PPL_CTX), "-t", str(THREADS)]
+    r = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return float(re.search(r"Final estimate: PPL = ([0-9.]+)",
+                           r.stdout + r.stderr).group(1))
+
+
+def repack(out, path, vocab_n):
+    """The default model through gguf-repack: dequantized to f32 and
+    requantized to every type. For each type, the digest of the tensors
+    llama-quantize --pure writes from the same f32 file (gguf-repack must
+    match it), llama-perplexity on gguf-repack's file, and llama.cpp's
+    logits on it (requant-smollm2.jsonl); the shards llama-gguf-split
+    makes of the default model (sha256 of each)."""
     import tempfile
-    here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(out, "requant-smollm2.jsonl"), "w") as f, \
-            tempfile.TemporaryDirectory() as tmp:
-        for t in REQUANT_TYPES:
-            model = os.path.join(tmp, t + ".gguf")
-            subprocess.run([sys.executable, os.path.join(here, "..", "t", "requant.py"),
-                            path, t, model], check=True)
-            sha = hashlib.sha256(open(model, "rb").read()).hexdigest()
-            r = subprocess.run([os.environ["LLAMA_LOGITS"], model, str(N_CTX), "0",
+    bindir = os.environ["LLAMA_BIN"]
+    rec = {"source_sha256": sha256(path), "ppl_text": "ppl-text.txt",
+           "ppl_n_ctx": PPL_CTX, "types": [], "splits": []}
+    with tempfile.TemporaryDirectory() as tmp, \
+            open(os.path.join(out, "requant-smollm2.jsonl"), "w") as f:
+        f32 = os.path.join(tmp, "f32.gguf")
+        subprocess.run(["gguf-repack", "-q", "-t", "f32", path, f32], check=True)
+        for t, ftype in REPACK_TYPES:
+            ours = os.path.join(tmp, t + ".gguf")
+            theirs = os.path.join(tmp, t + "-llama.gguf")
+            if t != "f32":
+                subprocess.run(["gguf-repack", "-q", "-t", t, f32, ours], check=True)
+            else:
+                ours = f32
+            subprocess.run([os.path.join(bindir, "llama-quantize"), "--pure", f32,
+                            theirs, ftype, str(THREADS)], capture_output=True,
+                           check=True)
+            digest, types = tensor_digest(theirs)
+            print("golden: %s: llama-quantize %s, %s" % (t, ftype, types), file=sys.stderr)
+            rec["types"].append({
+                "type": t, "llama_ftype": ftype,
+                "llama_quantize": "llama-quantize --pure F32.gguf OUT.gguf " + ftype,
+                "tensors": digest, "tensor_types": types,
+                "file_sha256": sha256(ours), "size": os.path.getsize(ours),
+                "llama_ppl": llama_ppl(ours)})
+            r = subprocess.run([os.environ["LLAMA_LOGITS"], ours, str(N_CTX), "0",
                                 str(THREADS)],
                                input="".join(" ".join(map(str, p)) + "\n"
                                              for p in REQUANT_PROMPTS).encode(),
@@ -157,9 +216,21 @@ def requant(out, path, vocab_n):
             for k, ids in enumerate(REQUANT_PROMPTS):
                 row = np.frombuffer(r.stdout, dtype="<f4", count=vocab_n,
                                     offset=4 * vocab_n * k)
-                rec = {"type": t, "sha256": sha, "ids": ids}
-                rec.update(summary(row))
-                f.write(json.dumps(rec) + "\n")
+                line = {"type": t, "sha256": sha256(ours), "ids": ids}
+                line.update(summary(row))
+                f.write(json.dumps(line) + "\n")
+        for args in SPLITS:
+            prefix = os.path.join(tmp, "split")
+            subprocess.run([os.path.join(bindir, "llama-gguf-split"), "--split"] +
+                           args + [path, prefix], capture_output=True, check=True)
+            shards = sorted(x for x in os.listdir(tmp) if x.startswith("split-"))
+            rec["splits"].append({"args": args, "shards": [
+                [x[len("split"):], sha256(os.path.join(tmp, x))] for x in shards]})
+            for x in shards:
+                os.unlink(os.path.join(tmp, x))
+    with open(os.path.join(out, "repack-smollm2.json"), "w") as f:
+        json.dump(rec, f, indent=1)
+        f.write("\n")
 
 
 def ppl(out, name, path):
@@ -191,11 +262,13 @@ def main():
         print("golden: %s %s sha256 %s" % (name, os.path.basename(path), sha),
               file=sys.stderr)
         vocab = load(path, vocab_only=True)
-        tokens(out, name, vocab)
-        logits(out, name, path, vocab)
-        ppl(out, name, path)
-        if name == "smollm2":
-            requant(out, path, vocab.n_vocab())
+        only = os.environ.get("GOLDEN_ONLY")
+        if not only:
+            tokens(out, name, vocab)
+            logits(out, name, path, vocab)
+            ppl(out, name, path)
+        if name == "smollm2" and only in (None, "repack"):
+            repack(out, path, vocab.n_vocab())
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ static int force_scalar;
 void
 matmul_force_scalar(int on)
 {
+	matmul_k_force_scalar(on);
 	force_scalar = on;
 }
 
@@ -413,8 +414,8 @@ kernel(uint32_t type)
 int
 matmul_supported(uint32_t type)
 {
-	return kernel(type) != NULL || type == GGML_F32 || type == GGML_F16 ||
-	    type == GGML_BF16;
+	return kernel(type) != NULL || matmul_k_supported(type) ||
+	    type == GGML_F32 || type == GGML_F16 || type == GGML_BF16;
 }
 
 int
@@ -504,8 +505,20 @@ void
 matmul_any(const struct mat *w, const float *x, const struct qblk *qa, int n,
 	float *y, int y_stride)
 {
-	if (kernel(w->type))
+	if (kernel(w->type)) {
 		matmul(w, qa, n, y, y_stride);
-	else
+	} else if (matmul_k_supported(w->type) && w->cols % 256 == 0) {
+		struct q8k *qk = malloc((size_t)n * (size_t)(w->cols / 256) *
+		    sizeof *qk);
+
+		if (qk) {
+			quantize_act_k(x, n, (int)w->cols, qk);
+			matmul_k(w, qk, n, y, y_stride);
+			free(qk);
+			return;
+		}
 		matmul_float(w, x, n, y, y_stride);
+	} else {
+		matmul_float(w, x, n, y, y_stride);
+	}
 }

@@ -39,6 +39,20 @@ int matmul_supported(uint32_t type);
 /* Dequantize row r of w into out (cols floats). */
 int mat_row_f32(const struct mat *w, int64_t r, float *out);
 
+/* K-quant weights (matmul_k.c) take activations quantized to Q8_K: blocks
+ * of 256 with a float scale and the sums of each 16 values. */
+struct q8k {
+	float d;
+	int16_t bsums[16];
+	int8_t q[256];
+};
+#define MATMUL_K_MAX_N 64       /* tokens per pass over a weight row */
+void quantize_act_k(const float *x, int n, int cols, struct q8k *qa);
+int matmul_k_supported(uint32_t type);
+void matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride);
+void matmul_k_force_scalar(int on);
+
 /* Force the portable C kernels (tests compare them with the SIMD ones). */
 void matmul_force_scalar(int on);
 

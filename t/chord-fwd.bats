@@ -35,14 +35,14 @@ hdr() { printf x | chord-tok | head -n 1; }
 	run python3 "$TOP/t/goldcheck.py" requant "$SMOL" "$GOLDEN/requant-smollm2.jsonl" "$TMP"
 	echo "$output"
 	status_is 0
-	[ "${#lines[@]}" -eq 12 ]
+	[ "${#lines[@]}" -eq 26 ]
 }
 
 @test "every matmul kernel, SIMD and portable, matches the dequantized reference" {
 	run "$TBIN/kernel-test"
 	echo "$output"
 	status_is 0
-	[ "${#lines[@]}" -eq 5 ]
+	[ "${#lines[@]}" -eq 10 ]
 }
 
 @test "the portable kernels give the same next tokens end to end" {

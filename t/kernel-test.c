@@ -1,6 +1,7 @@
 /* kernel-test: every matmul kernel against the dequantized reference, SIMD
- * and portable paths, on random blocks. Prints one line per type and exits 1
- * if any relative error passes 1e-5. */
+ * and portable paths, on random blocks (K-quants: random values quantized by
+ * the reference quantizer). Prints one line per type and exits 1 if any
+ * relative error passes 1e-5. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,64 @@ fill(uint8_t *w, uint32_t type, size_t n)
 		if (type == GGML_Q4_1 || type == GGML_Q5_1)
 			memcpy(w + b * q->size + 2, &m, 2);
 	}
+}
+
+/* K-quants against Q8_K activations: one token on both paths, and a
+ * batch of tokens equal to each token alone. */
+static int
+test_k(uint32_t type)
+{
+	enum { KC = 512, N = 5 };
+	const struct qtype *q = qtype_get(type);
+	size_t rb = KC / 256 * (size_t)q->size;
+	uint8_t *w = malloc(rb * ROWS);
+	float *wf = malloc(sizeof(float) * KC * ROWS), x[N * KC], row[KC];
+	float y[2][N * ROWS], worst = 0.0f;
+	struct q8k qa[N * KC / 256];
+	struct mat m = { w, type, ROWS, KC, rb };
+
+	for (int i = 0; i < KC * ROWS; i++)
+		wf[i] = frand() * (i % 97 == 0 ? 4.0f : 1.0f);
+	q->from_f32(wf, w, KC * ROWS);
+	for (int i = 0; i < N * KC; i++)
+		x[i] = frand();
+	quantize_act_k(x, N, KC, qa);
+	for (int s = 0; s < 2; s++) {
+		matmul_force_scalar(s);
+		matmul_k(&m, qa, N, y[s], ROWS);
+	}
+	matmul_force_scalar(0);
+	for (int t = 0; t < N; t++)
+		for (int r = 0; r < ROWS; r++) {
+			double ref = 0.0, scale = 0.0;
+			float y1[ROWS];
+
+			mat_row_f32(&m, r, row);
+			for (int i = 0; i < KC; i++) {
+				const struct q8k *a = &qa[t * KC / 256 + i / 256];
+				double v = (double)a->d * a->q[i % 256];
+
+				ref += row[i] * v;
+				scale += fabs(row[i] * v);
+			}
+			for (int s = 0; s < 2; s++) {
+				float err = (float)(fabs(y[s][t * ROWS + r] - ref) /
+				    (scale + 1e-9));
+
+				if (err > worst)
+					worst = err;
+			}
+			if (r == 0) {
+				matmul_k(&m, qa + t * KC / 256, 1, y1, ROWS);
+				for (int k = 0; k < ROWS; k++)
+					if (y1[k] != y[0][t * ROWS + k])
+						worst = 1.0f;
+			}
+		}
+	printf("%s: worst relative error %.2e\n", q->name, worst);
+	free(w);
+	free(wf);
+	return worst > 1e-5f;
 }
 
 int
@@ -127,5 +186,7 @@ main(int argc, char **argv)
 		bad |= worst > 1e-5f;
 		free(w);
 	}
+	for (uint32_t t = GGML_Q2_K; t <= GGML_Q6_K; t++)
+		bad |= test_k(t);
 	return bad;
 }

@@ -1,0 +1,329 @@
+/* matmul_k.c: K-quant weights times activations quantized to Q8_K, as
+ * llama.cpp multiplies them: integer sums per sub-block, scaled once per
+ * sub-block and super-block in float.
+ *
+ * Q8_K: float d, i8 q[256], i16 bsums[16] (sums of 16 values), x ~ d * q,
+ * with d = max / -127 (quantize_row_q8_K_ref). Every K block is first
+ * decoded to its 256 integer levels and per-group integer scales (and mins);
+ * the dot product of the levels with the activations is the one hot loop,
+ * vectorised with AVX2 where the build has it. */
+#include <math.h>
+#include <string.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
+#include "matmul.h"
+#include "quant.h"
+
+#define QK_K 256
+
+static int force_scalar_k;
+
+void
+matmul_k_force_scalar(int on)
+{
+	force_scalar_k = on;
+}
+
+static float
+h2f(const uint8_t *p)
+{
+	return fp16_to_f32((uint16_t)(p[0] | p[1] << 8));
+}
+
+void
+quantize_act_k(const float *x, int n, int cols, struct q8k *qa)
+{
+	for (int64_t b = 0; b < (int64_t)n * (cols / QK_K); b++) {
+		const float *xb = x + b * QK_K;
+		struct q8k *a = &qa[b];
+		float amax = 0, max = 0, iscale;
+
+		for (int j = 0; j < QK_K; j++)
+			if (fabsf(xb[j]) > amax) {
+				amax = fabsf(xb[j]);
+				max = xb[j];
+			}
+		if (amax == 0) {
+			memset(a, 0, sizeof *a);
+			continue;
+		}
+		iscale = -127.f / max;
+		for (int j = 0; j < QK_K; j++) {
+			float v = iscale * xb[j];
+			int q = isfinite(v) ? (int)rintf(v) : 0;
+
+			a->q[j] = (int8_t)(q > 127 ? 127 : q < -128 ? -128 : q);
+		}
+		for (int g = 0; g < 16; g++) {
+			int s = 0;
+
+			for (int j = 0; j < 16; j++)
+				s += a->q[16 * g + j];
+			a->bsums[g] = (int16_t)s;
+		}
+		a->d = 1 / iscale;
+	}
+}
+
+/* A K block decoded: x[p] = d * scale[p/G] * q[p] - dmin * min[p/G]. */
+struct kdec {
+	int8_t q[QK_K];
+	int scale[16], min[16];
+	int group;              /* G: 16 or 32 */
+	float d, dmin;
+};
+
+static void
+decode_q2_k(const uint8_t *b, struct kdec *k)
+{
+	k->group = 16;
+	k->d = h2f(b + 80);
+	k->dmin = h2f(b + 82);
+	for (int g = 0; g < 16; g++) {
+		k->scale[g] = b[g] & 15;
+		k->min[g] = b[g] >> 4;
+	}
+	for (int p = 0; p < QK_K; p++) {
+		int h = p / 128, r = p % 128;
+
+		k->q[p] = (int8_t)(b[16 + h * 32 + r % 32] >> (2 * (r / 32)) & 3);
+	}
+}
+
+static void
+decode_q3_k(const uint8_t *b, struct kdec *k)
+{
+	const uint8_t *hm = b, *q = b + 32, *s = b + 96;
+
+	k->group = 16;
+	k->d = h2f(b + 108);
+	k->dmin = 0;
+	for (int g = 0; g < 16; g++) {
+		int lo = g < 8 ? s[g] & 15 : s[g - 8] >> 4;
+		int hi = s[8 + g % 4] >> (2 * (g / 4)) & 3;
+
+		k->scale[g] = (lo | hi << 4) - 32;
+		k->min[g] = 0;
+	}
+	for (int p = 0; p < QK_K; p++) {
+		int h = p / 128, r = p % 128, sh = r / 32, i = r % 32;
+		int v = q[h * 32 + i] >> (2 * sh) & 3;
+
+		k->q[p] = (int8_t)(v - (hm[i] >> (h * 4 + sh) & 1 ? 0 : 4));
+	}
+}
+
+/* Scale and min j of Q4_K/Q5_K: 6 bits each in 12 bytes. */
+static void
+scale_min(const uint8_t *s, int j, int *sc, int *m)
+{
+	if (j < 4) {
+		*sc = s[j] & 63;
+		*m = s[j + 4] & 63;
+	} else {
+		*sc = (s[j + 4] & 15) | (s[j - 4] >> 6) << 4;
+		*m = (s[j + 4] >> 4) | (s[j] >> 6) << 4;
+	}
+}
+
+static void
+decode_q4_k(const uint8_t *b, struct kdec *k)
+{
+	const uint8_t *q = b + 16;
+
+	k->group = 32;
+	k->d = h2f(b);
+	k->dmin = h2f(b + 2);
+	for (int g = 0; g < 8; g++)
+		scale_min(b + 4, g, &k->scale[g], &k->min[g]);
+	for (int p = 0; p < QK_K; p++) {
+		int c = p / 64, r = p % 64;
+		uint8_t v = q[c * 32 + r % 32];
+
+		k->q[p] = (int8_t)(r < 32 ? v & 15 : v >> 4);
+	}
+}
+
+static void
+decode_q5_k(const uint8_t *b, struct kdec *k)
+{
+	const uint8_t *qh = b + 16, *q = b + 48;
+
+	k->group = 32;
+	k->d = h2f(b);
+	k->dmin = h2f(b + 2);
+	for (int g = 0; g < 8; g++)
+		scale_min(b + 4, g, &k->scale[g], &k->min[g]);
+	for (int p = 0; p < QK_K; p++) {
+		int c = p / 64, r = p % 64, i = r % 32;
+		int v = r < 32 ? q[c * 32 + i] & 15 : q[c * 32 + i] >> 4;
+
+		v += (qh[i] >> (2 * c + (r >= 32)) & 1) << 4;
+		k->q[p] = (int8_t)v;
+	}
+}
+
+static void
+decode_q6_k(const uint8_t *b, struct kdec *k)
+{
+	const uint8_t *ql = b, *qh = b + 128;
+
+	k->group = 16;
+	k->d = h2f(b + 208);
+	k->dmin = 0;
+	for (int g = 0; g < 16; g++) {
+		k->scale[g] = (int8_t)b[192 + g];
+		k->min[g] = 0;
+	}
+	for (int p = 0; p < QK_K; p++) {
+		int h = p / 128, r = p % 128, part = r / 32, l = r % 32;
+		const uint8_t *L = ql + h * 64, *H = qh + h * 32;
+		int lo = part & 1 ? L[l + 32] : L[l];
+		int v;
+
+		lo = part < 2 ? lo & 15 : lo >> 4;
+		v = lo | (H[l] >> (2 * part) & 3) << 4;
+		k->q[p] = (int8_t)(v - 32);
+	}
+}
+
+/* Sum of a[i] * b[i] over n (16 or 32) signed bytes. */
+static int
+idot(const int8_t *a, const int8_t *b, int n)
+{
+	int s = 0;
+
+	for (int i = 0; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+#ifdef __AVX2__
+/* The 16 per-group sums of w[i] * a[i] for 256 values, groups of 16. */
+static void
+idot16_avx2(const int8_t *w, const int8_t *a, int *out)
+{
+	const __m256i ones = _mm256_set1_epi16(1);
+
+	for (int i = 0; i < QK_K; i += 32) {
+		__m256i wv = _mm256_loadu_si256((const __m256i *)(w + i));
+		__m256i av = _mm256_loadu_si256((const __m256i *)(a + i));
+		__m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv),
+		    _mm256_sign_epi8(av, wv));
+		__m256i s = _mm256_madd_epi16(p, ones);  /* 8 x i32 */
+		__m128i lo = _mm256_castsi256_si128(s);
+		__m128i hi = _mm256_extracti128_si256(s, 1);
+
+		lo = _mm_hadd_epi32(lo, lo);
+		lo = _mm_hadd_epi32(lo, lo);
+		hi = _mm_hadd_epi32(hi, hi);
+		hi = _mm_hadd_epi32(hi, hi);
+		out[i / 16] = _mm_cvtsi128_si32(lo);
+		out[i / 16 + 1] = _mm_cvtsi128_si32(hi);
+	}
+}
+#endif
+
+static void
+group_sums(const struct kdec *k, const struct q8k *a, int *sums)
+{
+#ifdef __AVX2__
+	if (!force_scalar_k) {
+		int s16[16];
+
+		idot16_avx2(k->q, a->q, s16);
+		if (k->group == 16) {
+			memcpy(sums, s16, sizeof s16);
+		} else {
+			for (int g = 0; g < 8; g++)
+				sums[g] = s16[2 * g] + s16[2 * g + 1];
+		}
+		return;
+	}
+#endif
+	for (int g = 0; g < QK_K / k->group; g++)
+		sums[g] = idot(k->q + g * k->group, a->q + g * k->group,
+		    k->group);
+}
+
+typedef void (*decode_fn)(const uint8_t *, struct kdec *);
+
+static decode_fn
+decoder(uint32_t type, int *size)
+{
+	switch (type) {
+	case GGML_Q2_K: *size = 84; return decode_q2_k;
+	case GGML_Q3_K: *size = 110; return decode_q3_k;
+	case GGML_Q4_K: *size = 144; return decode_q4_k;
+	case GGML_Q5_K: *size = 176; return decode_q5_k;
+	case GGML_Q6_K: *size = 210; return decode_q6_k;
+	default: return NULL;
+	}
+}
+
+int
+matmul_k_supported(uint32_t type)
+{
+	int size;
+
+	return decoder(type, &size) != NULL;
+}
+
+/* One super-block, decoded once, against every token's activations. */
+static void
+dot_block(const struct kdec *k, const struct q8k *a, int nb, int n,
+	float *acc)
+{
+	int ng = QK_K / k->group;
+
+	for (int t = 0; t < n; t++, a += nb) {
+		int sums[16], isum = 0, imin = 0;
+
+		group_sums(k, a, sums);
+		for (int g = 0; g < ng; g++) {
+			isum += k->scale[g] * sums[g];
+			imin += k->min[g] * (k->group == 16 ? a->bsums[g] :
+			    a->bsums[2 * g] + a->bsums[2 * g + 1]);
+		}
+		acc[t] += k->d * a->d * (float)isum -
+		    k->dmin * a->d * (float)imin;
+	}
+}
+
+void
+matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride)
+{
+	int size, nb = (int)(w->cols / QK_K);
+	decode_fn dec = decoder(w->type, &size);
+
+	#pragma omp parallel
+	{
+		float acc[MATMUL_K_MAX_N];
+
+		#pragma omp for schedule(static)
+		for (int64_t r = 0; r < w->rows; r++) {
+			const uint8_t *wr = (const uint8_t *)w->data +
+			    r * w->row_bytes;
+
+			for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
+				int m = n - t0 < MATMUL_K_MAX_N ? n - t0 :
+				    MATMUL_K_MAX_N;
+
+				memset(acc, 0, (size_t)m * sizeof *acc);
+				for (int i = 0; i < nb; i++) {
+					struct kdec k;
+
+					dec(wr + (size_t)i * (size_t)size, &k);
+					dot_block(&k, qa + (size_t)t0 * nb + i,
+					    nb, m, acc);
+				}
+				for (int t = 0; t < m; t++)
+					y[(size_t)(t0 + t) * y_stride + r] =
+					    acc[t];
+			}
+		}
+	}
+}
