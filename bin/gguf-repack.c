@@ -67,6 +67,16 @@ on_signal(int sig)
 	raise(sig);
 }
 
+/* A signal the caller ignores (nohup, a background job) stays ignored. */
+static void
+catch(int sig)
+{
+	struct sigaction sa;
+
+	if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
+		signal(sig, on_signal);
+}
+
 /* ---- input: one file, or every shard of a split model ---- */
 
 struct input {
@@ -827,9 +837,9 @@ main(int argc, char **argv)
 	if (opt.split_tensors && opt.split_bytes)
 		usage_die(usage_line, "--split-max-tensors and --split-max-size "
 		    "exclude each other");
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	catch(SIGINT);
+	catch(SIGTERM);
+	catch(SIGHUP);
 	input_open(&in, argv[i]);
 	repack(&in, argv[i + 1]);
 	input_close(&in);

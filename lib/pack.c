@@ -19,6 +19,7 @@ struct pack {
 	char *path;             /* the target */
 	char *tmp;              /* NULL when writing to stdout */
 	int fd;
+	int direct;             /* writing into a device or FIFO, no rename */
 	uint64_t size, done;
 	ZSTD_CCtx *zc;
 	struct archive *a;
@@ -101,8 +102,8 @@ write_all(struct pack *p, const void *buf, size_t n, struct cerr *e)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
-			return cerr_set(e, "%s: %s", p->tmp ? p->tmp : "stdout",
-			    strerror(errno));
+			return cerr_set(e, "%s: %s", p->tmp ? p->tmp : p->direct ?
+			    p->path : "stdout", strerror(errno));
 		s += k;
 		n -= (size_t)k;
 	}
@@ -219,6 +220,7 @@ struct pack *
 pack_open(const char *path, uint64_t size, int level, struct cerr *e)
 {
 	struct pack *p = calloc(1, sizeof *p);
+	struct stat st;
 
 	if (!p || !(p->path = strdup(path))) {
 		free(p);
@@ -233,7 +235,27 @@ pack_open(const char *path, uint64_t size, int level, struct cerr *e)
 		return p;
 	}
 	p->kind = pack_kind_of(path);
-	if (open_temp(p, e) < 0) {
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* A device or a FIFO: write into it, as cp would. */
+		if ((p->fd = open(path, O_WRONLY)) < 0) {
+			cerr_set(e, "%s: %s", path, strerror(errno));
+			pack_free(p);
+			return NULL;
+		}
+		p->direct = 1;
+	} else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		/* Replace the file the link names, not the link. */
+		char *real = realpath(path, NULL);
+
+		if (!real) {
+			cerr_set(e, "%s: %s", path, strerror(errno));
+			pack_free(p);
+			return NULL;
+		}
+		free(p->path);
+		p->path = real;
+	}
+	if (!p->direct && open_temp(p, e) < 0) {
 		pack_free(p);
 		return NULL;
 	}
@@ -307,6 +329,11 @@ pack_commit(struct pack *p, struct cerr *e)
 		arc_err(p, e);
 		goto fail;
 	}
+	if (p->direct && close(p->fd) < 0) {
+		p->fd = -1;
+		cerr_set(e, "%s: %s", p->path, strerror(errno));
+		goto fail;
+	}
 	if (!p->tmp) {
 		pack_free(p);
 		return 0;
@@ -340,10 +367,11 @@ pack_abort(struct pack *p)
 		archive_write_free(p->a);
 		p->a = NULL;
 	}
-	if (p->tmp) {
+	if (p->tmp || p->direct) {
 		if (p->fd >= 0)
 			close(p->fd);
-		unlink(p->tmp);
+		if (p->tmp)
+			unlink(p->tmp);
 	}
 	pack_free(p);
 }

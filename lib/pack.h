@@ -5,7 +5,9 @@
  * pack_temp_path()) leaves the target as it was. The container follows the
  * target's name: NAME.zst is one zstd frame; NAME.tar, .tar.gz, .tgz,
  * .tar.xz, .tar.zst or .zip an archive holding one member NAME.gguf;
- * anything else plain GGUF. "-" writes plain GGUF to stdout. */
+ * anything else plain GGUF. "-" writes plain GGUF to stdout; an existing
+ * device or FIFO is written into directly; a symbolic link's target is
+ * replaced, not the link. */
 #ifndef CHORD_PACK_H
 #define CHORD_PACK_H
 

@@ -266,9 +266,15 @@ unpack_model(const char *path, void **buf, uint64_t *size, struct cerr *e)
 			unpack_free(g.p, g.cap);
 			return -1;
 		}
-		return grow_finish(&g, buf, size, e);
+		if (g.n >= 4 && memcmp(g.p, "GGUF", 4) == 0)
+			return grow_finish(&g, buf, size, e);
+		/* Not a model inside: a .tar.zst, which libarchive reads. */
+		unpack_free(g.p, g.cap);
+		g.p = NULL;
+		g.n = g.cap = 0;
+	} else {
+		close(fd);
 	}
-	close(fd);
 	r = read_archive(path, &g, e);
 	if (r <= 0) {
 		unpack_free(g.p, g.cap);

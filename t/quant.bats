@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
-# Dequantizers (lib/matmul.c, lib/quant_k.c) against llama.cpp's Python
-# reader, the gguf package, bit for bit.
+# Dequantizers (lib/quant_q.c, lib/quant_k.c) and reference quantizers
+# (lib/quant_q.c, lib/quant_k_ref.c) against llama.cpp's Python reader and
+# writer, the gguf package, bit for bit. (The K-quant quantizers are held
+# against llama-quantize itself in t/gguf-repack.bats.)
 
 load helper
 
@@ -25,4 +27,17 @@ load helper
 	run "$TBIN/dequant-test" q4_K <<< "abc"
 	status_is 1
 	[ "$output" = "dequant-test: stdin: not whole q4_K blocks" ]
+}
+
+@test "the reference quantizers give the gguf package's blocks, bit for bit" {
+	run python3 "$TOP/t/quantref.py" "$TBIN/quant-test"
+	echo "$output"
+	status_is 0
+	[ "$(grep -c ': 51200 values, same$' <<< "$output")" -eq 7 ]
+}
+
+@test "quant-test: values that are not whole blocks are an error" {
+	run "$TBIN/quant-test" q4_K <<< "abcdefgh"
+	status_is 1
+	[ "$output" = "quant-test: stdin: not whole q4_K blocks" ]
 }
