@@ -7,7 +7,7 @@ load helper
 @test "make install DESTDIR=... PREFIX=/usr gives working tools" {
 	need_model "$SMOL"
 	make -s -C "$TOP" install DESTDIR="$TMP/root" PREFIX=/usr > /dev/null
-	for t in gguf-inspect chord-tok chord-fwd chord-sample chord-gen; do
+	for t in gguf-inspect gguf-repack chord-tok chord-fwd chord-sample chord-gen; do
 		[ -x "$TMP/root/usr/bin/$t" ]
 	done
 	[ -f "$TMP/root/usr/share/chord/templates/chatml" ]
