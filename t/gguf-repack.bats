@@ -289,3 +289,13 @@ golden() {
 		d = (g - s) / s; e = (g - l) / l
 		exit !(d < 0.01 && d > -0.01 && e < 0.01 && e > -0.01) }'
 }
+
+@test "progress on stderr only when it is a terminal" {
+	need_model "$SMOL"
+	script -qec "gguf-repack -t q8_0 '$SMOL' '$TMP/tty.gguf'" /dev/null > "$TMP/tty.out"
+	grep -q "gguf-repack: 272/272 tensors" "$TMP/tty.out"
+	run --separate-stderr gguf-repack -t q8_0 "$SMOL" "$TMP/pipe.gguf"
+	status_is 0
+	[ -z "$stderr" ]
+	cmp "$TMP/tty.gguf" "$TMP/pipe.gguf"
+}
