@@ -64,6 +64,25 @@ signed_absmax(const float *x, int n, float *amax)
 	return max;
 }
 
+/* The levels of x at inverse scale iscale, clamped to -nmax..nmax-1 and,
+ * when L is given, stored plus offset; with their x^2-weighted sums of l*x
+ * and l*l. */
+static void
+sym_levels(int n, int nmax, const float *x, float iscale, int8_t *L,
+	int offset, float *sumlx, float *suml2)
+{
+	*sumlx = *suml2 = 0;
+	for (int i = 0; i < n; i++) {
+		int l = clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1);
+		float w = x[i] * x[i];
+
+		if (L)
+			L[i] = (int8_t)(l + offset);
+		*sumlx += w * x[i] * (float)l;
+		*suml2 += w * (float)l * (float)l;
+	}
+}
+
 /* Symmetric levels -nmax..nmax-1 weighted by x^2: the first guess and 18
  * nearby inverse scales; the best by sumlx^2 / suml2 wins. L gets l + nmax.
  * (make_qx_quants with rmse_type 1, no importance weights.) */
@@ -71,40 +90,22 @@ static float
 qx_quants(int n, int nmax, const float *x, int8_t *L)
 {
 	float amax, max = signed_absmax(x, n, &amax);
-	float iscale, sumlx = 0, suml2 = 0, scale, best;
+	float iscale, sumlx, suml2, scale, best;
 
 	if (amax < GROUP_MAX_EPS) {
 		memset(L, 0, (size_t)n);
 		return 0.f;
 	}
-	iscale = (float)-nmax / max;
-	for (int i = 0; i < n; i++) {
-		int l = clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1);
-		float w = x[i] * x[i];
-
-		L[i] = (int8_t)(l + nmax);
-		sumlx += w * x[i] * (float)l;
-		suml2 += w * (float)l * (float)l;
-	}
+	sym_levels(n, nmax, x, (float)-nmax / max, L, nmax, &sumlx, &suml2);
 	scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
 	best = scale * sumlx;
 	for (int is = -9; is <= 9; is++) {
 		if (is == 0)
 			continue;
 		iscale = -((float)nmax + 0.1f * (float)is) / max;
-		sumlx = suml2 = 0;
-		for (int i = 0; i < n; i++) {
-			int l = clampi(nearest_int(iscale * x[i]), -nmax,
-			    nmax - 1);
-			float w = x[i] * x[i];
-
-			sumlx += w * x[i] * (float)l;
-			suml2 += w * (float)l * (float)l;
-		}
+		sym_levels(n, nmax, x, iscale, NULL, 0, &sumlx, &suml2);
 		if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-			for (int i = 0; i < n; i++)
-				L[i] = (int8_t)(nmax + clampi(nearest_int(
-				    iscale * x[i]), -nmax, nmax - 1));
+			sym_levels(n, nmax, x, iscale, L, nmax, &sumlx, &suml2);
 			scale = sumlx / suml2;
 			best = scale * sumlx;
 		}
@@ -119,21 +120,13 @@ static float
 q3_quants(int n, int nmax, const float *x, int8_t *L)
 {
 	float amax, max = signed_absmax(x, n, &amax);
-	float iscale, sumlx = 0, suml2 = 0;
+	float sumlx, suml2;
 
 	if (amax < GROUP_MAX_EPS) {
 		memset(L, 0, (size_t)n);
 		return 0.f;
 	}
-	iscale = (float)-nmax / max;
-	for (int i = 0; i < n; i++) {
-		int l = clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1);
-		float w = x[i] * x[i];
-
-		L[i] = (int8_t)l;
-		sumlx += w * x[i] * (float)l;
-		suml2 += w * (float)l * (float)l;
-	}
+	sym_levels(n, nmax, x, (float)-nmax / max, L, 0, &sumlx, &suml2);
 	for (int itry = 0; itry < 5; itry++) {
 		int changed = 0;
 

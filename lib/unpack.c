@@ -84,68 +84,70 @@ grow_finish(struct grow *g, void **buf, uint64_t *size, struct cerr *e)
 	return 1;
 }
 
+/* One decoding step into fresh room; returns the decoder's hint (0: a
+ * frame ended) or -1 with e filled. *made gets the bytes produced. */
+static long long
+zstd_step(ZSTD_DCtx *dc, ZSTD_inBuffer *ib, struct grow *g, size_t *made,
+	struct cerr *e)
+{
+	ZSTD_outBuffer ob;
+	size_t r;
+
+	if (grow_room(g, CHUNK, e) < 0)
+		return -1;
+	ob = (ZSTD_outBuffer){ g->p + g->n, CHUNK, 0 };
+	r = ZSTD_decompressStream(dc, &ob, ib);
+	if (ZSTD_isError(r))
+		return cerr_set(e, "%s: zstd: %s", g->path, ZSTD_getErrorName(r));
+	g->n += ob.pos;
+	*made = ob.pos;
+	return (long long)r;
+}
+
+static int
+zstd_frames(int fd, ZSTD_DCtx *dc, struct grow *g, struct cerr *e)
+{
+	static uint8_t in[CHUNK];
+	long long last = 0;
+	size_t made;
+	ssize_t k;
+
+	while ((k = read(fd, in, sizeof in)) != 0) {
+		ZSTD_inBuffer ib = { in, 0, 0 };
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return cerr_set(e, "%s: %s", g->path, strerror(errno));
+		ib.size = (size_t)k;
+		while (ib.pos < ib.size)
+			if ((last = zstd_step(dc, &ib, g, &made, e)) < 0)
+				return -1;
+	}
+	/* Flush what the decoder still holds; no progress means the input
+	 * ended inside a frame. */
+	while (last != 0) {
+		ZSTD_inBuffer ib = { in, 0, 0 };
+
+		if ((last = zstd_step(dc, &ib, g, &made, e)) < 0)
+			return -1;
+		if (last != 0 && made == 0)
+			return cerr_set(e, "%s: zstd: truncated stream", g->path);
+	}
+	return 0;
+}
+
 static int
 read_zstd(int fd, struct grow *g, struct cerr *e)
 {
 	ZSTD_DCtx *dc = ZSTD_createDCtx();
-	static uint8_t in[CHUNK];
-	size_t last = 0;
-	ssize_t k;
+	int r;
 
 	if (!dc)
 		return cerr_set(e, "%s: out of memory", g->path);
-	while ((k = read(fd, in, sizeof in)) != 0) {
-		ZSTD_inBuffer ib = { in, 0, 0 };
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			ZSTD_freeDCtx(dc);
-			return cerr_set(e, "%s: %s", g->path, strerror(errno));
-		}
-		ib.size = (size_t)k;
-		while (ib.pos < ib.size) {
-			ZSTD_outBuffer ob;
-
-			if (grow_room(g, CHUNK, e) < 0) {
-				ZSTD_freeDCtx(dc);
-				return -1;
-			}
-			ob = (ZSTD_outBuffer){ g->p + g->n, CHUNK, 0 };
-			last = ZSTD_decompressStream(dc, &ob, &ib);
-			if (ZSTD_isError(last)) {
-				ZSTD_freeDCtx(dc);
-				return cerr_set(e, "%s: zstd: %s", g->path,
-				    ZSTD_getErrorName(last));
-			}
-			g->n += ob.pos;
-		}
-	}
-	/* Flush what the decoder still holds. */
-	while (last != 0) {
-		ZSTD_inBuffer ib = { in, 0, 0 };
-		ZSTD_outBuffer ob;
-
-		if (grow_room(g, CHUNK, e) < 0) {
-			ZSTD_freeDCtx(dc);
-			return -1;
-		}
-		ob = (ZSTD_outBuffer){ g->p + g->n, CHUNK, 0 };
-		last = ZSTD_decompressStream(dc, &ob, &ib);
-		if (ZSTD_isError(last)) {
-			ZSTD_freeDCtx(dc);
-			return cerr_set(e, "%s: zstd: %s", g->path,
-			    ZSTD_getErrorName(last));
-		}
-		g->n += ob.pos;
-		if (ob.pos == 0) {
-			ZSTD_freeDCtx(dc);
-			return cerr_set(e, "%s: zstd: truncated stream",
-			    g->path);
-		}
-	}
+	r = zstd_frames(fd, dc, g, e);
 	ZSTD_freeDCtx(dc);
-	return 0;
+	return r;
 }
 
 static int
