@@ -256,6 +256,57 @@ dot_q8_0_avx2(const uint8_t *w, const struct qblk *a, int nb)
 	return hsum(acc);
 }
 
+/* The 32 fifth bits of a Q5 block (qh, little-endian) as bytes 0x10 or 0,
+ * in value order. */
+static inline __m256i
+fifth_bits(const uint8_t *qh)
+{
+	uint32_t h;
+	__m256i v, bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+
+	memcpy(&h, qh, 4);
+	/* byte j of the result takes byte j/8 of h, then tests bit j%8 */
+	v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h),
+	    _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL,
+	    0x0101010101010101LL, 0));
+	v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+	return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+static float
+dot_q5_0_avx2(const uint8_t *w, const struct qblk *a, int nb)
+{
+	__m256 acc = _mm256_setzero_ps();
+
+	for (int b = 0; b < nb; b++, w += 22, a++) {
+		__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
+		__m256i wq = _mm256_sub_epi8(_mm256_or_si256(nibbles(w + 6),
+		    fifth_bits(w + 2)), _mm256_set1_epi8(16));
+		__m256 p = block_dot(_mm256_sign_epi8(wq, wq),
+		    _mm256_sign_epi8(aq, wq));
+
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w) * a->d), p, acc);
+	}
+	return hsum(acc);
+}
+
+static float
+dot_q5_1_avx2(const uint8_t *w, const struct qblk *a, int nb)
+{
+	__m256 acc = _mm256_setzero_ps();
+	float off = 0.0f;
+
+	for (int b = 0; b < nb; b++, w += 24, a++) {
+		__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
+		__m256i wq = _mm256_or_si256(nibbles(w + 8), fifth_bits(w + 4));
+		__m256 d = _mm256_set1_ps(half(w) * a->d);
+
+		acc = _mm256_fmadd_ps(d, block_dot(wq, aq), acc);
+		off += half(w + 2) * a->s;
+	}
+	return hsum(acc) + off;
+}
+
 /* Four activation rows at once: each weight block is unpacked once and used
  * four times while the rows' blocks sit in cache (prompts). */
 #if defined(__AVX512F__) && defined(__AVX512VNNI__)
@@ -399,6 +450,10 @@ kernel(uint32_t type)
 			return dot_q4_0_avx2;
 		if (type == GGML_Q8_0)
 			return dot_q8_0_avx2;
+		if (type == GGML_Q5_0)
+			return dot_q5_0_avx2;
+		if (type == GGML_Q5_1)
+			return dot_q5_1_avx2;
 	}
 #endif
 	switch (type) {

@@ -75,9 +75,14 @@ struct kdec {
 	float d, dmin;
 };
 
+/* The decoders walk each layout the way its dequantizer does (straight
+ * loops the compiler vectorises); t/kernel-test holds them to it. */
 static void
 decode_q2_k(const uint8_t *b, struct kdec *k)
 {
+	const uint8_t *q = b + 16;
+	int8_t *y = k->q;
+
 	k->group = 16;
 	k->d = h2f(b + 80);
 	k->dmin = h2f(b + 82);
@@ -85,17 +90,18 @@ decode_q2_k(const uint8_t *b, struct kdec *k)
 		k->scale[g] = b[g] & 15;
 		k->min[g] = b[g] >> 4;
 	}
-	for (int p = 0; p < QK_K; p++) {
-		int h = p / 128, r = p % 128;
-
-		k->q[p] = (int8_t)(b[16 + h * 32 + r % 32] >> (2 * (r / 32)) & 3);
-	}
+	for (int h = 0; h < 2; h++, q += 32)
+		for (int shift = 0; shift < 8; shift += 2, y += 32)
+			for (int l = 0; l < 32; l++)
+				y[l] = (int8_t)(q[l] >> shift & 3);
 }
 
 static void
 decode_q3_k(const uint8_t *b, struct kdec *k)
 {
 	const uint8_t *hm = b, *q = b + 32, *s = b + 96;
+	int8_t *y = k->q;
+	int bit = 0;
 
 	k->group = 16;
 	k->d = h2f(b + 108);
@@ -107,12 +113,11 @@ decode_q3_k(const uint8_t *b, struct kdec *k)
 		k->scale[g] = (lo | hi << 4) - 32;
 		k->min[g] = 0;
 	}
-	for (int p = 0; p < QK_K; p++) {
-		int h = p / 128, r = p % 128, sh = r / 32, i = r % 32;
-		int v = q[h * 32 + i] >> (2 * sh) & 3;
-
-		k->q[p] = (int8_t)(v - (hm[i] >> (h * 4 + sh) & 1 ? 0 : 4));
-	}
+	for (int h = 0; h < 2; h++, q += 32)
+		for (int shift = 0; shift < 8; shift += 2, y += 32, bit++)
+			for (int l = 0; l < 32; l++)
+				y[l] = (int8_t)((q[l] >> shift & 3) -
+				    ((hm[l] >> bit & 1) ? 0 : 4));
 }
 
 /* Scale and min j of Q4_K/Q5_K: 6 bits each in 12 bytes. */
@@ -132,43 +137,44 @@ static void
 decode_q4_k(const uint8_t *b, struct kdec *k)
 {
 	const uint8_t *q = b + 16;
+	int8_t *y = k->q;
 
 	k->group = 32;
 	k->d = h2f(b);
 	k->dmin = h2f(b + 2);
 	for (int g = 0; g < 8; g++)
 		scale_min(b + 4, g, &k->scale[g], &k->min[g]);
-	for (int p = 0; p < QK_K; p++) {
-		int c = p / 64, r = p % 64;
-		uint8_t v = q[c * 32 + r % 32];
-
-		k->q[p] = (int8_t)(r < 32 ? v & 15 : v >> 4);
-	}
+	for (int c = 0; c < 4; c++, q += 32, y += 64)
+		for (int l = 0; l < 32; l++) {
+			y[l] = (int8_t)(q[l] & 15);
+			y[l + 32] = (int8_t)(q[l] >> 4);
+		}
 }
 
 static void
 decode_q5_k(const uint8_t *b, struct kdec *k)
 {
 	const uint8_t *qh = b + 16, *q = b + 48;
+	int8_t *y = k->q;
 
 	k->group = 32;
 	k->d = h2f(b);
 	k->dmin = h2f(b + 2);
 	for (int g = 0; g < 8; g++)
 		scale_min(b + 4, g, &k->scale[g], &k->min[g]);
-	for (int p = 0; p < QK_K; p++) {
-		int c = p / 64, r = p % 64, i = r % 32;
-		int v = r < 32 ? q[c * 32 + i] & 15 : q[c * 32 + i] >> 4;
-
-		v += (qh[i] >> (2 * c + (r >= 32)) & 1) << 4;
-		k->q[p] = (int8_t)v;
-	}
+	for (int c = 0; c < 4; c++, q += 32, y += 64)
+		for (int l = 0; l < 32; l++) {
+			y[l] = (int8_t)((q[l] & 15) | (qh[l] >> (2 * c) & 1) << 4);
+			y[l + 32] = (int8_t)((q[l] >> 4) |
+			    (qh[l] >> (2 * c + 1) & 1) << 4);
+		}
 }
 
 static void
 decode_q6_k(const uint8_t *b, struct kdec *k)
 {
 	const uint8_t *ql = b, *qh = b + 128;
+	int8_t *y = k->q;
 
 	k->group = 16;
 	k->d = h2f(b + 208);
@@ -177,16 +183,15 @@ decode_q6_k(const uint8_t *b, struct kdec *k)
 		k->scale[g] = (int8_t)b[192 + g];
 		k->min[g] = 0;
 	}
-	for (int p = 0; p < QK_K; p++) {
-		int h = p / 128, r = p % 128, part = r / 32, l = r % 32;
-		const uint8_t *L = ql + h * 64, *H = qh + h * 32;
-		int lo = part & 1 ? L[l + 32] : L[l];
-		int v;
-
-		lo = part < 2 ? lo & 15 : lo >> 4;
-		v = lo | (H[l] >> (2 * part) & 3) << 4;
-		k->q[p] = (int8_t)(v - 32);
-	}
+	for (int h = 0; h < 2; h++, ql += 64, qh += 32, y += 128)
+		for (int l = 0; l < 32; l++) {
+			y[l] = (int8_t)(((ql[l] & 15) | (qh[l] & 3) << 4) - 32);
+			y[l + 32] = (int8_t)(((ql[l + 32] & 15) |
+			    (qh[l] >> 2 & 3) << 4) - 32);
+			y[l + 64] = (int8_t)((ql[l] >> 4 | (qh[l] >> 4 & 3) << 4) - 32);
+			y[l + 96] = (int8_t)((ql[l + 32] >> 4 |
+			    (qh[l] >> 6 & 3) << 4) - 32);
+		}
 }
 
 /* Sum of a[i] * b[i] over n (16 or 32) signed bytes. */
