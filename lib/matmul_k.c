@@ -297,6 +297,122 @@ dot_block(const struct kdec *k, const struct q8k *a, int nb, int n,
 	}
 }
 
+/* Q3_K, Q5_K and Q6_K in ggml's eight lanes, so that the float rounding is
+ * llama.cpp's: lane j holds, over the block, scale * q * a for the
+ * positions p with p % 32 in 4j..4j+3 (Q6_K: with q + 32, less
+ * 32 * scale * bsum for the groups 2j and 2j+1, as ggml folds the offset);
+ * each block adds d * lane to the lane's sum in one fused multiply-add,
+ * Q5_K's minimums go to a separate running sum, and the lanes are added
+ * pairwise at the end. */
+static void
+k_lanes(const struct kdec *k, const struct q8k *a, int q6, int lane[8])
+{
+	int off = q6 ? 32 : 0;
+
+#ifdef __AVX2__
+	if (!force_scalar_k) {
+		__m256i sum = _mm256_setzero_si256();
+
+		for (int c = 0; c < 8; c++) {
+			__m256i w = _mm256_add_epi8(_mm256_loadu_si256(
+			    (const __m256i *)(k->q + 32 * c)), _mm256_set1_epi8(
+			    (char)off));
+			__m256i x = _mm256_loadu_si256((const __m256i *)(a->q + 32 * c));
+			int lo = k->group == 16 ? k->scale[2 * c] : k->scale[c];
+			int hi = k->group == 16 ? k->scale[2 * c + 1] : k->scale[c];
+			__m256i sc = _mm256_set_m128i(_mm_set1_epi16((short)hi),
+			    _mm_set1_epi16((short)lo));
+			/* u8 x s8 products; a signed q moves its sign onto a */
+			__m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w),
+			    _mm256_sign_epi8(x, w));
+
+			sum = _mm256_add_epi32(sum, _mm256_madd_epi16(sc, p));
+		}
+		_mm256_storeu_si256((__m256i *)lane, sum);
+	} else
+#endif
+	for (int j = 0; j < 8; j++) {
+		int s = 0;
+
+		for (int c = 0; c < 8; c++)
+			for (int i = 4 * j; i < 4 * j + 4; i++) {
+				int p = 32 * c + i;
+
+				s += k->scale[p / k->group] * (k->q[p] + off) *
+				    a->q[p];
+			}
+		lane[j] = s;
+	}
+	if (q6)
+		for (int j = 0; j < 8; j++)
+			lane[j] -= 32 * (a->bsums[2 * j] * k->scale[2 * j] +
+			    a->bsums[2 * j + 1] * k->scale[2 * j + 1]);
+}
+
+/* ggml's hsum_float_8: halves added, then pairs, then the last two. */
+static float
+hsum8(const float *v)
+{
+	float r0 = v[0] + v[4], r1 = v[1] + v[5], r2 = v[2] + v[6];
+	float r3 = v[3] + v[7];
+
+	return (r0 + r2) + (r1 + r3);
+}
+
+static void
+matmul_lanes(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, decode_fn dec, int size)
+{
+	int nb = (int)(w->cols / QK_K), q6 = w->type == GGML_Q6_K;
+
+	#pragma omp parallel
+	{
+		float acc[MATMUL_K_MAX_N][8], mins[MATMUL_K_MAX_N];
+
+		#pragma omp for schedule(static)
+		for (int64_t r = 0; r < w->rows; r++) {
+			const uint8_t *wr = (const uint8_t *)w->data +
+			    r * w->row_bytes;
+
+			for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
+				int m = n - t0 < MATMUL_K_MAX_N ? n - t0 :
+				    MATMUL_K_MAX_N;
+
+				memset(acc, 0, sizeof acc);
+				memset(mins, 0, sizeof mins);
+				for (int i = 0; i < nb; i++) {
+					struct kdec k;
+
+					dec(wr + (size_t)i * (size_t)size, &k);
+					for (int t = 0; t < m; t++) {
+						const struct q8k *a = qa +
+						    (size_t)(t0 + t) * nb + i;
+						float d = a->d * k.d;
+						int lane[8], im = 0;
+
+						k_lanes(&k, a, q6, lane);
+						for (int j = 0; j < 8; j++)
+							acc[t][j] = fmaf(d,
+							    (float)lane[j],
+							    acc[t][j]);
+						if (k.dmin == 0)
+							continue;
+						for (int g = 0; g < 8; g++)
+							im += k.min[g] *
+							    (a->bsums[2 * g] +
+							    a->bsums[2 * g + 1]);
+						mins[t] += -a->d * k.dmin *
+						    (float)im;
+					}
+				}
+				for (int t = 0; t < m; t++)
+					y[(size_t)(t0 + t) * y_stride + r] =
+					    hsum8(acc[t]) + mins[t];
+			}
+		}
+	}
+}
+
 void
 matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int y_stride)
@@ -304,6 +420,11 @@ matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int size, nb = (int)(w->cols / QK_K);
 	decode_fn dec = decoder(w->type, &size);
 
+	if (w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
+	    w->type == GGML_Q6_K) {
+		matmul_lanes(w, qa, n, y, y_stride, dec, size);
+		return;
+	}
 	#pragma omp parallel
 	{
 		float acc[MATMUL_K_MAX_N];

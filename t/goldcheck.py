@@ -69,7 +69,7 @@ def logits(model, golden, tol):
     return bad
 
 
-TOL_ONE, TOL_FIVE = 0.3, 1.5
+TOL_ONE, TOL_FIVE = 0.1, 1.5
 
 
 def requant(model, golden, workdir):
