@@ -32,6 +32,17 @@ h2f(const uint8_t *p)
 	return fp16_to_f32((uint16_t)(p[0] | p[1] << 8));
 }
 
+#ifdef __AVX2__
+/* Bytes of v shifted right by n (0..7) and masked: a 16-bit shift is safe
+ * because the mask keeps only bits that came from the same byte. */
+static inline __m256i
+bits(__m256i v, int n, int mask)
+{
+	return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(n)),
+	    _mm256_set1_epi8((char)mask));
+}
+#endif
+
 void
 quantize_act_k(const float *x, int n, int cols, struct q8k *qa)
 {
@@ -90,6 +101,17 @@ decode_q2_k(const uint8_t *b, struct kdec *k)
 		k->scale[g] = b[g] & 15;
 		k->min[g] = b[g] >> 4;
 	}
+#ifdef __AVX2__
+	if (!force_scalar_k) {
+		for (int h = 0; h < 2; h++, q += 32) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)q);
+
+			for (int shift = 0; shift < 8; shift += 2, y += 32)
+				_mm256_storeu_si256((__m256i *)y, bits(v, shift, 3));
+		}
+		return;
+	}
+#endif
 	for (int h = 0; h < 2; h++, q += 32)
 		for (int shift = 0; shift < 8; shift += 2, y += 32)
 			for (int l = 0; l < 32; l++)
@@ -113,6 +135,22 @@ decode_q3_k(const uint8_t *b, struct kdec *k)
 		k->scale[g] = (lo | hi << 4) - 32;
 		k->min[g] = 0;
 	}
+#ifdef __AVX2__
+	if (!force_scalar_k) {
+		__m256i hb = _mm256_loadu_si256((const __m256i *)hm);
+
+		for (int h = 0; h < 2; h++, q += 32) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)q);
+
+			for (int shift = 0; shift < 8; shift += 2, y += 32, bit++)
+				_mm256_storeu_si256((__m256i *)y, _mm256_sub_epi8(
+				    _mm256_or_si256(bits(v, shift, 3),
+				    _mm256_slli_epi16(bits(hb, bit, 1), 2)),
+				    _mm256_set1_epi8(4)));
+		}
+		return;
+	}
+#endif
 	for (int h = 0; h < 2; h++, q += 32)
 		for (int shift = 0; shift < 8; shift += 2, y += 32, bit++)
 			for (int l = 0; l < 32; l++)
@@ -144,6 +182,17 @@ decode_q4_k(const uint8_t *b, struct kdec *k)
 	k->dmin = h2f(b + 2);
 	for (int g = 0; g < 8; g++)
 		scale_min(b + 4, g, &k->scale[g], &k->min[g]);
+#ifdef __AVX2__
+	if (!force_scalar_k) {
+		for (int c = 0; c < 4; c++, q += 32, y += 64) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)q);
+
+			_mm256_storeu_si256((__m256i *)y, bits(v, 0, 15));
+			_mm256_storeu_si256((__m256i *)(y + 32), bits(v, 4, 15));
+		}
+		return;
+	}
+#endif
 	for (int c = 0; c < 4; c++, q += 32, y += 64)
 		for (int l = 0; l < 32; l++) {
 			y[l] = (int8_t)(q[l] & 15);
@@ -162,6 +211,22 @@ decode_q5_k(const uint8_t *b, struct kdec *k)
 	k->dmin = h2f(b + 2);
 	for (int g = 0; g < 8; g++)
 		scale_min(b + 4, g, &k->scale[g], &k->min[g]);
+#ifdef __AVX2__
+	if (!force_scalar_k) {
+		__m256i hb = _mm256_loadu_si256((const __m256i *)qh);
+
+		for (int c = 0; c < 4; c++, q += 32, y += 64) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)q);
+
+			_mm256_storeu_si256((__m256i *)y, _mm256_or_si256(
+			    bits(v, 0, 15), _mm256_slli_epi16(bits(hb, 2 * c, 1), 4)));
+			_mm256_storeu_si256((__m256i *)(y + 32), _mm256_or_si256(
+			    bits(v, 4, 15), _mm256_slli_epi16(bits(hb, 2 * c + 1,
+			    1), 4)));
+		}
+		return;
+	}
+#endif
 	for (int c = 0; c < 4; c++, q += 32, y += 64)
 		for (int l = 0; l < 32; l++) {
 			y[l] = (int8_t)((q[l] & 15) | (qh[l] >> (2 * c) & 1) << 4);
@@ -183,6 +248,37 @@ decode_q6_k(const uint8_t *b, struct kdec *k)
 		k->scale[g] = (int8_t)b[192 + g];
 		k->min[g] = 0;
 	}
+#ifdef __AVX2__
+	if (!force_scalar_k) {
+		const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+		const __m256i off = _mm256_set1_epi8(32);
+
+		for (int h = 0; h < 2; h++, ql += 64, qh += 32, y += 128) {
+			__m256i lo1 = _mm256_loadu_si256((const __m256i *)ql);
+			__m256i lo2 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+			__m256i hb = _mm256_loadu_si256((const __m256i *)qh);
+			__m256i v[4];
+
+			/* 16-bit shifts are safe: every result is masked per
+			 * byte before use */
+			v[0] = _mm256_or_si256(_mm256_and_si256(lo1, m4),
+			    _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
+			v[1] = _mm256_or_si256(_mm256_and_si256(lo2, m4),
+			    _mm256_slli_epi16(_mm256_and_si256(
+			    _mm256_srli_epi16(hb, 2), m2), 4));
+			v[2] = _mm256_or_si256(_mm256_and_si256(
+			    _mm256_srli_epi16(lo1, 4), m4), _mm256_slli_epi16(
+			    _mm256_and_si256(_mm256_srli_epi16(hb, 4), m2), 4));
+			v[3] = _mm256_or_si256(_mm256_and_si256(
+			    _mm256_srli_epi16(lo2, 4), m4), _mm256_slli_epi16(
+			    _mm256_and_si256(_mm256_srli_epi16(hb, 6), m2), 4));
+			for (int i = 0; i < 4; i++)
+				_mm256_storeu_si256((__m256i *)(y + 32 * i),
+				    _mm256_sub_epi8(v[i], off));
+		}
+		return;
+	}
+#endif
 	for (int h = 0; h < 2; h++, ql += 64, qh += 32, y += 128)
 		for (int l = 0; l < 32; l++) {
 			y[l] = (int8_t)(((ql[l] & 15) | (qh[l] & 3) << 4) - 32);
