@@ -92,3 +92,34 @@ f32_to_bf16(float f)
 		return (uint16_t)(u >> 16 | 64);
 	return (uint16_t)((u + (0x7fff + (u >> 16 & 1))) >> 16);
 }
+
+/* n halves to floats. */
+void
+fp16_row_to_f32(const uint16_t *h, float *f, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __F16C__
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(f + i, _mm256_cvtph_ps(_mm_loadu_si128(
+		    (const __m128i *)(h + i))));
+#endif
+	for (; i < n; i++)
+		f[i] = fp16_to_f32(h[i]);
+}
+
+/* Round n floats in place to the nearest half (what storing them as fp16
+ * and loading them back gives). */
+void
+f32_row_round16(float *f, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __F16C__
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(f + i, _mm256_cvtph_ps(_mm256_cvtps_ph(
+		    _mm256_loadu_ps(f + i), _MM_FROUND_TO_NEAREST_INT)));
+#endif
+	for (; i < n; i++)
+		f[i] = fp16_to_f32(f32_to_fp16(f[i]));
+}

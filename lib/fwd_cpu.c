@@ -1,20 +1,17 @@
 /* fwd_cpu.c: the llama forward pass on the CPU, a batch of tokens at a time.
  *
- * Follows llama.cpp's numerics where they show in the logits: activations
- * quantized to 8 bits per matmul input, K and V cached in fp16 (and q and
- * the attention weights rounded to fp16 where ggml multiplies them with
- * the cache), RMSNorm summed in double, RoPE angles by repeated products.
- * One token's logits come out bit-identical to llama.cpp's; over longer
- * prompts float summation order in attention differs, and 8-bit activations
- * amplify it to a few tenths of a logit (t/chord-fwd.bats bounds it). */
+ * Follows llama.cpp's numerics step by step, so that its logits come out
+ * bit-identical to llama.cpp's (built for AVX-512, the reference goldens)
+ * on any machine: activations quantized to 8 bits per matmul input, K and V
+ * cached in fp16, attention as ggml's flash-attention kernels sum it
+ * (attn.c), RMSNorm summed in double, RoPE angles by repeated products and
+ * rotations with the fused multiply-adds GCC makes of ggml's, SiLU with
+ * ggml's own expf. */
 #include <math.h>
-#include <omp.h>
-#ifdef __F16C__
-#include <immintrin.h>
-#endif
 #include <stdlib.h>
 #include <string.h>
 
+#include "attn.h"
 #include "matmul.h"
 #include "model.h"
 #include "quant.h"
@@ -30,9 +27,7 @@ state_init(struct state *s, const struct model *m, int n_ctx, struct cerr *e)
 	s->n_ctx = n_ctx;
 	s->k_cache = malloc(cache * sizeof *s->k_cache);
 	s->v_cache = malloc(cache * sizeof *s->v_cache);
-	s->att = malloc((size_t)omp_get_max_threads() * (size_t)n_ctx *
-	    sizeof *s->att);
-	if (!s->k_cache || !s->v_cache || !s->att) {
+	if (!s->k_cache || !s->v_cache) {
 		state_free(s);
 		return cerr_set(e, "out of memory for a context of %d", n_ctx);
 	}
@@ -44,7 +39,8 @@ state_free(struct state *s)
 {
 	free(s->k_cache);
 	free(s->v_cache);
-	free(s->att);
+	free(s->kt);
+	free(s->v32);
 	free(s->x);
 	free(s->xb);
 	free(s->q);
@@ -126,115 +122,71 @@ rope(float *v, int n_heads, int head_dim, int rope_dims, int pos,
 			float c = cosf(theta), s = sinf(theta);
 			float a = x[i], b = x[i + 1];
 
-			x[i] = a * c - b * s;
-			x[i + 1] = a * s + b * c;
+			x[i] = fmaf(a, c, -(b * s));
+			x[i + 1] = fmaf(a, s, b * c);
 			theta *= theta_scale;
 		}
 	}
 }
 
-static float
-round16(float f)
-{
-	return fp16_to_f32(f32_to_fp16(f));
-}
-
-/* q . k for a head, k in fp16 */
-static float
-dot_f16(const float *q, const uint16_t *k, int n)
-{
-	float d = 0.0f;
-	int i = 0;
-
-#if defined(__F16C__) && defined(__FMA__)
-	__m256 acc = _mm256_setzero_ps();
-
-	for (; i + 8 <= n; i += 8)
-		acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i),
-		    _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i))),
-		    acc);
-	{
-		__m128 s = _mm_add_ps(_mm256_castps256_ps128(acc),
-		    _mm256_extractf128_ps(acc, 1));
-
-		s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-		s = _mm_add_ss(s, _mm_movehdup_ps(s));
-		d = _mm_cvtss_f32(s);
-	}
-#endif
-	for (; i < n; i++)
-		d += q[i] * fp16_to_f32(k[i]);
-	return d;
-}
-
-/* o += a * v, v in fp16 */
-static void
-axpy_f16(float *o, float a, const uint16_t *v, int n)
-{
-	int i = 0;
-
-#if defined(__F16C__) && defined(__FMA__)
-	__m256 va = _mm256_set1_ps(a);
-
-	for (; i + 8 <= n; i += 8)
-		_mm256_storeu_ps(o + i, _mm256_fmadd_ps(va, _mm256_cvtph_ps(
-		    _mm_loadu_si128((const __m128i *)(v + i))),
-		    _mm256_loadu_ps(o + i)));
-#endif
-	for (; i < n; i++)
-		o[i] += a * fp16_to_f32(v[i]);
-}
-
-/* Causal attention of batch row t (position pos) over the cache of layer l. */
-static void
-attend(const struct model *m, struct state *s, int l, int t, int pos,
-	float *att)
+/* Causal attention of batch rows 0..n-1 (positions pos0..) over the cache
+ * of layer l, with the kernel ggml would pick for a batch of n rows. */
+static int
+attend(const struct model *m, struct state *s, int l, int n, int pos0)
 {
 	const struct hparams *hp = &m->hp;
-	int kvd = hp->n_head_kv * hp->head_dim, group = hp->n_head / hp->n_head_kv;
+	int hd = hp->head_dim, kvd = hp->n_head_kv * hd;
+	int group = hp->n_head / hp->n_head_kv, tiled = n >= ATTN_TILE;
 	const uint16_t *kc = s->k_cache + (size_t)l * s->n_ctx * kvd;
 	const uint16_t *vc = s->v_cache + (size_t)l * s->n_ctx * kvd;
-	float scale = 1.0f / sqrtf((float)hp->head_dim);
+	size_t tsz = attn_tiles_size(hd, pos0 + n);
+	float scale = 1.0f / sqrtf((float)hd);
 
-	for (int h = 0; h < hp->n_head; h++) {
-		const float *q = s->q + (size_t)t * hp->n_head * hp->head_dim +
-		    h * hp->head_dim;
-		float *o = s->att_out + (size_t)t * hp->n_head * hp->head_dim +
-		    h * hp->head_dim;
-		int kvh = h / group;
-		float qh[512], max = -INFINITY, inv;
-		double sum = 0.0;
+	if (tiled) {
+		size_t need = tsz * (size_t)hp->n_head_kv;
 
-		for (int i = 0; i < hp->head_dim; i++)
-			qh[i] = round16(q[i]);
-		for (int p = 0; p <= pos; p++) {
-			const uint16_t *k = kc + (size_t)p * kvd + kvh * hp->head_dim;
+		if (need > s->cap_tiles) {
+			float *kt = realloc(s->kt, need * sizeof *kt);
+			float *v32;
 
-			att[p] = dot_f16(qh, k, hp->head_dim) * scale;
-			if (att[p] > max)
-				max = att[p];
+			if (kt)
+				s->kt = kt;
+			v32 = kt ? realloc(s->v32, need * sizeof *v32) : NULL;
+			if (!v32)
+				return -1;
+			s->v32 = v32;
+			s->cap_tiles = need;
 		}
-		for (int p = 0; p <= pos; p++) {
-			att[p] = expf(att[p] - max);
-			sum += (double)att[p];
-		}
-		inv = (float)(1.0 / sum);
-		for (int i = 0; i < hp->head_dim; i++)
-			o[i] = 0.0f;
-		for (int p = 0; p <= pos; p++) {
-			const uint16_t *v = vc + (size_t)p * kvd + kvh * hp->head_dim;
-			axpy_f16(o, att[p] * inv, v, hp->head_dim);
-		}
+		#pragma omp parallel for
+		for (int h = 0; h < hp->n_head_kv; h++)
+			attn_tiles_load(kc + h * hd, vc + h * hd, (size_t)kvd, hd,
+			    pos0 + n, s->kt + h * tsz, s->v32 + h * tsz);
 	}
+	#pragma omp parallel for collapse(2) schedule(dynamic, 1)
+	for (int t = 0; t < n; t++)
+		for (int h = 0; h < hp->n_head; h++) {
+			size_t off = ((size_t)t * hp->n_head + h) * hd;
+			int kvh = h / group;
+
+			if (tiled)
+				attn_row_tiled(s->q + off, s->kt + kvh * tsz,
+				    s->v32 + kvh * tsz, hd, pos0 + t + 1, scale,
+				    s->att_out + off);
+			else
+				attn_row(s->q + off, kc + kvh * hd, vc + kvh * hd,
+				    (size_t)kvd, hd, pos0 + t + 1, scale,
+				    s->att_out + off);
+		}
+	return 0;
 }
 
 static float
 silu(float x)
 {
-	return x / (1.0f + expf(-x));
+	return x / (1.0f + expf_ggml(-x));
 }
 
-static void
+static int
 layer_forward(const struct model *m, struct state *s, int l, int n, int pos0)
 {
 	const struct hparams *hp = &m->hp;
@@ -264,10 +216,8 @@ layer_forward(const struct model *m, struct state *s, int l, int n, int pos0)
 			vc[i] = f32_to_fp16(s->v[(size_t)t * kvd + i]);
 		}
 	}
-	#pragma omp parallel for schedule(dynamic, 1)
-	for (int t = 0; t < n; t++)
-		attend(m, s, l, t, pos0 + t,
-		    s->att + (size_t)omp_get_thread_num() * s->n_ctx);
+	if (attend(m, s, l, n, pos0) < 0)
+		return -1;
 	quantize_act(s->att_out, n, qd, qa);
 	matmul_any(&L->wo, s->att_out, qa, n, s->xb, hp->dim);
 	for (size_t i = 0; i < (size_t)n * hp->dim; i++)
@@ -286,6 +236,7 @@ layer_forward(const struct model *m, struct state *s, int l, int n, int pos0)
 	matmul_any(&L->w_down, s->hb, qa, n, s->xb, hp->dim);
 	for (size_t i = 0; i < (size_t)n * hp->dim; i++)
 		s->x[i] += s->xb[i];
+	return 0;
 }
 
 int
@@ -312,7 +263,8 @@ forward(const struct model *m, struct state *s, const int32_t *tokens, int n,
 			    qtype_get(m->tok_embd.type)->name);
 	}
 	for (int l = 0; l < hp->n_layer; l++)
-		layer_forward(m, s, l, n, s->n_pos);
+		if (layer_forward(m, s, l, n, s->n_pos) < 0)
+			return cerr_set(e, "out of memory for attention tiles");
 	s->n_pos += n;
 
 	/* the output: every row, or the last */

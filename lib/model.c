@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attn.h"
 #include "model.h"
 #include "quant.h"
 
@@ -110,6 +111,9 @@ load_hparams(struct hparams *hp, const struct gguf *g, const char *a,
 		return cerr_set(e, "%s: %d heads (%d kv) do not divide dim %d",
 		    g->path, hp->n_head, hp->n_head_kv, hp->dim);
 	hp->head_dim = hp->dim / hp->n_head;
+	if (hp->head_dim > ATTN_MAX_HD)
+		return cerr_set(e, "%s: head size %d is over %d", g->path,
+		    hp->head_dim, ATTN_MAX_HD);
 	if (hp_int(g, a, "rope.dimension_count", hp->head_dim, 2, hp->head_dim,
 	    &hp->rope_dims, e) < 0)
 		return -1;

@@ -69,7 +69,9 @@ struct state {
 	float *k, *v;           /* (batch, n_head_kv * head_dim) */
 	float *att_out;         /* (batch, n_head * head_dim) */
 	float *hb, *hb2;        /* (batch, ffn) */
-	float *att;             /* (threads, n_ctx) scores */
+	float *kt, *v32;        /* (n_head_kv, positions, head_dim) float K tiles
+	                         * and V rows for the tiled attention kernel */
+	size_t cap_tiles;       /* floats kt and v32 hold each */
 	void *qa;               /* quantized activations, (batch, max(dim, ffn)) */
 	float *logits;          /* (batch, n_vocab) */
 };

@@ -58,5 +58,7 @@ float fp16_to_f32(uint16_t h);
 uint16_t f32_to_fp16(float f);
 float bf16_to_f32(uint16_t h);
 uint16_t f32_to_bf16(float f);
+void fp16_row_to_f32(const uint16_t *h, float *f, size_t n);
+void f32_row_round16(float *f, size_t n);
 
 #endif

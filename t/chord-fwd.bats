@@ -14,17 +14,9 @@ hdr() { printf x | chord-tok | head -n 1; }
 	[[ "${stderr_lines[0]}" == "chord-fwd: -c: 0: too small"* ]]
 }
 
-@test "every golden prompt: llama.cpp's argmax, top-20 logits within 0.5" {
+@test "every golden prompt: llama.cpp's logits to the goldens' 4 decimals (top 20)" {
 	need_model "$SMOL"
-	run python3 "$TOP/t/goldcheck.py" logits "$SMOL" "$GOLDEN/logits-smollm2.jsonl" 0.5
-	echo "$output"
-	status_is 0
-}
-
-@test "a one-token prompt gives llama.cpp's logits to the bit (top 20)" {
-	need_model "$SMOL"
-	grep '"prompt": "Hello"' "$GOLDEN/logits-smollm2.jsonl" > "$TMP/hello.jsonl"
-	run python3 "$TOP/t/goldcheck.py" logits "$SMOL" "$TMP/hello.jsonl" 0.00005
+	run python3 "$TOP/t/goldcheck.py" logits "$SMOL" "$GOLDEN/logits-smollm2.jsonl" 0.00005
 	echo "$output"
 	status_is 0
 	[ "${lines[-1]}" = "largest top-20 difference 0.0000, 0 differences" ]
@@ -50,19 +42,21 @@ hdr() { printf x | chord-tok | head -n 1; }
 	ids="504 3575 282 4649 314"
 	echo "$ids" | chord-fwd --top 5 | cut -f4- | sed 's/ [-0-9.]*\(\t\|$\)/\1/g' > "$TMP/simd"
 	echo "$ids" | CHORD_NOSIMD=1 chord-fwd --top 5 | cut -f4- | sed 's/ [-0-9.]*\(\t\|$\)/\1/g' > "$TMP/scalar"
-	[ "$(cut -f1-4 "$TMP/simd")" = "$(cut -f1-4 "$TMP/scalar")" ]
+	# The portable dot products sum blocks in ggml's generic order, not in
+	# its SIMD lanes, so logits move by a few hundredths: ranks 4 and 5 of
+	# this prompt are 0.03 apart and may swap; the first three may not.
+	[ "$(cut -f1-3 "$TMP/simd")" = "$(cut -f1-3 "$TMP/scalar")" ]
 	[[ "$(cat "$TMP/simd")" == "7042 ' Paris'"* ]]
 }
 
-@test "perplexity through the pipes is within 0.5% of llama-perplexity's" {
+@test "perplexity through the pipes is llama-perplexity's to its 4 decimals" {
 	need_model "$SMOL"
 	want=$(jq .ppl "$GOLDEN/ppl-smollm2.json")
 	run "$TOP/contrib/perplexity" -c "$(jq .n_ctx "$GOLDEN/ppl-smollm2.json")" "$GOLDEN/ppl-text.txt"
 	echo "$output (llama.cpp: $want)"
 	status_is 0
 	[[ "$output" == "chunks=13 tokens=819 ppl="* ]]
-	got=${output##*ppl=}
-	awk -v g="$got" -v w="$want" 'BEGIN { d = (g - w) / w; exit !(d < 0.005 && d > -0.005) }'
+	awk -v g="${output##*ppl=}" -v w="$want" 'BEGIN { exit !(g - w < 0.00005 && w - g < 0.00005) }'
 }
 
 @test "--all-logits: one frame per position, the last equal to the default frame" {

@@ -30,13 +30,13 @@ hdr() { printf x | chord-tok | head -n 1; }
 	[[ "$output" == *Paris* ]]
 }
 
-@test "greedy ids follow llama.cpp's greedy continuation on every golden prompt" {
+@test "greedy: llama.cpp's 64-token continuation on every golden prompt" {
 	need_model "$SMOL"
 	h=$(hdr)
 	while IFS= read -r rec; do
 		ids=$(jq -r '.ids | map(tostring) | join(" ")' <<< "$rec")
-		want=$(jq -r '.greedy[:6] | map(tostring) | join(" ")' <<< "$rec")
-		got=$(printf '%s\n%s\n' "$h" "$ids" | chord-gen --temp 0 -n 6 --ignore-eos --ids | tr '\n' ' ')
+		want=$(jq -r '.greedy | map(tostring) | join(" ")' <<< "$rec")
+		got=$(printf '%s\n%s\n' "$h" "$ids" | chord-gen --temp 0 -n 64 --ignore-eos --ids | tr '\n' ' ')
 		[ "$got" = "$want " ] || { echo "prompt $(jq .prompt <<< "$rec"): got $got want $want"; false; }
 	done < "$GOLDEN/logits-smollm2.jsonl"
 }

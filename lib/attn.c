@@ -1,0 +1,193 @@
+/* attn.c: causal attention over the fp16 KV cache in ggml's summation order
+ * (see attn.h). Every step below mirrors one of ggml's: which values are
+ * rounded to fp16, which sums are fused multiply-adds and in which lanes,
+ * where a sum is widened to double. Loops marked simd are lane-parallel,
+ * so vectorising them does not change a bit. */
+#include <math.h>
+#include <string.h>
+
+#include "attn.h"
+#include "quant.h"
+
+/* x . y as ggml_vec_dot_f16 sums it on AVX-512: 64 lanes of fused
+ * multiply-adds, folded 4 -> 1 registers, then 16 -> 1 lanes by halves;
+ * a tail past a multiple of 64 is added in double. */
+static float
+dot_lanes(const float *x, const float *y, int n)
+{
+	float acc[64], t[16], r;
+	int np = n & ~63;
+	double sum;
+
+	memset(acc, 0, sizeof acc);
+	for (int i = 0; i < np; i += 64) {
+		#pragma omp simd
+		for (int j = 0; j < 64; j++)
+			acc[j] = fmaf(x[i + j], y[i + j], acc[j]);
+	}
+	for (int l = 0; l < 16; l++)
+		t[l] = (acc[l] + acc[32 + l]) + (acc[16 + l] + acc[48 + l]);
+	for (int l = 0; l < 8; l++)
+		t[l] += t[l + 8];
+	for (int l = 0; l < 4; l++)
+		t[l] += t[l + 4];
+	r = (t[0] + t[2]) + (t[1] + t[3]);
+	sum = r;
+	for (int i = np; i < n; i++)
+		sum += (double)(x[i] * y[i]);
+	return (float)sum;
+}
+
+/* The lanes of a 16-float register added by halves (_mm512_reduce_add_ps). */
+static float
+hsum16(const float *y)
+{
+	float t[8];
+
+	for (int i = 0; i < 8; i++)
+		t[i] = y[i + 8] + y[i];
+	for (int i = 0; i < 4; i++)
+		t[i] = t[i + 4] + t[i];
+	return (t[0] + t[2]) + (t[1] + t[3]);
+}
+
+float
+expf_ggml(float x)
+{
+	const float r = 0x1.8p23f;
+	float z = fmaf(x, 0x1.715476p+0f, r);
+	float n = z - r;
+	float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+	float u = b * b;
+	float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+	    fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+	    fmaf(0x1.ffffecp-1f, b, 1.0f));
+
+	if (fabsf(n) > 192.0f)
+		return n <= 0.0f ? 0.0f : INFINITY;
+	if (n != n)
+		return n;
+	return ldexpf(j, (int)n);
+}
+
+void
+attn_row(const float *q, const uint16_t *k, const uint16_t *v, size_t stride,
+	int hd, int n_kv, float scale, float *out)
+{
+	float qh[ATTN_MAX_HD], kv[ATTN_MAX_HD], acc[ATTN_MAX_HD];
+	float M = -INFINITY, S = 0.0f, inv;
+
+	memcpy(qh, q, (size_t)hd * sizeof *qh);
+	f32_row_round16(qh, (size_t)hd);        /* q meets K as fp16 */
+	memset(acc, 0, (size_t)hd * sizeof *acc);
+	for (int p = 0; p < n_kv; p++) {
+		float s, ms = 1.0f, vs = 1.0f;
+
+		fp16_row_to_f32(k + (size_t)p * stride, kv, (size_t)hd);
+		s = dot_lanes(kv, qh, hd) * scale;
+		if (s > M) {            /* a new maximum rescales the sum */
+			float old = M;
+
+			M = s;
+			ms = expf(old - M);
+			#pragma omp simd
+			for (int d = 0; d < hd; d++)
+				acc[d] *= ms;
+			f32_row_round16(acc, (size_t)hd);
+		} else {
+			vs = expf(s - M);
+		}
+		fp16_row_to_f32(v + (size_t)p * stride, kv, (size_t)hd);
+		#pragma omp simd
+		for (int d = 0; d < hd; d++)
+			acc[d] = fmaf(kv[d], vs, acc[d]);
+		f32_row_round16(acc, (size_t)hd);       /* an fp16 accumulator */
+		S = fmaf(S, ms, vs);
+	}
+	inv = S == 0.0f ? 0.0f : 1.0f / S;
+	for (int d = 0; d < hd; d++)
+		out[d] = acc[d] * inv;
+}
+
+size_t
+attn_tiles_size(int hd, int n_kv)
+{
+	size_t tiles = ((size_t)n_kv + ATTN_TILE - 1) / ATTN_TILE;
+
+	return tiles * ATTN_TILE * (size_t)hd;
+}
+
+void
+attn_tiles_load(const uint16_t *k, const uint16_t *v, size_t stride, int hd,
+	int n_kv, float *kt, float *v32)
+{
+	size_t n = attn_tiles_size(hd, n_kv);
+	float row[ATTN_MAX_HD];
+
+	memset(kt, 0, n * sizeof *kt);
+	memset(v32, 0, n * sizeof *v32);
+	for (int p = 0; p < n_kv; p++) {
+		float *tile = kt + (size_t)(p / ATTN_TILE) * ATTN_TILE * hd;
+
+		fp16_row_to_f32(k + (size_t)p * stride, row, (size_t)hd);
+		for (int d = 0; d < hd; d++)
+			tile[(size_t)d * ATTN_TILE + p % ATTN_TILE] = row[d];
+		fp16_row_to_f32(v + (size_t)p * stride, v32 + (size_t)p * hd,
+		    (size_t)hd);
+	}
+}
+
+void
+attn_row_tiled(const float *q, const float *kt, const float *v32, int hd,
+	int n_kv, float scale, float *out)
+{
+	float kq[ATTN_TILE], acc[ATTN_MAX_HD];
+	float M = -INFINITY, S = 0.0f, inv;
+
+	memset(acc, 0, (size_t)hd * sizeof *acc);
+	for (int t0 = 0; t0 < n_kv; t0 += ATTN_TILE) {
+		const float *tile = kt + (size_t)t0 * hd;
+		int nk = n_kv - t0 < ATTN_TILE ? n_kv - t0 : ATTN_TILE;
+		float mx = -INFINITY, mnew;
+		double sum = 0.0;
+
+		/* scores: q (in float) against the tile, one fused chain each */
+		memset(kq, 0, sizeof kq);
+		for (int d = 0; d < hd; d++) {
+			const float a = q[d], *kd = tile + (size_t)d * ATTN_TILE;
+
+			#pragma omp simd
+			for (int j = 0; j < ATTN_TILE; j++)
+				kq[j] = fmaf(a, kd[j], kq[j]);
+		}
+		for (int j = 0; j < ATTN_TILE; j++)
+			kq[j] = j < nk ? kq[j] * scale : -INFINITY;
+		for (int j = 0; j < ATTN_TILE; j++)
+			mx = mx > kq[j] ? mx : kq[j];
+		mnew = fmaxf(M, mx);
+		if (mnew > M) {
+			float ms = expf(M - mnew);
+
+			for (int d = 0; d < hd; d++)
+				acc[d] *= ms;
+			S *= ms;
+		}
+		M = mnew;
+		for (int j = 0; j < ATTN_TILE; j++)
+			kq[j] = expf_ggml(kq[j] - M);
+		for (int g = 0; g < ATTN_TILE; g += 16)
+			sum += (double)hsum16(kq + g);
+		S = (float)((double)S + sum);
+		/* acc += weights . V, one fused chain per output */
+		for (int j = 0; j < nk; j++) {
+			const float w = kq[j], *vj = v32 + (size_t)(t0 + j) * hd;
+
+			#pragma omp simd
+			for (int d = 0; d < hd; d++)
+				acc[d] = fmaf(w, vj[d], acc[d]);
+		}
+	}
+	inv = S == 0.0f ? 0.0f : 1.0f / S;
+	for (int d = 0; d < hd; d++)
+		out[d] = acc[d] * inv;
+}

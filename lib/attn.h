@@ -1,0 +1,38 @@
+/* attn.h: causal attention of one query row over the fp16 KV cache of one
+ * head, summed in the order of ggml's CPU flash-attention kernels, so that
+ * chord's logits are llama.cpp's to the bit (llama.cpp turns flash
+ * attention on by default on the CPU).
+ *
+ * ggml has two kernels and picks by the number of query rows in the batch:
+ * fewer than ATTN_TILE rows (generation, short prompts) go one row at a
+ * time with an fp16 accumulator; ATTN_TILE rows or more go through
+ * ATTN_TILE x ATTN_TILE tiles of float matrix products. */
+#ifndef CHORD_ATTN_H
+#define CHORD_ATTN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ATTN_TILE 64            /* ggml's GGML_FA_TILE_Q and GGML_FA_TILE_KV */
+#define ATTN_MAX_HD 512         /* largest head_dim the kernels take */
+
+/* out (hd) = softmax(q . k_p * scale) . v_p over positions p < n_kv; k_p at
+ * k + p * stride, v_p likewise. The one-row kernel. */
+void attn_row(const float *q, const uint16_t *k, const uint16_t *v,
+	size_t stride, int hd, int n_kv, float scale, float *out);
+
+/* Floats each of kt and v32 need for n_kv positions. */
+size_t attn_tiles_size(int hd, int n_kv);
+/* Unpack the cache of one head for attn_row_tiled: K as float tiles of
+ * ATTN_TILE positions, transposed (kt), V as float rows (v32). */
+void attn_tiles_load(const uint16_t *k, const uint16_t *v, size_t stride,
+	int hd, int n_kv, float *kt, float *v32);
+/* The same attention as attn_row, by the tiled kernel. */
+void attn_row_tiled(const float *q, const float *kt, const float *v32,
+	int hd, int n_kv, float scale, float *out);
+
+/* ggml's vectorised expf (its AVX-512 flavour), which its tiled softmax
+ * and its SiLU use in place of the C library's. */
+float expf_ggml(float x);
+
+#endif
