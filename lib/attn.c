@@ -63,6 +63,15 @@ expf_ggml(float x)
 	    fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
 	    fmaf(0x1.ffffecp-1f, b, 1.0f));
 
+	if (n >= -125.0f && n <= 127.0f) {
+		/* 2^n is a normal float and j * 2^n one too: the product is
+		 * exact, as _mm512_scalef_ps's is, and needs no ldexpf */
+		uint32_t bits = (uint32_t)((int)n + 127) << 23;
+		float p;
+
+		memcpy(&p, &bits, sizeof p);
+		return j * p;
+	}
 	if (fabsf(n) > 192.0f)
 		return n <= 0.0f ? 0.0f : INFINITY;
 	if (n != n)

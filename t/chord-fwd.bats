@@ -37,6 +37,13 @@ hdr() { printf x | chord-tok | head -n 1; }
 	[ "${#lines[@]}" -eq 10 ]
 }
 
+@test "both attention kernels match attention in double; ggml's expf matches exp" {
+	run "$TBIN/attn-test"
+	echo "$output"
+	status_is 0
+	[ "${#lines[@]}" -eq 19 ]
+}
+
 @test "the portable kernels give the same next tokens end to end" {
 	need_model "$SMOL"
 	ids="504 3575 282 4649 314"
