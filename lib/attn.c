@@ -7,49 +7,8 @@
 #include <string.h>
 
 #include "attn.h"
+#include "fdot.h"
 #include "quant.h"
-
-/* x . y as ggml_vec_dot_f16 sums it on AVX-512: 64 lanes of fused
- * multiply-adds, folded 4 -> 1 registers, then 16 -> 1 lanes by halves;
- * a tail past a multiple of 64 is added in double. */
-static float
-dot_lanes(const float *x, const float *y, int n)
-{
-	float acc[64], t[16], r;
-	int np = n & ~63;
-	double sum;
-
-	memset(acc, 0, sizeof acc);
-	for (int i = 0; i < np; i += 64) {
-		#pragma omp simd
-		for (int j = 0; j < 64; j++)
-			acc[j] = fmaf(x[i + j], y[i + j], acc[j]);
-	}
-	for (int l = 0; l < 16; l++)
-		t[l] = (acc[l] + acc[32 + l]) + (acc[16 + l] + acc[48 + l]);
-	for (int l = 0; l < 8; l++)
-		t[l] += t[l + 8];
-	for (int l = 0; l < 4; l++)
-		t[l] += t[l + 4];
-	r = (t[0] + t[2]) + (t[1] + t[3]);
-	sum = r;
-	for (int i = np; i < n; i++)
-		sum += (double)(x[i] * y[i]);
-	return (float)sum;
-}
-
-/* The lanes of a 16-float register added by halves (_mm512_reduce_add_ps). */
-static float
-hsum16(const float *y)
-{
-	float t[8];
-
-	for (int i = 0; i < 8; i++)
-		t[i] = y[i + 8] + y[i];
-	for (int i = 0; i < 4; i++)
-		t[i] = t[i + 4] + t[i];
-	return (t[0] + t[2]) + (t[1] + t[3]);
-}
 
 float
 expf_ggml(float x)
@@ -93,7 +52,7 @@ attn_row(const float *q, const uint16_t *k, const uint16_t *v, size_t stride,
 		float s, ms = 1.0f, vs = 1.0f;
 
 		fp16_row_to_f32(k + (size_t)p * stride, kv, (size_t)hd);
-		s = dot_lanes(kv, qh, hd) * scale;
+		s = fdot_vec(kv, qh, hd) * scale;
 		if (s > M) {            /* a new maximum rescales the sum */
 			float old = M;
 
@@ -185,7 +144,7 @@ attn_row_tiled(const float *q, const float *kt, const float *v32, int hd,
 		for (int j = 0; j < ATTN_TILE; j++)
 			kq[j] = expf_ggml(kq[j] - M);
 		for (int g = 0; g < ATTN_TILE; g += 16)
-			sum += (double)hsum16(kq + g);
+			sum += (double)fdot_hsum16(kq + g);
 		S = (float)((double)S + sum);
 		/* acc += weights . V, one fused chain per output */
 		for (int j = 0; j < nk; j++) {

@@ -16,6 +16,7 @@
 #include <immintrin.h>
 #endif
 
+#include "fdot.h"
 #include "matmul.h"
 #include "quant.h"
 
@@ -503,29 +504,50 @@ round_act(const struct mat *w, const float *x, int n)
 	return r;
 }
 
-/* Float and other weights: y = W x in f32, a dequantized row at a time. */
+/* x . y for one token as ggml's vec_dot for the weight's type sums it. */
+static float
+dot_one(uint32_t type, const float *x, const float *y, int n)
+{
+	int np = n & ~63;
+	float s;
+
+	if (type != GGML_F32 || np == n)
+		return fdot_vec(x, y, n);
+	s = fdot_vec(x, y, np);         /* ggml_vec_dot_f32: a float tail */
+	for (int i = np; i < n; i++)
+		s = fmaf(x[i], y[i], s);
+	return s;
+}
+
+/* Float and other weights: y = W x, a dequantized row at a time, in ggml's
+ * orders: one token through its vec_dot, two or more through tinyBLAS
+ * where llamafile_sgemm takes the shape (rows a multiple of 4, columns of
+ * 16). Activations are rounded to F16 and BF16 weights' type first. */
 static void
 matmul_float(const struct mat *w, const float *x, int n, float *y,
 	int y_stride)
 {
 	float *xr = round_act(w, x, n);
+	int cols = (int)w->cols;
+	int tile = n >= 2 && w->rows % 4 == 0 && cols % 16 == 0;
 
 	if (xr)
 		x = xr;
 	#pragma omp parallel
 	{
-		float *row = malloc((size_t)w->cols * sizeof *row);
+		float *row = malloc((size_t)cols * sizeof *row);
 
 		#pragma omp for schedule(static)
 		for (int64_t r = 0; r < w->rows; r++) {
+			if (!row)
+				continue;
 			mat_row_f32(w, r, row);
 			for (int t = 0; t < n; t++) {
-				const float *xt = x + (size_t)t * w->cols;
-				float s = 0.0f;
+				const float *xt = x + (size_t)t * cols;
 
-				for (int64_t i = 0; i < w->cols; i++)
-					s += row[i] * xt[i];
-				y[(size_t)t * y_stride + r] = s;
+				y[(size_t)t * y_stride + r] = tile ?
+				    fdot_tile(row, xt, cols) :
+				    dot_one(w->type, row, xt, cols);
 			}
 		}
 		free(row);
