@@ -38,6 +38,83 @@ expf_ggml(float x)
 	return ldexpf(j, (int)n);
 }
 
+static int portable;
+
+void
+attn_force_portable(int on)
+{
+	portable = on;
+}
+
+#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
+#include <immintrin.h>
+
+/* fdot_vec of a K row in fp16 with q, hd a multiple of 64: ggml's 16-lane
+ * register r is a[2r] (lanes 0-7) and a[2r + 1] (lanes 8-15). */
+static inline float
+dot_k16(const uint16_t *k, const float *q, int hd)
+{
+	__m256 a[8], lo, hi;
+	__m128 x;
+
+	for (int j = 0; j < 8; j++)
+		a[j] = _mm256_setzero_ps();
+	for (int i = 0; i < hd; i += 64)
+		for (int j = 0; j < 8; j++)
+			a[j] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(
+			    (const __m128i *)(k + i + 8 * j))),
+			    _mm256_loadu_ps(q + i + 8 * j), a[j]);
+	lo = _mm256_add_ps(_mm256_add_ps(a[0], a[4]), _mm256_add_ps(a[2], a[6]));
+	hi = _mm256_add_ps(_mm256_add_ps(a[1], a[5]), _mm256_add_ps(a[3], a[7]));
+	lo = _mm256_add_ps(hi, lo);
+	x = _mm_add_ps(_mm256_extractf128_ps(lo, 1), _mm256_castps256_ps128(lo));
+	x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+	return _mm_cvtss_f32(_mm_add_ss(x, _mm_movehdup_ps(x)));
+}
+
+static inline __m256
+round16x8(__m256 v)
+{
+	return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+}
+
+/* attn_row for hd a multiple of 64, the same operations in registers */
+static void
+attn_row_avx2(const float *qh, const uint16_t *k, const uint16_t *v,
+	size_t stride, int hd, int n_kv, float scale, float *out)
+{
+	float acc[ATTN_MAX_HD], M = -INFINITY, S = 0.0f, inv;
+
+	memset(acc, 0, (size_t)hd * sizeof *acc);
+	for (int p = 0; p < n_kv; p++) {
+		const uint16_t *vp = v + (size_t)p * stride;
+		float s = dot_k16(k + (size_t)p * stride, qh, hd) * scale;
+		float ms = 1.0f, vs = 1.0f;
+
+		if (s > M) {
+			float old = M;
+
+			M = s;
+			ms = expf(old - M);
+			for (int d = 0; d < hd; d += 8)
+				_mm256_storeu_ps(acc + d, round16x8(_mm256_mul_ps(
+				    _mm256_loadu_ps(acc + d), _mm256_set1_ps(ms))));
+		} else {
+			vs = expf(s - M);
+		}
+		for (int d = 0; d < hd; d += 8)
+			_mm256_storeu_ps(acc + d, round16x8(_mm256_fmadd_ps(
+			    _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)
+			    (vp + d))), _mm256_set1_ps(vs),
+			    _mm256_loadu_ps(acc + d))));
+		S = fmaf(S, ms, vs);
+	}
+	inv = S == 0.0f ? 0.0f : 1.0f / S;
+	for (int d = 0; d < hd; d++)
+		out[d] = acc[d] * inv;
+}
+#endif
+
 void
 attn_row(const float *q, const uint16_t *k, const uint16_t *v, size_t stride,
 	int hd, int n_kv, float scale, float *out)
@@ -47,6 +124,12 @@ attn_row(const float *q, const uint16_t *k, const uint16_t *v, size_t stride,
 
 	memcpy(qh, q, (size_t)hd * sizeof *qh);
 	f32_row_round16(qh, (size_t)hd);        /* q meets K as fp16 */
+#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
+	if (!portable && hd % 64 == 0) {
+		attn_row_avx2(qh, k, v, stride, hd, n_kv, scale, out);
+		return;
+	}
+#endif
 	memset(acc, 0, (size_t)hd * sizeof *acc);
 	for (int p = 0; p < n_kv; p++) {
 		float s, ms = 1.0f, vs = 1.0f;

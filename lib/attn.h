@@ -21,6 +21,9 @@
 void attn_row(const float *q, const uint16_t *k, const uint16_t *v,
 	size_t stride, int hd, int n_kv, float scale, float *out);
 
+/* Use the portable one-row kernel even where a SIMD one is built (tests). */
+void attn_force_portable(int on);
+
 /* Floats each of kt and v32 need for n_kv positions. */
 size_t attn_tiles_size(int hd, int n_kv);
 /* Unpack the cache of one head for attn_row_tiled: K as float tiles of

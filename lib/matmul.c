@@ -16,6 +16,7 @@
 #include <immintrin.h>
 #endif
 
+#include "attn.h"
 #include "fdot.h"
 #include "matmul.h"
 #include "quant.h"
@@ -26,6 +27,7 @@ void
 matmul_force_scalar(int on)
 {
 	matmul_k_force_scalar(on);
+	attn_force_portable(on);
 	force_scalar = on;
 }
 
@@ -58,14 +60,17 @@ quantize_act(const float *x, int n, int cols, struct qblk *qa)
 			float amax = 0.0f, d, id;
 			int sum = 0;
 
-			for (int i = 0; i < QBLK; i++)
-				amax = fmaxf(amax, fabsf(v[i]));
+			for (int i = 0; i < QBLK; i++) {
+				float m = fabsf(v[i]);
+
+				amax = m > amax ? m : amax;
+			}
 			/* ggml's x86 quantize_row_q8_0/q8_1: scale by 127/amax,
 			 * round half to even */
 			d = amax / 127.0f;
 			id = amax != 0.0f ? 127.0f / amax : 0.0f;
 			for (int i = 0; i < QBLK; i++) {
-				o->q[i] = (int8_t)nearbyintf(v[i] * id);
+				o->q[i] = (int8_t)rintf(v[i] * id);
 				sum += o->q[i];
 			}
 			o->d = via_fp16(d);

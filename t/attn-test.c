@@ -1,6 +1,7 @@
 /* attn-test: both attention kernels against attention computed in double,
  * on random fp16 K and V, for head sizes on and off the 64-lane step and
- * lengths around the tile size; ggml's expf against the C library's.
+ * lengths around the tile size, the SIMD one-row kernel against the
+ * portable one (bit for bit); ggml's expf against the C library's.
  * Prints one line per case and exits 1 if any is off. */
 #include <math.h>
 #include <stdio.h>
@@ -53,7 +54,7 @@ check(int hd, int n)
 	uint16_t *k = malloc((size_t)n * stride * 2), *v = malloc((size_t)n * stride * 2);
 	float *kt = malloc(attn_tiles_size(hd, n) * sizeof *kt);
 	float *v32 = malloc(attn_tiles_size(hd, n) * sizeof *v32);
-	float q[ATTN_MAX_HD], a[ATTN_MAX_HD], b[ATTN_MAX_HD];
+	float q[ATTN_MAX_HD], a[ATTN_MAX_HD], b[ATTN_MAX_HD], c[ATTN_MAX_HD];
 	double ref[ATTN_MAX_HD], ea = 0, eb = 0;
 	float scale = 1.0f / sqrtf((float)hd);
 	int bad;
@@ -67,15 +68,21 @@ check(int hd, int n)
 	attn_tiles_load(k, v, stride, hd, n, kt, v32);
 	attn_row(q, k, v, stride, hd, n, scale, a);
 	attn_row_tiled(q, kt, v32, hd, n, scale, b);
+	attn_force_portable(1);
+	attn_row(q, k, v, stride, hd, n, scale, c);
+	attn_force_portable(0);
 	reference(q, k, v, stride, hd, n, scale, ref);
 	for (int i = 0; i < hd; i++) {
 		ea = fmax(ea, fabs(a[i] - ref[i]));
 		eb = fmax(eb, fabs(b[i] - ref[i]));
 	}
 	/* the one-row kernel accumulates in fp16: a few of its ulps (2^-11) */
-	bad = !(ea < 4e-3) || !(eb < 1e-5);
-	printf("head %d, %d positions: one-row error %.1e, tiled error %.1e%s\n",
-	    hd, n, ea, eb, bad ? "  FAIL" : "");
+	bad = !(ea < 4e-3) || !(eb < 1e-5) ||
+	    memcmp(a, c, (size_t)hd * sizeof *a) != 0;
+	printf("head %d, %d positions: one-row error %.1e, tiled error %.1e, "
+	    "portable %s%s\n", hd, n, ea, eb,
+	    memcmp(a, c, (size_t)hd * sizeof *a) ? "differs" : "the same",
+	    bad ? "  FAIL" : "");
 	free(k);
 	free(v);
 	free(kt);
