@@ -108,23 +108,35 @@ rmsnorm(float *out, const float *x, const float *w, int n, float eps)
 }
 
 /* Rotate adjacent pairs (llama's "normal" RoPE) of each head. */
+/* cos and sin of each rotated pair's angle at position pos: the angles by
+ * repeated products, as ggml's rope cache has them (the same for every
+ * head). */
 static void
-rope(float *v, int n_heads, int head_dim, int rope_dims, int pos,
-	float base, float scale)
+rope_angles(float *cs, int rope_dims, int pos, float base, float scale)
 {
 	float theta_scale = powf(base, -2.0f / (float)rope_dims);
+	float theta = (float)pos * scale;
 
+	for (int i = 0; i < rope_dims; i += 2) {
+		cs[i] = cosf(theta);
+		cs[i + 1] = sinf(theta);
+		theta *= theta_scale;
+	}
+}
+
+/* Rotate adjacent pairs (llama's "normal" RoPE) of each head. */
+static void
+rope(float *v, int n_heads, int head_dim, int rope_dims, const float *cs)
+{
 	for (int h = 0; h < n_heads; h++) {
 		float *x = v + h * head_dim;
-		float theta = (float)pos * scale;
 
 		for (int i = 0; i < rope_dims; i += 2) {
-			float c = cosf(theta), s = sinf(theta);
+			float c = cs[i], s = cs[i + 1];
 			float a = x[i], b = x[i + 1];
 
 			x[i] = fmaf(a, c, -(b * s));
 			x[i + 1] = fmaf(a, s, b * c);
-			theta *= theta_scale;
 		}
 	}
 }
@@ -195,6 +207,7 @@ layer_forward(const struct model *m, struct state *s, int l, int n, int pos0)
 	struct qblk *qa = s->qa;
 
 	/* attention */
+	#pragma omp parallel for if (n > 1)
 	for (int t = 0; t < n; t++)
 		rmsnorm(s->xb + (size_t)t * hp->dim, s->x + (size_t)t * hp->dim,
 		    L->attn_norm, hp->dim, hp->eps);
@@ -202,15 +215,19 @@ layer_forward(const struct model *m, struct state *s, int l, int n, int pos0)
 	matmul_any(&L->wq, s->xb, qa, n, s->q, qd);
 	matmul_any(&L->wk, s->xb, qa, n, s->k, kvd);
 	matmul_any(&L->wv, s->xb, qa, n, s->v, kvd);
+	#pragma omp parallel for if (n > 1)
 	for (int t = 0; t < n; t++) {
 		int pos = pos0 + t;
 		uint16_t *kc = s->k_cache + ((size_t)l * s->n_ctx + pos) * kvd;
 		uint16_t *vc = s->v_cache + ((size_t)l * s->n_ctx + pos) * kvd;
+		float cs[ATTN_MAX_HD];
 
+		rope_angles(cs, hp->rope_dims, pos, hp->rope_base,
+		    hp->rope_scale);
 		rope(s->q + (size_t)t * qd, hp->n_head, hp->head_dim,
-		    hp->rope_dims, pos, hp->rope_base, hp->rope_scale);
+		    hp->rope_dims, cs);
 		rope(s->k + (size_t)t * kvd, hp->n_head_kv, hp->head_dim,
-		    hp->rope_dims, pos, hp->rope_base, hp->rope_scale);
+		    hp->rope_dims, cs);
 		for (int i = 0; i < kvd; i++) {
 			kc[i] = f32_to_fp16(s->k[(size_t)t * kvd + i]);
 			vc[i] = f32_to_fp16(s->v[(size_t)t * kvd + i]);
@@ -224,12 +241,14 @@ layer_forward(const struct model *m, struct state *s, int l, int n, int pos0)
 		s->x[i] += s->xb[i];
 
 	/* feed-forward: down(silu(gate(x)) * up(x)) */
+	#pragma omp parallel for if (n > 1)
 	for (int t = 0; t < n; t++)
 		rmsnorm(s->xb + (size_t)t * hp->dim, s->x + (size_t)t * hp->dim,
 		    L->ffn_norm, hp->dim, hp->eps);
 	quantize_act(s->xb, n, hp->dim, qa);
 	matmul_any(&L->w_gate, s->xb, qa, n, s->hb, hp->ffn);
 	matmul_any(&L->w_up, s->xb, qa, n, s->hb2, hp->ffn);
+	#pragma omp parallel for if (n > 1)
 	for (size_t i = 0; i < (size_t)n * hp->ffn; i++)
 		s->hb[i] = silu(s->hb[i]) * s->hb2[i];
 	quantize_act(s->hb, n, hp->ffn, qa);

@@ -53,6 +53,7 @@ quantize_act(const float *x, int n, int cols, struct qblk *qa)
 {
 	int nb = cols / QBLK;
 
+	#pragma omp parallel for if (n > 1)
 	for (int t = 0; t < n; t++)
 		for (int b = 0; b < nb; b++) {
 			const float *v = x + (size_t)t * cols + b * QBLK;
@@ -560,6 +561,11 @@ matmul_float(const struct mat *w, const float *x, int n, float *y,
 	free(xr);
 }
 
+/* Rows of W and activation rows in blocks, as ggml's mul_mat does, so that
+ * a block of activations stays in cache while a block of weight rows runs
+ * over it; every dot product is the same as without blocks. */
+enum { ROW_BLOCK = 16, ACT_BLOCK = 64 };
+
 void
 matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
 	int y_stride)
@@ -567,19 +573,37 @@ matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
 	qdot_fn f = kernel(w->type);
 	qdot4_fn f4 = kernel4(w->type);
 	int nb = (int)(w->cols / QBLK), n4 = f4 ? n / 4 * 4 : 0;
+	int64_t blocks = (w->rows + ROW_BLOCK - 1) / ROW_BLOCK;
 
 	#pragma omp parallel for schedule(static)
-	for (int64_t r = 0; r < w->rows; r++) {
-		const uint8_t *wr = (const uint8_t *)w->data + r * w->row_bytes;
-		float o[4];
+	for (int64_t g = 0; g < blocks; g++) {
+		int64_t r0 = g * ROW_BLOCK;
+		int64_t r1 = r0 + ROW_BLOCK < w->rows ? r0 + ROW_BLOCK : w->rows;
 
-		for (int t = 0; t < n4; t += 4) {
-			f4(wr, qa + (size_t)t * nb, nb, o);
-			for (int k = 0; k < 4; k++)
-				y[(size_t)(t + k) * y_stride + r] = o[k];
+		for (int t0 = 0; t0 < n4; t0 += ACT_BLOCK) {
+			int t1 = t0 + ACT_BLOCK < n4 ? t0 + ACT_BLOCK : n4;
+
+			for (int64_t r = r0; r < r1; r++) {
+				const uint8_t *wr = (const uint8_t *)w->data +
+				    r * w->row_bytes;
+				float o[4];
+
+				for (int t = t0; t < t1; t += 4) {
+					f4(wr, qa + (size_t)t * nb, nb, o);
+					for (int k = 0; k < 4; k++)
+						y[(size_t)(t + k) * y_stride + r] =
+						    o[k];
+				}
+			}
 		}
-		for (int t = n4; t < n; t++)
-			y[(size_t)t * y_stride + r] = f(wr, qa + (size_t)t * nb, nb);
+		for (int64_t r = r0; r < r1; r++) {
+			const uint8_t *wr = (const uint8_t *)w->data +
+			    r * w->row_bytes;
+
+			for (int t = n4; t < n; t++)
+				y[(size_t)t * y_stride + r] =
+				    f(wr, qa + (size_t)t * nb, nb);
+		}
 	}
 }
 
