@@ -198,8 +198,13 @@ silu(float x)
 	return x / (1.0f + expf_ggml(-x));
 }
 
+/* Layer l over batch rows 0..n-1 (positions pos0..). After attention the
+ * first drop rows, whose output nobody wants, are dropped and the rest
+ * moved to the front: llama.cpp does so in the last layer, and picks its
+ * feed-forward kernels by the rows that remain. */
 static int
-layer_forward(const struct model *m, struct state *s, int l, int n, int pos0)
+layer_forward(const struct model *m, struct state *s, int l, int n, int pos0,
+	int drop)
 {
 	const struct hparams *hp = &m->hp;
 	const struct layer *L = &m->layers[l];
@@ -239,6 +244,12 @@ layer_forward(const struct model *m, struct state *s, int l, int n, int pos0)
 	matmul_any(&L->wo, s->att_out, qa, n, s->xb, hp->dim);
 	for (size_t i = 0; i < (size_t)n * hp->dim; i++)
 		s->x[i] += s->xb[i];
+
+	if (drop > 0) {
+		memmove(s->x, s->x + (size_t)drop * hp->dim,
+		    (size_t)(n - drop) * hp->dim * sizeof *s->x);
+		n -= drop;
+	}
 
 	/* feed-forward: down(silu(gate(x)) * up(x)) */
 	#pragma omp parallel for if (n > 1)
@@ -281,16 +292,17 @@ forward(const struct model *m, struct state *s, const int32_t *tokens, int n,
 			return cerr_set(e, "token_embd: type %s not supported",
 			    qtype_get(m->tok_embd.type)->name);
 	}
+	/* the output: every row, or the last */
+	first = all ? 0 : n - 1;
 	for (int l = 0; l < hp->n_layer; l++)
-		if (layer_forward(m, s, l, n, s->n_pos) < 0)
+		if (layer_forward(m, s, l, n, s->n_pos,
+		    l == hp->n_layer - 1 ? first : 0) < 0)
 			return cerr_set(e, "out of memory for attention tiles");
 	s->n_pos += n;
 
-	/* the output: every row, or the last */
-	first = all ? 0 : n - 1;
-	for (int t = first; t < n; t++)
-		rmsnorm(s->xb + (size_t)(t - first) * hp->dim,
-		    s->x + (size_t)t * hp->dim, m->out_norm, hp->dim, hp->eps);
+	for (int t = 0; t < n - first; t++)
+		rmsnorm(s->xb + (size_t)t * hp->dim, s->x + (size_t)t * hp->dim,
+		    m->out_norm, hp->dim, hp->eps);
 	quantize_act(s->xb, n - first, hp->dim, s->qa);
 	matmul_any(&m->output, s->xb, s->qa, n - first, s->logits, hp->n_vocab);
 	return 0;

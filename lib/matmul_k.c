@@ -8,6 +8,7 @@
  * the dot product of the levels with the activations is the one hot loop,
  * vectorised with AVX2 where the build has it. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef __AVX2__
 #include <immintrin.h>
@@ -509,6 +510,72 @@ matmul_lanes(const struct mat *w, const struct q8k *qa, int n, float *y,
 	}
 }
 
+/* One block as ggml's tiled K kernel (its AVX-512 VNNI build) sums it for
+ * batches of TILED_MIN rows or more: exact integer sums per block, scaled
+ * once, (float)s1 * d - dmin * (float)s2 with the subtraction fused; the
+ * caller adds it times the activations' d in one fused multiply-add (GCC
+ * fuses ggml's add of a product). */
+static float
+tiled_block(const struct kdec *k, const struct q8k *a)
+{
+	int32_t s1 = 0, s2 = 0;
+	int groups = QK_K / k->group;
+	float r;
+
+	for (int g = 0; g < groups; g++) {
+		const int8_t *wq = k->q + g * k->group, *aq = a->q + g * k->group;
+		int32_t isum = 0, bsum = 0;
+
+		for (int j = 0; j < k->group; j++)
+			isum += wq[j] * aq[j];
+		for (int j = 0; j < k->group / 16; j++)
+			bsum += a->bsums[g * k->group / 16 + j];
+		s1 += k->scale[g] * isum;
+		s2 += k->min[g] * bsum;
+	}
+	r = (float)s1 * k->d;
+	if (k->dmin != 0.0f)
+		r = fmaf(-k->dmin, (float)s2, r);
+	return r;
+}
+
+enum { TILED_MIN = 8 };         /* ggml_tiled_min_batch */
+
+/* Q3_K, Q5_K, Q6_K rows against TILED_MIN activation rows or more, in the
+ * tiled kernel's order (ggml repacks Q2_K and Q4_K instead). */
+static void
+matmul_tiled(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, decode_fn dec, int size)
+{
+	int nb = (int)(w->cols / QK_K);
+
+	#pragma omp parallel
+	{
+		struct kdec *k = malloc((size_t)nb * sizeof *k);
+
+		#pragma omp for schedule(static)
+		for (int64_t r = 0; r < w->rows; r++) {
+			const uint8_t *wr = (const uint8_t *)w->data +
+			    r * w->row_bytes;
+
+			if (!k)
+				continue;
+			for (int i = 0; i < nb; i++)
+				dec(wr + (size_t)i * (size_t)size, &k[i]);
+			for (int t = 0; t < n; t++) {
+				const struct q8k *a = qa + (size_t)t * nb;
+				float acc = 0.0f;
+
+				for (int i = 0; i < nb; i++)
+					acc = fmaf(tiled_block(&k[i], &a[i]),
+					    a[i].d, acc);
+				y[(size_t)t * y_stride + r] = acc;
+			}
+		}
+		free(k);
+	}
+}
+
 void
 matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int y_stride)
@@ -516,6 +583,11 @@ matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int size, nb = (int)(w->cols / QK_K);
 	decode_fn dec = decoder(w->type, &size);
 
+	if ((w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
+	    w->type == GGML_Q6_K) && n >= TILED_MIN) {
+		matmul_tiled(w, qa, n, y, y_stride, dec, size);
+		return;
+	}
 	if (w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
 	    w->type == GGML_Q6_K) {
 		matmul_lanes(w, qa, n, y, y_stride, dec, size);

@@ -66,6 +66,19 @@ hdr() { printf x | chord-tok | head -n 1; }
 	awk -v g="${output##*ppl=}" -v w="$want" 'BEGIN { exit !(g - w < 0.00005 && w - g < 0.00005) }'
 }
 
+@test "q5_K, q6_K files in 128-token batches (ggml's tiled K kernel): llama-perplexity's perplexity" {
+	need_model "$SMOL"
+	gguf-repack -q -t f32 "$SMOL" "$TMP/f32.gguf"
+	for t in q5_K q6_K; do
+		gguf-repack -q -t "$t" "$TMP/f32.gguf" "$TMP/$t.gguf"
+		want=$(jq ".types[] | select(.type == \"$t\") | .llama_ppl" "$GOLDEN/repack-smollm2.json")
+		run "$TOP/contrib/perplexity" -m "$TMP/$t.gguf" -c 128 "$GOLDEN/ppl-text.txt"
+		echo "$t: $output (llama.cpp: $want)"
+		status_is 0
+		awk -v g="${output##*ppl=}" -v w="$want" 'BEGIN { exit !(g - w < 0.00005 && w - g < 0.00005) }'
+	done
+}
+
 @test "--all-logits: one frame per position, the last equal to the default frame" {
 	need_model "$SMOL"
 	echo "504 3575 282" | chord-fwd --all-logits > "$TMP/all"
