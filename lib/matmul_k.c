@@ -539,6 +539,70 @@ tiled_block(const struct kdec *k, const struct q8k *a)
 	return r;
 }
 
+/* Q4_K rows as ggml's repacked kernels (q4_K_8x8, which llama.cpp uses on
+ * AVX2 machines for every Q4_K matrix of a multiple of 8 rows) sum them:
+ * exact integer sums of scales times dots and of mins times activation
+ * sums, each chained into its own fused multiply-add, the two chains
+ * subtracted at the end. Its one-row kernel (gemv) adds once per block;
+ * its four-row kernel (gemm, AVX-512) once per pair of 32-value groups. */
+static float
+repacked_q4k_row(const struct kdec *k, const struct q8k *a, int nb, int pairs)
+{
+	float acc = 0.0f, accmin = 0.0f;
+	int step = pairs ? 2 : 8;
+
+	for (int i = 0; i < nb; i++) {
+		float dd = k[i].d * a[i].d, dm = k[i].dmin * a[i].d;
+
+		for (int g0 = 0; g0 < 8; g0 += step) {
+			int32_t s1 = 0, s2 = 0;
+
+			for (int g = g0; g < g0 + step; g++) {
+				const int8_t *wq = k[i].q + g * 32;
+				const int8_t *aq = a[i].q + g * 32;
+				int32_t isum = 0;
+
+				for (int j = 0; j < 32; j++)
+					isum += wq[j] * aq[j];
+				s1 += k[i].scale[g] * isum;
+				s2 += k[i].min[g] * (a[i].bsums[2 * g] +
+				    a[i].bsums[2 * g + 1]);
+			}
+			acc = fmaf((float)s1, dd, acc);
+			accmin = fmaf((float)s2, dm, accmin);
+		}
+	}
+	return acc - accmin;
+}
+
+static void
+matmul_repacked_q4k(const struct mat *w, const struct q8k *qa, int n,
+	float *y, int y_stride, decode_fn dec, int size)
+{
+	int nb = (int)(w->cols / QK_K);
+
+	#pragma omp parallel
+	{
+		struct kdec *k = malloc((size_t)nb * sizeof *k);
+
+		#pragma omp for schedule(static)
+		for (int64_t r = 0; r < w->rows; r++) {
+			const uint8_t *wr = (const uint8_t *)w->data +
+			    r * w->row_bytes;
+
+			if (!k)
+				continue;
+			for (int i = 0; i < nb; i++)
+				dec(wr + (size_t)i * (size_t)size, &k[i]);
+			/* rows in fours through gemm, the rest through gemv */
+			for (int t = 0; t < n; t++)
+				y[(size_t)t * y_stride + r] = repacked_q4k_row(k,
+				    qa + (size_t)t * nb, nb, t < n - n % 4);
+		}
+		free(k);
+	}
+}
+
 enum { TILED_MIN = 8 };         /* ggml_tiled_min_batch */
 
 /* Q3_K, Q5_K, Q6_K rows against TILED_MIN activation rows or more, in the
@@ -583,6 +647,10 @@ matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int size, nb = (int)(w->cols / QK_K);
 	decode_fn dec = decoder(w->type, &size);
 
+	if (w->type == GGML_Q4_K && w->rows % 8 == 0) {
+		matmul_repacked_q4k(w, qa, n, y, y_stride, dec, size);
+		return;
+	}
 	if ((w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
 	    w->type == GGML_Q6_K) && n >= TILED_MIN) {
 		matmul_tiled(w, qa, n, y, y_stride, dec, size);

@@ -66,10 +66,10 @@ hdr() { printf x | chord-tok | head -n 1; }
 	awk -v g="${output##*ppl=}" -v w="$want" 'BEGIN { exit !(g - w < 0.00005 && w - g < 0.00005) }'
 }
 
-@test "q5_K, q6_K files in 128-token batches (ggml's tiled K kernel): llama-perplexity's perplexity" {
+@test "q4_K, q5_K, q6_K files in 128-token batches (ggml's repacked and tiled K kernels): llama-perplexity's perplexity" {
 	need_model "$SMOL"
 	gguf-repack -q -t f32 "$SMOL" "$TMP/f32.gguf"
-	for t in q5_K q6_K; do
+	for t in q4_K q5_K q6_K; do
 		gguf-repack -q -t "$t" "$TMP/f32.gguf" "$TMP/$t.gguf"
 		want=$(jq ".types[] | select(.type == \"$t\") | .llama_ppl" "$GOLDEN/repack-smollm2.json")
 		run "$TOP/contrib/perplexity" -m "$TMP/$t.gguf" -c 128 "$GOLDEN/ppl-text.txt"
