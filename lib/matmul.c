@@ -426,6 +426,42 @@ dot4_q8_0_avx2(const uint8_t *w, const struct qblk *a, int nb, float *out)
 }
 #endif
 
+/* Q4_0 as ggml's repacked q4_0_8x8 kernels sum it (llama.cpp repacks every
+ * Q4_0 matrix of a multiple of 8 rows on AVX2 machines, but not one also
+ * used as the embedding): one exact integer dot per block, chained in one
+ * fused multiply-add per block. */
+static float
+dot_q4_0_rp(const uint8_t *w, const struct qblk *a, int nb)
+{
+	float acc = 0.0f;
+
+	for (int b = 0; b < nb; b++, w += 18, a++) {
+		int s = 0;
+
+#ifdef __AVX2__
+		if (!force_scalar) {
+			__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
+			__m256i wq = _mm256_sub_epi8(nibbles(w + 2),
+			    _mm256_set1_epi8(8));
+			__m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(
+			    _mm256_sign_epi8(wq, wq), _mm256_sign_epi8(aq, wq)),
+			    _mm256_set1_epi16(1));
+			__m128i h = _mm_add_epi32(_mm256_castsi256_si128(p),
+			    _mm256_extracti128_si256(p, 1));
+
+			h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+			h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+			s = _mm_cvtsi128_si32(h);
+		} else
+#endif
+		for (int j = 0; j < 16; j++)
+			s += ((w[2 + j] & 15) - 8) * a->q[j] +
+			    ((w[2 + j] >> 4) - 8) * a->q[j + 16];
+		acc = fmaf((float)s, half(w) * a->d, acc);
+	}
+	return acc;
+}
+
 typedef float (*qdot_fn)(const uint8_t *, const struct qblk *, int);
 typedef void (*qdot4_fn)(const uint8_t *, const struct qblk *, int, float *);
 
@@ -572,8 +608,15 @@ matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
 {
 	qdot_fn f = kernel(w->type);
 	qdot4_fn f4 = kernel4(w->type);
-	int nb = (int)(w->cols / QBLK), n4 = f4 ? n / 4 * 4 : 0;
+	int nb, n4;
 	int64_t blocks = (w->rows + ROW_BLOCK - 1) / ROW_BLOCK;
+
+	if (w->type == GGML_Q4_0 && w->rows % 8 == 0 && !w->plain) {
+		f = dot_q4_0_rp;
+		f4 = NULL;
+	}
+	nb = (int)(w->cols / QBLK);
+	n4 = f4 ? n / 4 * 4 : 0;
 
 	#pragma omp parallel for schedule(static)
 	for (int64_t g = 0; g < blocks; g++) {

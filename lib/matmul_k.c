@@ -539,34 +539,37 @@ tiled_block(const struct kdec *k, const struct q8k *a)
 	return r;
 }
 
-/* Q4_K rows as ggml's repacked kernels (q4_K_8x8, which llama.cpp uses on
- * AVX2 machines for every Q4_K matrix of a multiple of 8 rows) sum them:
- * exact integer sums of scales times dots and of mins times activation
- * sums, each chained into its own fused multiply-add, the two chains
- * subtracted at the end. Its one-row kernel (gemv) adds once per block;
- * its four-row kernel (gemm, AVX-512) once per pair of 32-value groups. */
+/* Q4_K and Q2_K rows as ggml's repacked kernels sum them (llama.cpp
+ * repacks Q4_K matrices of a multiple of 8 rows on AVX2 machines, Q2_K ones
+ * on AVX-512 machines, but not one also used as the embedding): exact
+ * integer sums of scales times dots and of mins times activation sums over
+ * step groups at a time, each chained into its own fused multiply-add, the
+ * two chains subtracted at the end. Q4_K's one-row kernel (gemv) adds once
+ * per block; the four-row ones (gemm, AVX-512) once per 64 values (Q4_K)
+ * or 128 (Q2_K). */
 static float
-repacked_q4k_row(const struct kdec *k, const struct q8k *a, int nb, int pairs)
+repacked_k_row(const struct kdec *k, const struct q8k *a, int nb, int step)
 {
 	float acc = 0.0f, accmin = 0.0f;
-	int step = pairs ? 2 : 8;
 
 	for (int i = 0; i < nb; i++) {
+		int gs = k[i].group, groups = QK_K / gs;
 		float dd = k[i].d * a[i].d, dm = k[i].dmin * a[i].d;
 
-		for (int g0 = 0; g0 < 8; g0 += step) {
+		for (int g0 = 0; g0 < groups; g0 += step) {
 			int32_t s1 = 0, s2 = 0;
 
 			for (int g = g0; g < g0 + step; g++) {
-				const int8_t *wq = k[i].q + g * 32;
-				const int8_t *aq = a[i].q + g * 32;
-				int32_t isum = 0;
+				const int8_t *wq = k[i].q + g * gs;
+				const int8_t *aq = a[i].q + g * gs;
+				int32_t isum = 0, bsum = 0;
 
-				for (int j = 0; j < 32; j++)
+				for (int j = 0; j < gs; j++)
 					isum += wq[j] * aq[j];
+				for (int j = 0; j < gs / 16; j++)
+					bsum += a[i].bsums[g * gs / 16 + j];
 				s1 += k[i].scale[g] * isum;
-				s2 += k[i].min[g] * (a[i].bsums[2 * g] +
-				    a[i].bsums[2 * g + 1]);
+				s2 += k[i].min[g] * bsum;
 			}
 			acc = fmaf((float)s1, dd, acc);
 			accmin = fmaf((float)s2, dm, accmin);
@@ -575,11 +578,15 @@ repacked_q4k_row(const struct kdec *k, const struct q8k *a, int nb, int pairs)
 	return acc - accmin;
 }
 
+/* Rows in fours go through the repacked gemm, the rest through gemv:
+ * Q4_K's gemv is repacked_k_row by blocks, Q2_K's the plain kernel's
+ * order (rows past last_gemm are left to the caller). */
 static void
-matmul_repacked_q4k(const struct mat *w, const struct q8k *qa, int n,
-	float *y, int y_stride, decode_fn dec, int size)
+matmul_repacked(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, decode_fn dec, int size)
 {
-	int nb = (int)(w->cols / QK_K);
+	int nb = (int)(w->cols / QK_K), q4 = w->type == GGML_Q4_K;
+	int gemm = n - n % 4, rows = q4 ? n : gemm;
 
 	#pragma omp parallel
 	{
@@ -594,10 +601,10 @@ matmul_repacked_q4k(const struct mat *w, const struct q8k *qa, int n,
 				continue;
 			for (int i = 0; i < nb; i++)
 				dec(wr + (size_t)i * (size_t)size, &k[i]);
-			/* rows in fours through gemm, the rest through gemv */
-			for (int t = 0; t < n; t++)
-				y[(size_t)t * y_stride + r] = repacked_q4k_row(k,
-				    qa + (size_t)t * nb, nb, t < n - n % 4);
+			for (int t = 0; t < rows; t++)
+				y[(size_t)t * y_stride + r] = repacked_k_row(k,
+				    qa + (size_t)t * nb, nb,
+				    t >= gemm ? 8 : q4 ? 2 : 8);
 		}
 		free(k);
 	}
@@ -644,12 +651,23 @@ void
 matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int y_stride)
 {
-	int size, nb = (int)(w->cols / QK_K);
+	int size = 0, nb = (int)(w->cols / QK_K);
 	decode_fn dec = decoder(w->type, &size);
 
-	if (w->type == GGML_Q4_K && w->rows % 8 == 0) {
-		matmul_repacked_q4k(w, qa, n, y, y_stride, dec, size);
+	if (w->type == GGML_Q4_K && w->rows % 8 == 0 && !w->plain) {
+		matmul_repacked(w, qa, n, y, y_stride, dec, size);
 		return;
+	}
+	if (w->type == GGML_Q2_K && w->rows % 8 == 0 && !w->plain &&
+	    n >= 4) {
+		int gemm = n - n % 4;
+
+		matmul_repacked(w, qa, n, y, y_stride, dec, size);
+		if (gemm == n)
+			return;
+		qa += (size_t)gemm * (size_t)(w->cols / QK_K);
+		y += (size_t)gemm * (size_t)y_stride;
+		n -= gemm;
 	}
 	if ((w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
 	    w->type == GGML_Q6_K) && n >= TILED_MIN) {

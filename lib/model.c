@@ -186,6 +186,8 @@ model_load(struct model *m, const struct gguf *g, struct cerr *e)
 			return -1;
 	} else {
 		m->output = m->tok_embd;        /* tied embeddings */
+	m->tok_embd.plain = 1;
+	m->output.plain = m->output.data == m->tok_embd.data;
 	}
 	if (!(m->layers = calloc((size_t)m->hp.n_layer, sizeof *m->layers)))
 		return cerr_set(e, "out of memory");

@@ -15,6 +15,8 @@ struct mat {
 	int64_t rows;           /* ne[1] */
 	int64_t cols;           /* ne[0] */
 	uint64_t row_bytes;
+	int plain;              /* also read by row (the embedding): llama.cpp
+	                         * keeps it unrepacked, so its kernels differ */
 };
 
 struct layer {

@@ -48,7 +48,9 @@ fill(uint8_t *w, uint32_t type, size_t n)
 }
 
 /* K-quants against Q8_K activations: one token on both paths, and a
- * batch of tokens equal to each token alone. */
+ * batch of tokens equal to each token alone where ggml uses the same
+ * kernel for both (Q2_K and Q4_K take rows in fours through their repacked
+ * gemm, whose sums round otherwise, and only the rest as one token). */
 static int
 test_k(uint32_t type)
 {
@@ -59,7 +61,7 @@ test_k(uint32_t type)
 	float *wf = malloc(sizeof(float) * KC * ROWS), x[N * KC], row[KC];
 	float y[2][N * ROWS], worst = 0.0f;
 	struct q8k qa[N * KC / 256];
-	struct mat m = { w, type, ROWS, KC, rb };
+	struct mat m = { w, type, ROWS, KC, rb, 0 };
 
 	for (int i = 0; i < KC * ROWS; i++)
 		wf[i] = frand() * (i % 97 == 0 ? 4.0f : 1.0f);
@@ -92,7 +94,8 @@ test_k(uint32_t type)
 				if (err > worst)
 					worst = err;
 			}
-			if (r == 0) {
+			if (r == 0 && ((type != GGML_Q2_K && type != GGML_Q4_K) ||
+			    t >= N - N % 4)) {
 				matmul_k(&m, qa + t * KC / 256, 1, y1, ROWS);
 				for (int k = 0; k < ROWS; k++)
 					if (y1[k] != y[0][t * ROWS + k])
@@ -120,7 +123,7 @@ main(int argc, char **argv)
 		uint8_t *w = malloc(rb * ROWS);
 		float x[COLS], row[COLS], y[2][ROWS], worst = 0.0f;
 		struct qblk qa[COLS / 32];
-		struct mat m = { w, types[k], ROWS, COLS, rb };
+		struct mat m = { w, types[k], ROWS, COLS, rb, 0 };
 
 		fill(w, types[k], rb * ROWS);
 		for (int i = 0; i < COLS; i++)
