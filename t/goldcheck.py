@@ -71,7 +71,7 @@ def logits(model, golden, tol):
 
 TOL_ONE, TOL_FIVE = 0.1, 1.5
 # Types whose kernels sum as ggml's do: their logits must be llama.cpp's.
-EXACT = {"f16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_K", "q5_K", "q6_K"}
+EXACT = {"f16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "q3_K", "q4_K", "q5_K", "q6_K"}
 TOL_EXACT = 0.00005     # the goldens keep 4 decimals
 
 
