@@ -578,45 +578,26 @@ repacked_k_row(const struct kdec *k, const struct q8k *a, int nb, int step)
 	return acc - accmin;
 }
 
-/* Rows in fours go through the repacked gemm, the rest through gemv:
- * Q4_K's gemv is repacked_k_row by blocks, Q2_K's the plain kernel's
- * order (rows past last_gemm are left to the caller). */
-static void
-matmul_repacked(const struct mat *w, const struct q8k *qa, int n, float *y,
-	int y_stride, decode_fn dec, int size)
+/* One weight row (its blocks decoded) against activation row t of n. */
+typedef float (*krow_fn)(const struct kdec *k, const struct q8k *a, int nb,
+	int t, int n);
+
+/* The repacked kernels: rows in fours through gemm, the rest through gemv
+ * (Q4_K's gemv sums by blocks; Q2_K's is the plain kernel, left to the
+ * caller). */
+static float
+row_repacked(const struct kdec *k, const struct q8k *a, int nb, int t, int n)
 {
-	int nb = (int)(w->cols / QK_K), q4 = w->type == GGML_Q4_K;
-	int gemm = n - n % 4, rows = q4 ? n : gemm;
+	int step = t >= n - n % 4 || k->group == 16 ? 8 : 2;
 
-	#pragma omp parallel
-	{
-		struct kdec *k = malloc((size_t)nb * sizeof *k);
-
-		#pragma omp for schedule(static)
-		for (int64_t r = 0; r < w->rows; r++) {
-			const uint8_t *wr = (const uint8_t *)w->data +
-			    r * w->row_bytes;
-
-			if (!k)
-				continue;
-			for (int i = 0; i < nb; i++)
-				dec(wr + (size_t)i * (size_t)size, &k[i]);
-			for (int t = 0; t < rows; t++)
-				y[(size_t)t * y_stride + r] = repacked_k_row(k,
-				    qa + (size_t)t * nb, nb,
-				    t >= gemm ? 8 : q4 ? 2 : 8);
-		}
-		free(k);
-	}
+	return repacked_k_row(k, a, nb, step);
 }
 
-enum { TILED_MIN = 8 };         /* ggml_tiled_min_batch */
-
-/* Q3_K, Q5_K, Q6_K rows against TILED_MIN activation rows or more, in the
- * tiled kernel's order (ggml repacks Q2_K and Q4_K instead). */
+/* Activation rows 0..m-1 of n against every weight row, each weight row's
+ * blocks decoded once. */
 static void
-matmul_tiled(const struct mat *w, const struct q8k *qa, int n, float *y,
-	int y_stride, decode_fn dec, int size)
+matmul_decoded(const struct mat *w, const struct q8k *qa, int m, int n,
+	float *y, int y_stride, decode_fn dec, int size, krow_fn row)
 {
 	int nb = (int)(w->cols / QK_K);
 
@@ -633,18 +614,28 @@ matmul_tiled(const struct mat *w, const struct q8k *qa, int n, float *y,
 				continue;
 			for (int i = 0; i < nb; i++)
 				dec(wr + (size_t)i * (size_t)size, &k[i]);
-			for (int t = 0; t < n; t++) {
-				const struct q8k *a = qa + (size_t)t * nb;
-				float acc = 0.0f;
-
-				for (int i = 0; i < nb; i++)
-					acc = fmaf(tiled_block(&k[i], &a[i]),
-					    a[i].d, acc);
-				y[(size_t)t * y_stride + r] = acc;
-			}
+			for (int t = 0; t < m; t++)
+				y[(size_t)t * y_stride + r] = row(k,
+				    qa + (size_t)t * nb, nb, t, n);
 		}
 		free(k);
 	}
+}
+
+enum { TILED_MIN = 8 };         /* ggml_tiled_min_batch */
+
+/* Q3_K, Q5_K, Q6_K rows against TILED_MIN activation rows or more, in the
+ * tiled kernel's order (ggml repacks Q2_K and Q4_K instead). */
+static float
+row_tiled(const struct kdec *k, const struct q8k *a, int nb, int t, int n)
+{
+	float acc = 0.0f;
+
+	(void)t;
+	(void)n;
+	for (int i = 0; i < nb; i++)
+		acc = fmaf(tiled_block(&k[i], &a[i]), a[i].d, acc);
+	return acc;
 }
 
 void
@@ -655,14 +646,15 @@ matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	decode_fn dec = decoder(w->type, &size);
 
 	if (w->type == GGML_Q4_K && w->rows % 8 == 0 && !w->plain) {
-		matmul_repacked(w, qa, n, y, y_stride, dec, size);
+		matmul_decoded(w, qa, n, n, y, y_stride, dec, size, row_repacked);
 		return;
 	}
 	if (w->type == GGML_Q2_K && w->rows % 8 == 0 && !w->plain &&
 	    n >= 4) {
 		int gemm = n - n % 4;
 
-		matmul_repacked(w, qa, n, y, y_stride, dec, size);
+		matmul_decoded(w, qa, gemm, n, y, y_stride, dec, size,
+		    row_repacked);
 		if (gemm == n)
 			return;
 		qa += (size_t)gemm * (size_t)(w->cols / QK_K);
@@ -671,7 +663,7 @@ matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	}
 	if ((w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
 	    w->type == GGML_Q6_K) && n >= TILED_MIN) {
-		matmul_tiled(w, qa, n, y, y_stride, dec, size);
+		matmul_decoded(w, qa, n, n, y, y_stride, dec, size, row_tiled);
 		return;
 	}
 	if (w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
