@@ -80,7 +80,10 @@ hdr() { printf x | chord-tok | head -n 1; }
 	# as a terminal's foreground job has it
 	setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV' sh -c \
 	    "chord-gen --temp 0 -n 5000 --ignore-eos -p 'Write a long story.' > '$TMP/out' 2>&1" &
-	sleep 3
+	# interrupt once text flows (slow machines and sanitizer builds take
+	# longer than a fixed pause to load the model)
+	for i in $(seq 120); do [ -s "$TMP/out" ] && break; sleep 0.5; done
+	sleep 1
 	pgid=$(ps -o pgid= -p $! | tr -d ' ')
 	pids=$(pgrep -g "$pgid" | tr '\n' ' ')
 	[ -n "$pids" ]
