@@ -51,6 +51,7 @@ state_free(struct state *s)
 	free(s->hb2);
 	free(s->qa);
 	free(s->logits);
+	free(s->rope);
 	memset(s, 0, sizeof *s);
 }
 
@@ -80,6 +81,7 @@ reserve(struct state *s, const struct model *m, int n, struct cerr *e)
 	GROW(s->hb, (size_t)n * hp->ffn);
 	GROW(s->hb2, (size_t)n * hp->ffn);
 	GROW(s->logits, (size_t)n * hp->n_vocab);
+	GROW(s->rope, (size_t)n * hp->rope_dims);
 #undef GROW
 	{
 		void *p = realloc(s->qa, (size_t)n * (wide / QBLK) *
@@ -107,7 +109,6 @@ rmsnorm(float *out, const float *x, const float *w, int n, float eps)
 		out[i] = x[i] * scale * w[i];
 }
 
-/* Rotate adjacent pairs (llama's "normal" RoPE) of each head. */
 /* cos and sin of each rotated pair's angle at position pos: the angles by
  * repeated products, as ggml's rope cache has them (the same for every
  * head). */
@@ -225,10 +226,8 @@ layer_forward(const struct model *m, struct state *s, int l, int n, int pos0,
 		int pos = pos0 + t;
 		uint16_t *kc = s->k_cache + ((size_t)l * s->n_ctx + pos) * kvd;
 		uint16_t *vc = s->v_cache + ((size_t)l * s->n_ctx + pos) * kvd;
-		float cs[ATTN_MAX_HD];
+		const float *cs = s->rope + (size_t)t * hp->rope_dims;
 
-		rope_angles(cs, hp->rope_dims, pos, hp->rope_base,
-		    hp->rope_scale);
 		rope(s->q + (size_t)t * qd, hp->n_head, hp->head_dim,
 		    hp->rope_dims, cs);
 		rope(s->k + (size_t)t * kvd, hp->n_head_kv, hp->head_dim,
@@ -292,6 +291,10 @@ forward(const struct model *m, struct state *s, const int32_t *tokens, int n,
 			return cerr_set(e, "token_embd: type %s not supported",
 			    qtype_get(m->tok_embd.type)->name);
 	}
+	/* RoPE angles once per position, for every layer */
+	for (int t = 0; t < n; t++)
+		rope_angles(s->rope + (size_t)t * hp->rope_dims, hp->rope_dims,
+		    s->n_pos + t, hp->rope_base, hp->rope_scale);
 	/* the output: every row, or the last */
 	first = all ? 0 : n - 1;
 	for (int l = 0; l < hp->n_layer; l++)

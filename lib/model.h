@@ -76,6 +76,7 @@ struct state {
 	size_t cap_tiles;       /* floats kt and v32 hold each */
 	void *qa;               /* quantized activations, (batch, max(dim, ffn)) */
 	float *logits;          /* (batch, n_vocab) */
+	float *rope;            /* (batch, rope_dims) cos, sin of each pair */
 };
 
 int state_init(struct state *s, const struct model *m, int n_ctx,

@@ -135,6 +135,15 @@ hdr() { printf x | chord-tok | head -n 1; }
 	[ "$stderr" = "chord-fwd: $GEMMA: architecture gemma3 not supported" ]
 }
 
+@test "a head size past the kernels' limit is a clear error, not a crash" {
+	need_model "$SMOL"
+	gguf-repack -q -s llama.attention.head_count=1 \
+	    -s llama.attention.head_count_kv=1 "$SMOL" "$TMP/h1.gguf"
+	run --separate-stderr chord-fwd -m "$TMP/h1.gguf" <<< "2"
+	status_is 1
+	[ "$stderr" = "chord-fwd: $TMP/h1.gguf: head size 576 is over 512" ]
+}
+
 @test "a truncated model is an error, not a crash" {
 	need_model "$SMOL"
 	head -c 50000000 "$SMOL" > "$TMP/cut.gguf"
