@@ -11,7 +11,9 @@
 
 #include "gguf.h"
 #include "matmul.h"
+#include "fwd.h"
 #include "model.h"
+#include "plan.h"
 #include "stream.h"
 #include "tok.h"
 #include "tool.h"
@@ -72,15 +74,16 @@ print_top(int pos, int32_t token, const float *lg, int n_vocab)
 /* Frames for a chunk of n ids of the batch; the default frame (the batch's
  * last position) carries the whole batch as history. */
 static void
-emit(const struct logits_hdr *h, const struct state *s, const int32_t *ids,
+emit(const struct logits_hdr *h, const struct fwd *f, const int32_t *ids,
 	int n, int chunk_last, const int32_t *batch, size_t n_batch)
 {
 	struct cerr e;
-	int pos0 = s->n_pos - n;
+	int n_pos = fwd_n_pos(f), pos0 = n_pos - n;
+	const float *logits = fwd_logits(f);
 
 	if (opt.all) {
 		for (int t = 0; t < n; t++) {
-			const float *lg = s->logits + (size_t)t * h->n_vocab;
+			const float *lg = logits + (size_t)t * h->n_vocab;
 			uint32_t fl = chunk_last && t == n - 1 ? LOGITS_F_LAST : 0;
 
 			if (opt.top)
@@ -94,9 +97,9 @@ emit(const struct logits_hdr *h, const struct state *s, const int32_t *ids,
 	if (!chunk_last)
 		return;
 	if (opt.top)
-		print_top(s->n_pos - 1, ids[n - 1], s->logits, (int)h->n_vocab);
-	else if (logits_write_frame(stdout, h, (uint32_t)(s->n_pos - 1),
-	    ids[n - 1], LOGITS_F_LAST, batch, (uint32_t)n_batch, s->logits,
+		print_top(n_pos - 1, ids[n - 1], logits, (int)h->n_vocab);
+	else if (logits_write_frame(stdout, h, (uint32_t)(n_pos - 1),
+	    ids[n - 1], LOGITS_F_LAST, batch, (uint32_t)n_batch, logits,
 	    &e) < 0)
 		die_err(&e);
 }
@@ -108,7 +111,9 @@ main(int argc, char **argv)
 	struct tokstream ts;
 	struct vocab vocab;
 	struct model m;
-	struct state s;
+	struct plan plan;
+	struct fwd_opts fo = { 0 };
+	struct fwd *f;
 	struct gguf *g;
 	struct cerr e;
 	double t0 = now(), t_first = 0, t_pp = 0, t_tg = 0;
@@ -152,8 +157,7 @@ main(int argc, char **argv)
 		usage_die(usage_line, "no operands: tokens come on stdin");
 	if (opt.threads)
 		omp_set_num_threads(opt.threads);
-	if (getenv("CHORD_NOSIMD"))     /* the portable kernels, for tests */
-		matmul_force_scalar(1);
+	fo.portable = getenv("CHORD_NOSIMD") != NULL; /* for tests */
 	if (!(g = gguf_open(model_resolve(opt.model), &e)) ||
 	    model_load(&m, g, &e) < 0 || vocab_load(&vocab, g, &e) < 0)
 		die_err(&e);
@@ -161,7 +165,9 @@ main(int argc, char **argv)
 		die_err(&e);
 	if (!opt.n_ctx)
 		opt.n_ctx = m.hp.n_ctx_train < CTX_CAP ? m.hp.n_ctx_train : CTX_CAP;
-	if (state_init(&s, &m, opt.n_ctx, &e) < 0)
+	fo.n_ctx = opt.n_ctx;
+	if (plan_build(&plan, &m, opt.n_ctx, &e) < 0 ||
+	    !(f = fwd_open(&plan, &fo, &e)))
 		die_err(&e);
 	h.n_vocab = (uint32_t)m.hp.n_vocab;
 	h.vocab = vocab.fingerprint;
@@ -187,23 +193,23 @@ main(int argc, char **argv)
 	ts.expect_n_vocab = (uint32_t)(vocab.n < (uint32_t)m.hp.n_vocab ?
 	    vocab.n : (uint32_t)m.hp.n_vocab);
 	while ((r = tokstream_next(&ts, &e)) == 1) {
-		if (ts.n > (size_t)(s.n_ctx - s.n_pos))
+		if (ts.n > (size_t)(fwd_n_ctx(f) - fwd_n_pos(f)))
 			die("stdin: line %llu: %zu tokens overflow the context "
 			    "(%d of %d positions used; use -c)",
-			    (unsigned long long)ts.lineno, ts.n, s.n_pos,
-			    s.n_ctx);
+			    (unsigned long long)ts.lineno, ts.n, fwd_n_pos(f),
+			    fwd_n_ctx(f));
 		double tb = now();
 
 		for (size_t a = 0; a < ts.n; a += (size_t)opt.batch) {
 			int n = (int)(ts.n - a < (size_t)opt.batch ? ts.n - a :
 			    (size_t)opt.batch);
 
-			if (forward(&m, &s, ts.ids + a, n, opt.all, &e) < 0)
+			if (fwd_eval(f, ts.ids + a, n, opt.all, &e) < 0)
 				die_err(&e);
 			if (!opt.all && a + (size_t)n < ts.n)
 				continue;
 			if (opt.all || a + (size_t)n == ts.n)
-				emit(&h, &s, ts.ids + a, n, a + (size_t)n == ts.n,
+				emit(&h, f, ts.ids + a, n, a + (size_t)n == ts.n,
 				    ts.ids, ts.n);
 		}
 		if (ts.n > 1) {
@@ -228,7 +234,8 @@ main(int argc, char **argv)
 		    t_pp, t_pp > 0 ? n_pp / t_pp : 0.0, n_tg, t_tg,
 		    t_tg > 0 ? n_tg / t_tg : 0.0);
 	tokstream_free(&ts);
-	state_free(&s);
+	fwd_close(f);
+	plan_free(&plan);
 	tok_close(tk);
 	vocab_free(&vocab);
 	model_free(&m);

@@ -1,101 +1,182 @@
-/* fwd_cpu.c: the llama forward pass on the CPU, a batch of tokens at a time.
+/* fwd_cpu.c: the CPU backend: runs any plan (plan.h) on a batch of tokens.
  *
  * Follows llama.cpp's numerics step by step, so that its logits come out
  * bit-identical to llama.cpp's (built for AVX-512, the reference goldens)
- * on any machine: activations quantized to 8 bits per matmul input, K and V
- * cached in fp16, attention as ggml's flash-attention kernels sum it
- * (attn.c), RMSNorm summed in double, RoPE angles by repeated products and
- * rotations with the fused multiply-adds GCC makes of ggml's, SiLU with
- * ggml's own expf. */
+ * on any machine: activations quantized to 8 bits once per matmul input,
+ * K and V cached in fp16, attention as ggml's flash-attention kernels sum
+ * it (attn.c), RMSNorm summed in double, RoPE angles by repeated products
+ * and rotations with the fused multiply-adds GCC makes of ggml's, SiLU
+ * with ggml's own expf, GELU from ggml's fp16 table. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "attn.h"
+#include "fwd.h"
 #include "matmul.h"
-#include "model.h"
 #include "quant.h"
 
-int
-state_init(struct state *s, const struct model *m, int n_ctx, struct cerr *e)
-{
-	const struct hparams *hp = &m->hp;
-	size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
-	size_t cache = (size_t)hp->n_layer * (size_t)n_ctx * kvd;
+struct fwd {
+	const struct plan *p;
+	int n_ctx;              /* KV cache positions */
+	int n_pos;              /* positions filled */
+	int cap;                /* batch rows the buffers hold */
+	int rows;               /* rows live in the buffers now */
+	uint16_t *k_cache;      /* (n_layer, n_ctx, kv_dim) fp16 */
+	uint16_t *v_cache;      /* (n_layer, n_ctx, kv_dim) fp16 */
+	float *buf[N_BUF];      /* (cap, width[b]) */
+	/* each buffer's rows in the forms matmuls take them (matmul.h),
+	 * converted once per write of the buffer */
+	void *act[N_BUF][N_ACT_FORM];
+	size_t act_cap[N_BUF][N_ACT_FORM];
+	unsigned act_ok[N_BUF]; /* bit f: act[b][f] holds buf[b] */
+	float *kt, *v32;        /* (n_head_kv, positions, head_dim) float K
+	                         * tiles and V rows for the tiled kernel */
+	size_t cap_tiles;       /* floats kt and v32 hold each */
+	float *rope;            /* (n_rope, cap, rope dims) cos, sin pairs */
+};
 
-	memset(s, 0, sizeof *s);
-	s->n_ctx = n_ctx;
-	s->k_cache = malloc(cache * sizeof *s->k_cache);
-	s->v_cache = malloc(cache * sizeof *s->v_cache);
-	if (!s->k_cache || !s->v_cache) {
-		state_free(s);
-		return cerr_set(e, "out of memory for a context of %d", n_ctx);
+/* ggml's GELU table: the tanh approximation at every fp16 value, rounded
+ * to fp16 (GGML_GELU_FP16), as GCC evaluates ggml_gelu_f32. */
+static uint16_t gelu_tab[1 << 16];
+
+static void
+gelu_init(void)
+{
+	static int done;
+	const float a = 0.044715f, s = 0.79788456080286535587989211986876f;
+
+	if (done)
+		return;
+	for (int i = 0; i < 1 << 16; i++) {
+		float x = fp16_to_f32((uint16_t)i);
+
+		gelu_tab[i] = f32_to_fp16(0.5f * x * (1.0f + tanhf(s * x *
+		    fmaf(a * x, x, 1.0f))));
 	}
-	return 0;
+	done = 1;
+}
+
+struct fwd *
+fwd_open(const struct plan *p, const struct fwd_opts *o, struct cerr *e)
+{
+	size_t kvd = (size_t)p->width[B_K];
+	size_t cache = (size_t)p->n_layer * (size_t)o->n_ctx * kvd;
+	struct fwd *f = calloc(1, sizeof *f);
+
+	if (!f)
+		return cerr_set(e, "out of memory"), NULL;
+	f->p = p;
+	f->n_ctx = o->n_ctx;
+	matmul_force_scalar(o->portable);
+	matmul_k_force_scalar(o->portable);
+	attn_force_portable(o->portable);
+	gelu_init();
+	f->k_cache = malloc(cache * sizeof *f->k_cache);
+	f->v_cache = malloc(cache * sizeof *f->v_cache);
+	if (!f->k_cache || !f->v_cache) {
+		fwd_close(f);
+		cerr_set(e, "out of memory for a context of %d", o->n_ctx);
+		return NULL;
+	}
+	return f;
 }
 
 void
-state_free(struct state *s)
+fwd_close(struct fwd *f)
 {
-	free(s->k_cache);
-	free(s->v_cache);
-	free(s->kt);
-	free(s->v32);
-	free(s->x);
-	free(s->xb);
-	free(s->q);
-	free(s->k);
-	free(s->v);
-	free(s->att_out);
-	free(s->hb);
-	free(s->hb2);
-	free(s->qa);
-	free(s->logits);
-	free(s->rope);
-	memset(s, 0, sizeof *s);
+	if (!f)
+		return;
+	free(f->k_cache);
+	free(f->v_cache);
+	for (int b = 0; b < N_BUF; b++) {
+		free(f->buf[b]);
+		for (int a = 0; a < N_ACT_FORM; a++)
+			free(f->act[b][a]);
+	}
+	free(f->kt);
+	free(f->v32);
+	free(f->rope);
+	free(f);
+}
+
+const float *
+fwd_logits(const struct fwd *f)
+{
+	return f->buf[B_LOGITS];
+}
+
+int
+fwd_n_pos(const struct fwd *f)
+{
+	return f->n_pos;
+}
+
+int
+fwd_n_ctx(const struct fwd *f)
+{
+	return f->n_ctx;
+}
+
+static int
+grow(void *pp, size_t bytes)
+{
+	void *np = realloc(*(void **)pp, bytes);
+
+	if (!np)
+		return -1;
+	*(void **)pp = np;
+	return 0;
 }
 
 /* Grow the per-batch buffers to n rows. */
 static int
-reserve(struct state *s, const struct model *m, int n, struct cerr *e)
+reserve(struct fwd *f, int n, struct cerr *e)
 {
-	const struct hparams *hp = &m->hp;
-	size_t qd = (size_t)hp->n_head * hp->head_dim;
-	size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
-	size_t wide = (size_t)(hp->ffn > hp->dim ? hp->ffn : hp->dim);
+	const struct plan *p = f->p;
+	int rd = 0;
 
-	if (n <= s->cap_batch)
+	if (n <= f->cap)
 		return 0;
-#define GROW(p, cnt) do { \
-		void *np_ = realloc((p), (cnt) * sizeof *(p)); \
-		if (!np_) \
-			return cerr_set(e, "out of memory"); \
-		(p) = np_; \
-	} while (0)
-	GROW(s->x, (size_t)n * hp->dim);
-	GROW(s->xb, (size_t)n * hp->dim);
-	GROW(s->q, (size_t)n * qd);
-	GROW(s->k, (size_t)n * kvd);
-	GROW(s->v, (size_t)n * kvd);
-	GROW(s->att_out, (size_t)n * qd);
-	GROW(s->hb, (size_t)n * hp->ffn);
-	GROW(s->hb2, (size_t)n * hp->ffn);
-	GROW(s->logits, (size_t)n * hp->n_vocab);
-	GROW(s->rope, (size_t)n * hp->rope_dims);
-#undef GROW
-	{
-		void *p = realloc(s->qa, (size_t)n * (wide / QBLK) *
-		    sizeof(struct qblk));
-
-		if (!p)
+	for (int r = 0; r < p->n_rope; r++)
+		rd = p->rope[r].dims > rd ? p->rope[r].dims : rd;
+	for (int b = 0; b < N_BUF; b++)
+		if (grow(&f->buf[b], (size_t)n * (size_t)p->width[b] *
+		    sizeof(float)) < 0)
 			return cerr_set(e, "out of memory");
-		s->qa = p;
-	}
-	s->cap_batch = n;
+	if (grow(&f->rope, (size_t)p->n_rope * (size_t)n * (size_t)rd *
+	    sizeof(float)) < 0)
+		return cerr_set(e, "out of memory");
+	f->cap = n;
 	return 0;
 }
 
-/* out = x / rms(x) * w, the sum of squares in double as ggml has it. */
+/* Buffer b's live rows in the form w takes them, converted on first use
+ * after each write of b. NULL: out of memory. */
+static const void *
+act_of(struct fwd *f, int b, const struct mat *w)
+{
+	int form = mat_act_form(w), cols = f->p->width[b];
+	size_t need = act_form_size(form, f->cap, cols);
+
+	if (form == ACT_F32)
+		return f->buf[b];
+	if (f->act_ok[b] & 1u << form)
+		return f->act[b][form];
+	if (need > f->act_cap[b][form]) {
+		if (grow(&f->act[b][form], need) < 0)
+			return NULL;
+		f->act_cap[b][form] = need;
+	}
+	act_convert(form, f->buf[b], f->rows, cols, f->act[b][form]);
+	f->act_ok[b] |= 1u << form;
+	return f->act[b][form];
+}
+
+/* ---- the steps ---- */
+
+/* out = x / rms(x) * w, the sum of squares in double as ggml has it
+ * (out may be x). */
 static void
 rmsnorm(float *out, const float *x, const float *w, int n, float eps)
 {
@@ -109,86 +190,104 @@ rmsnorm(float *out, const float *x, const float *w, int n, float eps)
 		out[i] = x[i] * scale * w[i];
 }
 
-/* cos and sin of each rotated pair's angle at position pos: the angles by
- * repeated products, as ggml's rope cache has them (the same for every
+/* cos and sin of each rotated pair's angle at position pos, as ggml's rope
+ * cache has them: the angles by repeated products (the same for every
  * head). */
 static void
-rope_angles(float *cs, int rope_dims, int pos, float base, float scale)
+rope_angles(float *cs, const struct rope *r, int pos)
 {
-	float theta_scale = powf(base, -2.0f / (float)rope_dims);
-	float theta = (float)pos * scale;
+	float theta_scale = powf(r->base, -2.0f / (float)r->dims);
+	float theta = (float)pos;
 
-	for (int i = 0; i < rope_dims; i += 2) {
-		cs[i] = cosf(theta);
-		cs[i + 1] = sinf(theta);
+	for (int i = 0; i < r->dims; i += 2) {
+		float ff = r->freqs ? r->freqs[i / 2] : 1.0f;
+		float t = r->scale * (theta / ff);
+
+		cs[i] = cosf(t) * r->mscale;
+		cs[i + 1] = sinf(t) * r->mscale;
 		theta *= theta_scale;
 	}
 }
 
-/* Rotate adjacent pairs (llama's "normal" RoPE) of each head. */
+/* Rotate the pairs of each head: adjacent ones (llama's "normal" RoPE) or
+ * dims/2 apart (NEOX). */
 static void
-rope(float *v, int n_heads, int head_dim, int rope_dims, const float *cs)
+rope_heads(float *v, int n_heads, int head_dim, const struct rope *r,
+	const float *cs)
 {
+	int off = r->neox ? r->dims / 2 : 1, step = r->neox ? 1 : 2;
+
 	for (int h = 0; h < n_heads; h++) {
-		float *x = v + h * head_dim;
+		float *x = v + (size_t)h * head_dim;
 
-		for (int i = 0; i < rope_dims; i += 2) {
+		for (int i = 0; i < r->dims; i += 2) {
+			float *p = x + i / 2 * step;
 			float c = cs[i], s = cs[i + 1];
-			float a = x[i], b = x[i + 1];
+			float a = p[0], b = p[off];
 
-			x[i] = fmaf(a, c, -(b * s));
-			x[i + 1] = fmaf(a, s, b * c);
+			p[0] = fmaf(a, c, -(b * s));
+			p[off] = fmaf(a, s, b * c);
 		}
 	}
 }
 
-/* Causal attention of batch rows 0..n-1 (positions pos0..) over the cache
- * of layer l, with the kernel ggml would pick for a batch of n rows. */
+/* K and V rows of the batch into layer l's cache, then causal attention of
+ * the batch's Q rows (positions pos0..) over it, with the kernel ggml
+ * would pick for a batch of n rows. */
 static int
-attend(const struct model *m, struct state *s, int l, int n, int pos0)
+attend(struct fwd *f, const struct plan_layer *pl, int l, int dst, int q,
+	int pos0)
 {
-	const struct hparams *hp = &m->hp;
-	int hd = hp->head_dim, kvd = hp->n_head_kv * hd;
-	int group = hp->n_head / hp->n_head_kv, tiled = n >= ATTN_TILE;
-	const uint16_t *kc = s->k_cache + (size_t)l * s->n_ctx * kvd;
-	const uint16_t *vc = s->v_cache + (size_t)l * s->n_ctx * kvd;
+	const struct plan *p = f->p;
+	int n = f->rows, hd = p->head_dim, kvd = p->width[B_K];
+	int group = p->n_head / p->n_head_kv, tiled = n >= ATTN_TILE;
+	uint16_t *kc = f->k_cache + (size_t)l * f->n_ctx * kvd;
+	uint16_t *vc = f->v_cache + (size_t)l * f->n_ctx * kvd;
 	size_t tsz = attn_tiles_size(hd, pos0 + n);
-	float scale = 1.0f / sqrtf((float)hd);
+	const float *qb = f->buf[q];
+	float *out = f->buf[dst];
 
+	#pragma omp parallel for if (n > 1)
+	for (int t = 0; t < n; t++)
+		for (int i = 0; i < kvd; i++) {
+			size_t at = (size_t)(pos0 + t) * kvd + i;
+
+			kc[at] = f32_to_fp16(f->buf[B_K][(size_t)t * kvd + i]);
+			vc[at] = f32_to_fp16(f->buf[B_V][(size_t)t * kvd + i]);
+		}
 	if (tiled) {
-		size_t need = tsz * (size_t)hp->n_head_kv;
+		size_t need = tsz * (size_t)p->n_head_kv;
 
-		if (need > s->cap_tiles) {
-			float *kt = realloc(s->kt, need * sizeof *kt);
-			float *v32;
-
-			if (kt)
-				s->kt = kt;
-			v32 = kt ? realloc(s->v32, need * sizeof *v32) : NULL;
-			if (!v32)
+		if (need > f->cap_tiles) {
+			if (grow(&f->kt, need * sizeof *f->kt) < 0 ||
+			    grow(&f->v32, need * sizeof *f->v32) < 0)
 				return -1;
-			s->v32 = v32;
-			s->cap_tiles = need;
+			f->cap_tiles = need;
 		}
 		#pragma omp parallel for
-		for (int h = 0; h < hp->n_head_kv; h++)
+		for (int h = 0; h < p->n_head_kv; h++)
 			attn_tiles_load(kc + h * hd, vc + h * hd, (size_t)kvd, hd,
-			    pos0 + n, s->kt + h * tsz, s->v32 + h * tsz);
+			    pos0 + n, f->kt + h * tsz, f->v32 + h * tsz);
 	}
 	#pragma omp parallel for collapse(2) schedule(dynamic, 1)
 	for (int t = 0; t < n; t++)
-		for (int h = 0; h < hp->n_head; h++) {
-			size_t off = ((size_t)t * hp->n_head + h) * hd;
-			int kvh = h / group;
+		for (int h = 0; h < p->n_head; h++) {
+			size_t off = ((size_t)t * p->n_head + h) * hd;
+			int kvh = h / group, n_kv = pos0 + t + 1;
+			/* a sliding window masks positions n_swa back or more,
+			 * which ggml's kernels skip */
+			int lo = pl->n_swa && n_kv > pl->n_swa ?
+			    n_kv - pl->n_swa : 0;
 
-			if (tiled)
-				attn_row_tiled(s->q + off, s->kt + kvh * tsz,
-				    s->v32 + kvh * tsz, hd, pos0 + t + 1, scale,
-				    s->att_out + off);
+			if (tiled && !lo)
+				attn_row_tiled(qb + off, f->kt + kvh * tsz,
+				    f->v32 + kvh * tsz, hd, n_kv, pl->attn_scale,
+				    out + off);
 			else
-				attn_row(s->q + off, kc + kvh * hd, vc + kvh * hd,
-				    (size_t)kvd, hd, pos0 + t + 1, scale,
-				    s->att_out + off);
+				attn_row(qb + off, kc + (size_t)lo * kvd +
+				    kvh * hd, vc + (size_t)lo * kvd + kvh * hd,
+				    (size_t)kvd, hd, n_kv - lo, pl->attn_scale,
+				    out + off);
 		}
 	return 0;
 }
@@ -199,114 +298,158 @@ silu(float x)
 	return x / (1.0f + expf_ggml(-x));
 }
 
-/* Layer l over batch rows 0..n-1 (positions pos0..). After attention the
- * first drop rows, whose output nobody wants, are dropped and the rest
- * moved to the front: llama.cpp does so in the last layer, and picks its
- * feed-forward kernels by the rows that remain. */
-static int
-layer_forward(const struct model *m, struct state *s, int l, int n, int pos0,
-	int drop)
+/* GELU from the table, as ggml_vec_geglu_f32 (saturated past +-10). */
+static float
+gelu(float x)
 {
-	const struct hparams *hp = &m->hp;
-	const struct layer *L = &m->layers[l];
-	int qd = hp->n_head * hp->head_dim, kvd = hp->n_head_kv * hp->head_dim;
-	struct qblk *qa = s->qa;
+	if (x <= -10.0f)
+		return 0.0f;
+	if (x >= 10.0f)
+		return x;
+	return fp16_to_f32(gelu_tab[f32_to_fp16(x)]);
+}
 
-	/* attention */
-	#pragma omp parallel for if (n > 1)
-	for (int t = 0; t < n; t++)
-		rmsnorm(s->xb + (size_t)t * hp->dim, s->x + (size_t)t * hp->dim,
-		    L->attn_norm, hp->dim, hp->eps);
-	quantize_act(s->xb, n, hp->dim, qa);
-	matmul_any(&L->wq, s->xb, qa, n, s->q, qd);
-	matmul_any(&L->wk, s->xb, qa, n, s->k, kvd);
-	matmul_any(&L->wv, s->xb, qa, n, s->v, kvd);
-	#pragma omp parallel for if (n > 1)
-	for (int t = 0; t < n; t++) {
-		int pos = pos0 + t;
-		uint16_t *kc = s->k_cache + ((size_t)l * s->n_ctx + pos) * kvd;
-		uint16_t *vc = s->v_cache + ((size_t)l * s->n_ctx + pos) * kvd;
-		const float *cs = s->rope + (size_t)t * hp->rope_dims;
+/* Keep the last `keep` rows of buffer b. */
+static void
+keep_last(struct fwd *f, int b, int keep)
+{
+	size_t w = (size_t)f->p->width[b];
 
-		rope(s->q + (size_t)t * qd, hp->n_head, hp->head_dim,
-		    hp->rope_dims, cs);
-		rope(s->k + (size_t)t * kvd, hp->n_head_kv, hp->head_dim,
-		    hp->rope_dims, cs);
-		for (int i = 0; i < kvd; i++) {
-			kc[i] = f32_to_fp16(s->k[(size_t)t * kvd + i]);
-			vc[i] = f32_to_fp16(s->v[(size_t)t * kvd + i]);
-		}
+	memmove(f->buf[b], f->buf[b] + (size_t)(f->rows - keep) * w,
+	    (size_t)keep * w * sizeof(float));
+}
+
+/* One step of layer l (-1: the output) over the live rows. keep: rows
+ * whose output is wanted, for OP_OUT_ROWS in the last layer. */
+static int
+step(struct fwd *f, const struct step *s, int l, int pos0, int keep,
+	struct cerr *e)
+{
+	const struct plan *p = f->p;
+	const struct plan_layer *pl = l >= 0 ? &p->layers[l] : NULL;
+	int n = f->rows, w = p->width[s->dst], ws = p->width[s->src];
+	float *d = f->buf[s->dst];
+	const float *x = f->buf[s->src];
+
+	switch (s->op) {
+	case OP_NORM:
+		#pragma omp parallel for if (n > 1)
+		for (int t = 0; t < n; t++)
+			rmsnorm(d + (size_t)t * w, x + (size_t)t * ws, s->vec,
+			    ws, p->eps);
+		break;
+	case OP_HEAD_NORM:
+		#pragma omp parallel for if (n > 1)
+		for (int t = 0; t < n; t++)
+			for (int h = 0; h < w / p->head_dim; h++) {
+				float *v = d + (size_t)t * w + h * p->head_dim;
+
+				rmsnorm(v, v, s->vec, p->head_dim, p->eps);
+			}
+		break;
+	case OP_MATMUL: {
+		const void *a = act_of(f, s->src, &s->w);
+
+		if (!a || matmul_run(&s->w, a, n, d, w) < 0)
+			return cerr_set(e, "out of memory in a matmul");
+		break;
 	}
-	if (attend(m, s, l, n, pos0) < 0)
-		return -1;
-	quantize_act(s->att_out, n, qd, qa);
-	matmul_any(&L->wo, s->att_out, qa, n, s->xb, hp->dim);
-	for (size_t i = 0; i < (size_t)n * hp->dim; i++)
-		s->x[i] += s->xb[i];
+	case OP_BIAS:
+		for (int t = 0; t < n; t++)
+			for (int i = 0; i < w; i++)
+				d[(size_t)t * w + i] += s->vec[i];
+		break;
+	case OP_ROPE: {
+		const struct rope *r = &p->rope[pl->rope];
 
-	if (drop > 0) {
-		memmove(s->x, s->x + (size_t)drop * hp->dim,
-		    (size_t)(n - drop) * hp->dim * sizeof *s->x);
-		n -= drop;
+		#pragma omp parallel for if (n > 1)
+		for (int t = 0; t < n; t++)
+			rope_heads(d + (size_t)t * w, w / p->head_dim,
+			    p->head_dim, r, f->rope + ((size_t)pl->rope * f->cap +
+			    t) * r->dims);
+		break;
 	}
-
-	/* feed-forward: down(silu(gate(x)) * up(x)) */
-	#pragma omp parallel for if (n > 1)
-	for (int t = 0; t < n; t++)
-		rmsnorm(s->xb + (size_t)t * hp->dim, s->x + (size_t)t * hp->dim,
-		    L->ffn_norm, hp->dim, hp->eps);
-	quantize_act(s->xb, n, hp->dim, qa);
-	matmul_any(&L->w_gate, s->xb, qa, n, s->hb, hp->ffn);
-	matmul_any(&L->w_up, s->xb, qa, n, s->hb2, hp->ffn);
-	#pragma omp parallel for if (n > 1)
-	for (size_t i = 0; i < (size_t)n * hp->ffn; i++)
-		s->hb[i] = silu(s->hb[i]) * s->hb2[i];
-	quantize_act(s->hb, n, hp->ffn, qa);
-	matmul_any(&L->w_down, s->hb, qa, n, s->xb, hp->dim);
-	for (size_t i = 0; i < (size_t)n * hp->dim; i++)
-		s->x[i] += s->xb[i];
+	case OP_SCALE:
+		for (size_t i = 0; i < (size_t)n * w; i++)
+			d[i] *= s->f;
+		break;
+	case OP_ATTN:
+		if (attend(f, pl, l, s->dst, s->src, pos0) < 0)
+			return cerr_set(e, "out of memory for attention tiles");
+		break;
+	case OP_OUT_ROWS:
+		if (l != p->n_layer - 1 || keep == n)
+			break;
+		/* llama.cpp drops them here and picks the kernels of the
+		 * rest of the layer by the rows that remain */
+		keep_last(f, B_X, keep);
+		keep_last(f, B_CUR, keep);
+		f->rows = keep;
+		for (int b = 0; b < N_BUF; b++)
+			f->act_ok[b] = 0;
+		break;
+	case OP_ADD:
+		for (size_t i = 0; i < (size_t)n * w; i++)
+			d[i] += x[i];
+		break;
+	case OP_GLU:
+		#pragma omp parallel for if (n > 1)
+		for (size_t i = 0; i < (size_t)n * w; i++)
+			d[i] = (s->act == ACT_GELU ? gelu(d[i]) : silu(d[i])) *
+			    x[i];
+		break;
+	case OP_SOFTCAP:
+		for (size_t i = 0; i < (size_t)n * w; i++)
+			d[i] = tanhf(d[i] * (1.0f / s->f)) * s->f;
+		break;
+	}
+	f->act_ok[s->dst] = 0;
 	return 0;
 }
 
 int
-forward(const struct model *m, struct state *s, const int32_t *tokens, int n,
-	int all, struct cerr *e)
+fwd_eval(struct fwd *f, const int32_t *tokens, int n, int all,
+	struct cerr *e)
 {
-	const struct hparams *hp = &m->hp;
-	int first;
+	const struct plan *p = f->p;
+	int pos0 = f->n_pos;
 
 	if (n <= 0)
 		return 0;
-	if (n > s->n_ctx - s->n_pos)
+	if (n > f->n_ctx - f->n_pos)
 		return cerr_set(e, "context full: %d positions, %d more asked "
-		    "(use -c)", s->n_ctx, n + s->n_pos - s->n_ctx);
-	if (reserve(s, m, n, e) < 0)
+		    "(use -c)", f->n_ctx, n + f->n_pos - f->n_ctx);
+	if (reserve(f, n, e) < 0)
 		return -1;
+	f->rows = n;
 	for (int t = 0; t < n; t++) {
-		if (tokens[t] < 0 || tokens[t] >= hp->n_vocab)
+		float *x = f->buf[B_X] + (size_t)t * p->dim;
+
+		if (tokens[t] < 0 || tokens[t] >= p->n_vocab)
 			return cerr_set(e, "token %d out of range (n_vocab %d)",
-			    tokens[t], hp->n_vocab);
-		if (mat_row_f32(&m->tok_embd, tokens[t], s->x + (size_t)t *
-		    hp->dim) < 0)
+			    tokens[t], p->n_vocab);
+		if (mat_row_f32(&p->embd, tokens[t], x) < 0)
 			return cerr_set(e, "token_embd: type %s not supported",
-			    qtype_get(m->tok_embd.type)->name);
+			    qtype_get(p->embd.type)->name);
+		if (p->embd_scale)
+			for (int i = 0; i < p->dim; i++)
+				x[i] *= p->embd_scale;
 	}
 	/* RoPE angles once per position, for every layer */
-	for (int t = 0; t < n; t++)
-		rope_angles(s->rope + (size_t)t * hp->rope_dims, hp->rope_dims,
-		    s->n_pos + t, hp->rope_base, hp->rope_scale);
-	/* the output: every row, or the last */
-	first = all ? 0 : n - 1;
-	for (int l = 0; l < hp->n_layer; l++)
-		if (layer_forward(m, s, l, n, s->n_pos,
-		    l == hp->n_layer - 1 ? first : 0) < 0)
-			return cerr_set(e, "out of memory for attention tiles");
-	s->n_pos += n;
-
-	for (int t = 0; t < n - first; t++)
-		rmsnorm(s->xb + (size_t)t * hp->dim, s->x + (size_t)t * hp->dim,
-		    m->out_norm, hp->dim, hp->eps);
-	quantize_act(s->xb, n - first, hp->dim, s->qa);
-	matmul_any(&m->output, s->xb, s->qa, n - first, s->logits, hp->n_vocab);
+	for (int r = 0; r < p->n_rope; r++)
+		for (int t = 0; t < n; t++)
+			rope_angles(f->rope + ((size_t)r * f->cap + t) *
+			    p->rope[r].dims, &p->rope[r], pos0 + t);
+	for (int b = 0; b < N_BUF; b++)
+		f->act_ok[b] = 0;
+	for (int l = 0; l < p->n_layer; l++)
+		for (int i = 0; i < p->layers[l].n_steps; i++)
+			if (step(f, &p->layers[l].steps[i], l, pos0,
+			    all ? n : 1, e) < 0)
+				return -1;
+	for (int i = 0; i < p->n_out; i++)
+		if (step(f, &p->out[i], -1, pos0, f->rows, e) < 0)
+			return -1;
+	f->n_pos += n;
 	return 0;
 }

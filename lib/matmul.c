@@ -528,24 +528,6 @@ mat_row_f32(const struct mat *w, int64_t r, float *out)
 	return 0;
 }
 
-/* Activations as ggml multiplies them with F16 and BF16 weights: rounded
- * to the weight's type first. */
-static float *
-round_act(const struct mat *w, const float *x, int n)
-{
-	size_t len = (size_t)n * (size_t)w->cols;
-	float *r;
-
-	if (w->type != GGML_F16 && w->type != GGML_BF16)
-		return NULL;
-	if (!(r = malloc(len * sizeof *r)))
-		return NULL;
-	for (size_t i = 0; i < len; i++)
-		r[i] = w->type == GGML_F16 ? fp16_to_f32(f32_to_fp16(x[i])) :
-		    bf16_to_f32(f32_to_bf16(x[i]));
-	return r;
-}
-
 /* x . y for one token as ggml's vec_dot for the weight's type sums it. */
 static float
 dot_one(uint32_t type, const float *x, const float *y, int n)
@@ -564,21 +546,22 @@ dot_one(uint32_t type, const float *x, const float *y, int n)
 /* Float and other weights: y = W x, a dequantized row at a time, in ggml's
  * orders: one token through its vec_dot, two or more through tinyBLAS
  * where llamafile_sgemm takes the shape (rows a multiple of 4, columns of
- * 16). Activations are rounded to F16 and BF16 weights' type first. */
-static void
+ * 16). x is already rounded to F16 and BF16 weights' type. */
+static int
 matmul_float(const struct mat *w, const float *x, int n, float *y,
 	int y_stride)
 {
-	float *xr = round_act(w, x, n);
-	int cols = (int)w->cols;
+	int cols = (int)w->cols, failed = 0;
 	int tile = n >= 2 && w->rows % 4 == 0 && cols % 16 == 0;
 
-	if (xr)
-		x = xr;
 	#pragma omp parallel
 	{
 		float *row = malloc((size_t)cols * sizeof *row);
 
+		if (!row) {
+			#pragma omp atomic write
+			failed = 1;
+		}
 		#pragma omp for schedule(static)
 		for (int64_t r = 0; r < w->rows; r++) {
 			if (!row)
@@ -594,7 +577,7 @@ matmul_float(const struct mat *w, const float *x, int n, float *y,
 		}
 		free(row);
 	}
-	free(xr);
+	return failed ? -1 : 0;
 }
 
 /* Rows of W and activation rows in blocks, as ggml's mul_mat does, so that
@@ -602,7 +585,7 @@ matmul_float(const struct mat *w, const float *x, int n, float *y,
  * over it; every dot product is the same as without blocks. */
 enum { ROW_BLOCK = 16, ACT_BLOCK = 64 };
 
-void
+int
 matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
 	int y_stride)
 {
@@ -611,7 +594,7 @@ matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
 	int nb, n4;
 	int64_t blocks = (w->rows + ROW_BLOCK - 1) / ROW_BLOCK;
 
-	if (w->type == GGML_Q4_0 && w->rows % 8 == 0 && !w->plain) {
+	if (w->type == GGML_Q4_0 && w->repacked) {
 		f = dot_q4_0_rp;
 		f4 = NULL;
 	}
@@ -648,26 +631,78 @@ matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
 				    f(wr, qa + (size_t)t * nb, nb);
 		}
 	}
+	return 0;
+}
+
+int
+mat_repacked(const struct mat *w)
+{
+	return !w->plain && w->rows % 8 == 0 && (w->type == GGML_Q4_0 ||
+	    w->type == GGML_Q4_K || w->type == GGML_Q2_K);
+}
+
+int
+mat_act_form(const struct mat *w)
+{
+	if (kernel(w->type))
+		return ACT_Q8;
+	if (matmul_k_supported(w->type) && w->cols % 256 == 0)
+		return ACT_Q8K;
+	if (w->type == GGML_F16)
+		return ACT_F16;
+	if (w->type == GGML_BF16)
+		return ACT_BF16;
+	return ACT_F32;
+}
+
+size_t
+act_form_size(int form, int n, int cols)
+{
+	switch (form) {
+	case ACT_Q8:
+		return (size_t)n * (size_t)(cols / QBLK) * sizeof(struct qblk);
+	case ACT_Q8K:
+		return (size_t)n * (size_t)(cols / 256) * sizeof(struct q8k);
+	default:
+		return (size_t)n * (size_t)cols * sizeof(float);
+	}
 }
 
 void
-matmul_any(const struct mat *w, const float *x, const struct qblk *qa, int n,
-	float *y, int y_stride)
+act_convert(int form, const float *x, int n, int cols, void *out)
 {
-	if (kernel(w->type)) {
-		matmul(w, qa, n, y, y_stride);
-	} else if (matmul_k_supported(w->type) && w->cols % 256 == 0) {
-		struct q8k *qk = malloc((size_t)n * (size_t)(w->cols / 256) *
-		    sizeof *qk);
+	size_t len = (size_t)n * (size_t)cols;
+	float *r = out;
 
-		if (qk) {
-			quantize_act_k(x, n, (int)w->cols, qk);
-			matmul_k(w, qk, n, y, y_stride);
-			free(qk);
-			return;
-		}
-		matmul_float(w, x, n, y, y_stride);
-	} else {
-		matmul_float(w, x, n, y, y_stride);
+	switch (form) {
+	case ACT_Q8:
+		quantize_act(x, n, cols, out);
+		break;
+	case ACT_Q8K:
+		quantize_act_k(x, n, cols, out);
+		break;
+	case ACT_F16:
+		for (size_t i = 0; i < len; i++)
+			r[i] = fp16_to_f32(f32_to_fp16(x[i]));
+		break;
+	case ACT_BF16:
+		for (size_t i = 0; i < len; i++)
+			r[i] = bf16_to_f32(f32_to_bf16(x[i]));
+		break;
+	default:
+		memcpy(out, x, len * sizeof *x);
+	}
+}
+
+int
+matmul_run(const struct mat *w, const void *a, int n, float *y, int y_stride)
+{
+	switch (mat_act_form(w)) {
+	case ACT_Q8:
+		return matmul(w, a, n, y, y_stride);
+	case ACT_Q8K:
+		return matmul_k(w, a, n, y, y_stride);
+	default:
+		return matmul_float(w, a, n, y, y_stride);
 	}
 }

@@ -25,13 +25,29 @@ void quantize_act(const float *x, int n, int cols, struct qblk *qa);
 
 /* y[t][r] = W[r] . x[t] for t < n tokens (y row stride y_stride). Threads:
  * an OpenMP static split of W's rows. */
-void matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
+int matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
 	int y_stride);
 
-/* The forward pass's entry: the integer kernel of w's type on qa, or, for
- * float and other types, W times the float activations x (n rows). */
-void matmul_any(const struct mat *w, const float *x, const struct qblk *qa,
-	int n, float *y, int y_stride);
+/* The form a matrix takes its activations in: quantized to Q8_0/Q8_1
+ * blocks, to Q8_K blocks (K-quants), or floats, rounded to F16 or BF16 for
+ * weights of those types (as ggml converts them). */
+enum act_form { ACT_Q8, ACT_Q8K, ACT_F32, ACT_F16, ACT_BF16, N_ACT_FORM };
+
+int mat_act_form(const struct mat *w);
+/* Bytes n rows of cols floats take in that form. */
+size_t act_form_size(int form, int n, int cols);
+/* Convert n rows of cols floats x into that form, in out. */
+void act_convert(int form, const float *x, int n, int cols, void *out);
+
+/* y[t][r] = W[r] . a[t] for t < n rows of activations a in w's form
+ * (mat_act_form). Returns -1 if a kernel could not get memory. */
+int matmul_run(const struct mat *w, const void *a, int n, float *y,
+	int y_stride);
+
+/* Is w multiplied in the order of ggml's repacked kernels? llama.cpp
+ * repacks Q4_0, Q4_K and Q2_K matrices of whole groups of 8 rows, but not
+ * a matrix that is also read by row (the tied embedding). */
+int mat_repacked(const struct mat *w);
 
 /* Does this build/type have an integer kernel (else dequantize-and-dot)? */
 int matmul_supported(uint32_t type);
@@ -49,7 +65,7 @@ struct q8k {
 #define MATMUL_K_MAX_N 64       /* tokens per pass over a weight row */
 void quantize_act_k(const float *x, int n, int cols, struct q8k *qa);
 int matmul_k_supported(uint32_t type);
-void matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
+int matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int y_stride);
 void matmul_k_force_scalar(int on);
 

@@ -456,7 +456,7 @@ hsum8(const float *v)
 	return (r0 + r2) + (r1 + r3);
 }
 
-static void
+static int
 matmul_lanes(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int y_stride, decode_fn dec, int size)
 {
@@ -508,6 +508,7 @@ matmul_lanes(const struct mat *w, const struct q8k *qa, int n, float *y,
 			}
 		}
 	}
+	return 0;
 }
 
 /* One block as ggml's tiled K kernel (its AVX-512 VNNI build) sums it for
@@ -595,15 +596,20 @@ row_repacked(const struct kdec *k, const struct q8k *a, int nb, int t, int n)
 
 /* Activation rows 0..m-1 of n against every weight row, each weight row's
  * blocks decoded once. */
-static void
+static int
 matmul_decoded(const struct mat *w, const struct q8k *qa, int m, int n,
 	float *y, int y_stride, decode_fn dec, int size, krow_fn row)
 {
-	int nb = (int)(w->cols / QK_K);
+	int nb = (int)(w->cols / QK_K), failed = 0;
 
 	#pragma omp parallel
 	{
 		struct kdec *k = malloc((size_t)nb * sizeof *k);
+
+		if (!k) {
+			#pragma omp atomic write
+			failed = 1;
+		}
 
 		#pragma omp for schedule(static)
 		for (int64_t r = 0; r < w->rows; r++) {
@@ -620,6 +626,7 @@ matmul_decoded(const struct mat *w, const struct q8k *qa, int m, int n,
 		}
 		free(k);
 	}
+	return failed ? -1 : 0;
 }
 
 enum { TILED_MIN = 8 };         /* ggml_tiled_min_batch */
@@ -638,39 +645,35 @@ row_tiled(const struct kdec *k, const struct q8k *a, int nb, int t, int n)
 	return acc;
 }
 
-void
+int
 matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int y_stride)
 {
 	int size = 0, nb = (int)(w->cols / QK_K);
 	decode_fn dec = decoder(w->type, &size);
 
-	if (w->type == GGML_Q4_K && w->rows % 8 == 0 && !w->plain) {
-		matmul_decoded(w, qa, n, n, y, y_stride, dec, size, row_repacked);
-		return;
-	}
-	if (w->type == GGML_Q2_K && w->rows % 8 == 0 && !w->plain &&
-	    n >= 4) {
+	if (w->type == GGML_Q4_K && w->repacked)
+		return matmul_decoded(w, qa, n, n, y, y_stride, dec, size,
+		    row_repacked);
+	if (w->type == GGML_Q2_K && w->repacked && n >= 4) {
 		int gemm = n - n % 4;
 
-		matmul_decoded(w, qa, gemm, n, y, y_stride, dec, size,
-		    row_repacked);
+		if (matmul_decoded(w, qa, gemm, n, y, y_stride, dec, size,
+		    row_repacked) < 0)
+			return -1;
 		if (gemm == n)
-			return;
+			return 0;
 		qa += (size_t)gemm * (size_t)(w->cols / QK_K);
 		y += (size_t)gemm * (size_t)y_stride;
 		n -= gemm;
 	}
 	if ((w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
-	    w->type == GGML_Q6_K) && n >= TILED_MIN) {
-		matmul_decoded(w, qa, n, n, y, y_stride, dec, size, row_tiled);
-		return;
-	}
+	    w->type == GGML_Q6_K) && n >= TILED_MIN)
+		return matmul_decoded(w, qa, n, n, y, y_stride, dec, size,
+		    row_tiled);
 	if (w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
-	    w->type == GGML_Q6_K) {
-		matmul_lanes(w, qa, n, y, y_stride, dec, size);
-		return;
-	}
+	    w->type == GGML_Q6_K)
+		return matmul_lanes(w, qa, n, y, y_stride, dec, size);
 	#pragma omp parallel
 	{
 		float acc[MATMUL_K_MAX_N];
@@ -698,4 +701,5 @@ matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 			}
 		}
 	}
+	return 0;
 }

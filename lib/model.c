@@ -1,9 +1,12 @@
-/* model.c: hyperparameters and weights of a llama-architecture model. */
+/* model.c: hyperparameters and weight matrices of a model, as its file
+ * names them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "attn.h"
+#include "matmul.h"
 #include "model.h"
 #include "quant.h"
 
@@ -89,11 +92,41 @@ get_vec(const struct gguf *g, const char *name, int64_t n, const float **out,
 	return 0;
 }
 
+/* A tensor the file may lack (absent: m->data stays NULL); if present, of
+ * exactly cols x rows. */
+static int
+opt_mat(const struct gguf *g, const char *name, int64_t cols, int64_t rows,
+	struct mat *m, struct cerr *e)
+{
+	memset(m, 0, sizeof *m);
+	if (!gguf_tensor_get(g, name))
+		return 0;
+	if (get_mat(g, name, cols, rows, m, e) < 0)
+		return -1;
+	if (!qtype_get(m->type) || !qtype_get(m->type)->to_f32 ||
+	    !matmul_supported(m->type))
+		return cerr_set(e, "%s: tensor %s: type %s not supported",
+		    g->path, name, qtype_get(m->type) ? qtype_get(m->type)->name :
+		    "unknown");
+	m->repacked = mat_repacked(m);
+	return 0;
+}
+
+static int
+opt_vec(const struct gguf *g, const char *name, int64_t n, const float **out,
+	struct cerr *e)
+{
+	*out = NULL;
+	if (!gguf_tensor_get(g, name))
+		return 0;
+	return get_vec(g, name, n, out, e);
+}
+
 static int
 load_hparams(struct hparams *hp, const struct gguf *g, const char *a,
 	struct cerr *e)
 {
-	int n_ctx;
+	int n_ctx, vd;
 
 	if (hp_int(g, a, "embedding_length", -1, 1, 1 << 16, &hp->dim, e) < 0 ||
 	    hp_int(g, a, "block_count", -1, 1, 1024, &hp->n_layer, e) < 0 ||
@@ -103,20 +136,45 @@ load_hparams(struct hparams *hp, const struct gguf *g, const char *a,
 	    &hp->n_head_kv, e) < 0 ||
 	    hp_int(g, a, "context_length", 2048, 1, 1 << 24, &n_ctx, e) < 0 ||
 	    hp_float(g, a, "rope.freq_base", 10000.0, &hp->rope_base, e) < 0 ||
+	    hp_float(g, a, "rope.freq_base_swa", 10000.0, &hp->rope_base_swa,
+	    e) < 0 ||
 	    hp_float(g, a, "attention.layer_norm_rms_epsilon", 1e-5, &hp->eps,
-	    e) < 0)
+	    e) < 0 ||
+	    hp_int(g, a, "attention.sliding_window", 0, 0, 1 << 24, &hp->n_swa,
+	    e) < 0 ||
+	    hp_int(g, a, "attention.sliding_window_pattern", 0, 0, 1024,
+	    &hp->swa_pattern, e) < 0 ||
+	    hp_int(g, a, "rope.scaling.original_context_length", n_ctx, 1,
+	    1 << 24, &hp->n_ctx_orig, e) < 0 ||
+	    hp_float(g, a, "rope.scaling.attn_factor", 1.0,
+	    &hp->rope_attn_factor, e) < 0)
+		return -1;
+	if (hp_float(g, a, "final_logit_softcapping", 0.0, &hp->softcap, e) < 0)
 		return -1;
 	hp->n_ctx_train = n_ctx;
-	if (hp->dim % hp->n_head || hp->n_head % hp->n_head_kv)
-		return cerr_set(e, "%s: %d heads (%d kv) do not divide dim %d",
-		    g->path, hp->n_head, hp->n_head_kv, hp->dim);
-	hp->head_dim = hp->dim / hp->n_head;
+	if (hp->n_head % hp->n_head_kv)
+		return cerr_set(e, "%s: %d heads are not a multiple of %d kv "
+		    "heads", g->path, hp->n_head, hp->n_head_kv);
+	if (hp_int(g, a, "attention.key_length", hp->dim % hp->n_head ? -1 :
+	    hp->dim / hp->n_head, 1, 1 << 16, &hp->head_dim, e) < 0 ||
+	    hp_int(g, a, "attention.value_length", hp->head_dim, 1, 1 << 16,
+	    &vd, e) < 0)
+		return -1;
+	if (vd != hp->head_dim)
+		return cerr_set(e, "%s: value length %d differs from key length "
+		    "%d", g->path, vd, hp->head_dim);
 	if (hp->head_dim > ATTN_MAX_HD)
 		return cerr_set(e, "%s: head size %d is over %d", g->path,
 		    hp->head_dim, ATTN_MAX_HD);
+	if (hp->head_dim % 2)
+		return cerr_set(e, "%s: head size %d is odd", g->path,
+		    hp->head_dim);
 	if (hp_int(g, a, "rope.dimension_count", hp->head_dim, 2, hp->head_dim,
 	    &hp->rope_dims, e) < 0)
 		return -1;
+	if (hp->rope_dims % 2)
+		return cerr_set(e, "%s: %s.rope.dimension_count = %d is odd",
+		    g->path, a, hp->rope_dims);
 	hp->rope_scale = 1.0f;
 	{
 		char key[128];
@@ -133,27 +191,42 @@ load_hparams(struct hparams *hp, const struct gguf *g, const char *a,
 	return 0;
 }
 
+/* Every tensor of block i the file has, each of the shape the
+ * hyperparameters give it. */
 static int
 load_layer(struct layer *l, const struct gguf *g, int i,
 	const struct hparams *hp, struct cerr *e)
 {
-	int qd = hp->n_head * hp->head_dim, kvd = hp->n_head_kv * hp->head_dim;
-	char n[9][64];
-	static const char *const names[9] = { "attn_norm", "attn_q", "attn_k",
-	    "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up",
-	    "ffn_down" };
+	int64_t qd = (int64_t)hp->n_head * hp->head_dim;
+	int64_t kvd = (int64_t)hp->n_head_kv * hp->head_dim;
+	int64_t d = hp->dim, f = hp->ffn, hd = hp->head_dim;
+	const struct gguf_tensor *up;
+	char n[64];
 
-	for (int k = 0; k < 9; k++)
-		snprintf(n[k], sizeof n[k], "blk.%d.%s.weight", i, names[k]);
-	return get_vec(g, n[0], hp->dim, &l->attn_norm, e) < 0 ||
-	    get_mat(g, n[1], hp->dim, qd, &l->wq, e) < 0 ||
-	    get_mat(g, n[2], hp->dim, kvd, &l->wk, e) < 0 ||
-	    get_mat(g, n[3], hp->dim, kvd, &l->wv, e) < 0 ||
-	    get_mat(g, n[4], qd, hp->dim, &l->wo, e) < 0 ||
-	    get_vec(g, n[5], hp->dim, &l->ffn_norm, e) < 0 ||
-	    get_mat(g, n[6], hp->dim, hp->ffn, &l->w_gate, e) < 0 ||
-	    get_mat(g, n[7], hp->dim, hp->ffn, &l->w_up, e) < 0 ||
-	    get_mat(g, n[8], hp->ffn, hp->dim, &l->w_down, e) < 0 ? -1 : 0;
+#define NAME(s) (snprintf(n, sizeof n, "blk.%d.%s", i, (s)), n)
+	up = gguf_tensor_get(g, NAME("ffn_up.weight"));
+	return opt_vec(g, NAME("attn_norm.weight"), d, &l->attn_norm, e) < 0 ||
+	    opt_mat(g, NAME("attn_q.weight"), d, qd, &l->wq, e) < 0 ||
+	    opt_mat(g, NAME("attn_k.weight"), d, kvd, &l->wk, e) < 0 ||
+	    opt_mat(g, NAME("attn_v.weight"), d, kvd, &l->wv, e) < 0 ||
+	    opt_mat(g, NAME("attn_qkv.weight"), d, qd + 2 * kvd, &l->wqkv,
+	    e) < 0 ||
+	    opt_vec(g, NAME("attn_q.bias"), qd, &l->bq, e) < 0 ||
+	    opt_vec(g, NAME("attn_k.bias"), kvd, &l->bk, e) < 0 ||
+	    opt_vec(g, NAME("attn_v.bias"), kvd, &l->bv, e) < 0 ||
+	    opt_vec(g, NAME("attn_q_norm.weight"), hd, &l->q_norm, e) < 0 ||
+	    opt_vec(g, NAME("attn_k_norm.weight"), hd, &l->k_norm, e) < 0 ||
+	    opt_mat(g, NAME("attn_output.weight"), qd, d, &l->wo, e) < 0 ||
+	    opt_vec(g, NAME("post_attention_norm.weight"), d,
+	    &l->attn_post_norm, e) < 0 ||
+	    opt_vec(g, NAME("ffn_norm.weight"), d, &l->ffn_norm, e) < 0 ||
+	    opt_mat(g, NAME("ffn_gate.weight"), d, f, &l->w_gate, e) < 0 ||
+	    opt_mat(g, NAME("ffn_up.weight"), d, up && up->n_dims == 2 &&
+	    up->ne[1] == (uint64_t)(2 * f) ? 2 * f : f, &l->w_up, e) < 0 ||
+	    opt_mat(g, NAME("ffn_down.weight"), f, d, &l->w_down, e) < 0 ||
+	    opt_vec(g, NAME("post_ffw_norm.weight"), d, &l->ffn_post_norm,
+	    e) < 0 ? -1 : 0;
+#undef NAME
 }
 
 int
@@ -161,16 +234,19 @@ model_load(struct model *m, const struct gguf *g, struct cerr *e)
 {
 	struct gguf_str arch;
 	const struct gguf_tensor *emb;
-	char a[64];
+	const struct qtype *qt;
+	int64_t nf;
 
 	memset(m, 0, sizeof *m);
+	m->path = g->path;
 	if (gguf_get_str(g, "general.architecture", &arch, e) < 0)
 		return -1;
-	if (!gguf_str_eq(arch, "llama"))
-		return cerr_set(e, "%s: architecture %.*s not supported",
-		    g->path, (int)(arch.len > 40 ? 40 : arch.len), arch.p);
-	snprintf(a, sizeof a, "llama");
-	if (load_hparams(&m->hp, g, a, e) < 0)
+	if (!arch_supported(arch.p, arch.len))
+		return cerr_set(e, "%s: architecture '%.*s' not supported "
+		    "(chord runs %s)", g->path, (int)(arch.len > 40 ? 40 :
+		    arch.len), arch.p, arch_names());
+	memcpy(m->hp.arch, arch.p, arch.len);
+	if (load_hparams(&m->hp, g, m->hp.arch, e) < 0)
 		return -1;
 	if (!(emb = gguf_tensor_get(g, "token_embd.weight")) || emb->n_dims != 2 ||
 	    emb->ne[1] > INT32_MAX)
@@ -180,15 +256,27 @@ model_load(struct model *m, const struct gguf *g, struct cerr *e)
 	    &m->tok_embd, e) < 0 ||
 	    get_vec(g, "output_norm.weight", m->hp.dim, &m->out_norm, e) < 0)
 		return -1;
+	qt = qtype_get(m->tok_embd.type);
+	if (!qt || !qt->to_f32)
+		return cerr_set(e, "%s: token_embd.weight: type %s not "
+		    "supported", g->path, qt ? qt->name : "unknown");
 	if (gguf_tensor_get(g, "output.weight")) {
-		if (get_mat(g, "output.weight", m->hp.dim, m->hp.n_vocab,
+		if (opt_mat(g, "output.weight", m->hp.dim, m->hp.n_vocab,
 		    &m->output, e) < 0)
 			return -1;
 	} else {
-		m->output = m->tok_embd;        /* tied embeddings */
-	m->tok_embd.plain = 1;
-	m->output.plain = m->output.data == m->tok_embd.data;
+		/* tied embeddings: llama.cpp keeps this matrix unrepacked */
+		m->tok_embd.plain = 1;
+		if (!matmul_supported(m->tok_embd.type))
+			return cerr_set(e, "%s: token_embd.weight: type %s not "
+			    "supported", g->path, qt->name);
+		m->output = m->tok_embd;
 	}
+	nf = m->hp.rope_dims / 2;
+	if (opt_vec(g, "rope_freqs.weight", nf, &m->rope_freqs, e) < 0 ||
+	    opt_vec(g, "rope_factors_long.weight", nf, &m->rope_long, e) < 0 ||
+	    opt_vec(g, "rope_factors_short.weight", nf, &m->rope_short, e) < 0)
+		return -1;
 	if (!(m->layers = calloc((size_t)m->hp.n_layer, sizeof *m->layers)))
 		return cerr_set(e, "out of memory");
 	for (int i = 0; i < m->hp.n_layer; i++)
@@ -197,6 +285,16 @@ model_load(struct model *m, const struct gguf *g, struct cerr *e)
 			return -1;
 		}
 	return 0;
+}
+
+struct mat
+mat_rows(const struct mat *w, int64_t r0, int64_t n)
+{
+	struct mat v = *w;
+
+	v.data = (const uint8_t *)w->data + (uint64_t)r0 * w->row_bytes;
+	v.rows = n;
+	return v;
 }
 
 void

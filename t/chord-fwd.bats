@@ -128,11 +128,12 @@ hdr() { printf x | chord-tok | head -n 1; }
 	[[ "$stderr" == "chord-fwd: stdin: token stream is for vocab "* ]]
 }
 
-@test "an architecture it does not run is named in the error" {
-	need_model "$GEMMA"
-	run --separate-stderr chord-fwd -m "$GEMMA" <<< "2"
+@test "an architecture it does not run is named in the error, with the ones it runs" {
+	need_model "$SMOL"
+	gguf-repack -q -s general.architecture=mamba "$SMOL" "$TMP/m.gguf"
+	run --separate-stderr chord-fwd -m "$TMP/m.gguf" <<< "2"
 	status_is 1
-	[ "$stderr" = "chord-fwd: $GEMMA: architecture gemma3 not supported" ]
+	[ "$stderr" = "chord-fwd: $TMP/m.gguf: architecture 'mamba' not supported (chord runs llama, qwen2, qwen3, phi3, gemma3)" ]
 }
 
 @test "a head size past the kernels' limit is a clear error, not a crash" {

@@ -42,7 +42,7 @@ main(int argc, char **argv)
 		if (!(t = gguf_tensor_get(g, argv[2])))
 			die("%s: no tensor %s", argv[1], argv[2]);
 		m = (struct mat){ t->data, t->type, (int64_t)(t->nelem / t->ne[0]),
-		    (int64_t)t->ne[0], qtype_row_size(t->type, t->ne[0]), 0 };
+		    (int64_t)t->ne[0], qtype_row_size(t->type, t->ne[0]), 0, 0 };
 		put(&m);
 		gguf_close(g);
 	} else if (argc == 2) {
@@ -57,7 +57,7 @@ main(int argc, char **argv)
 		if (n % (size_t)q->size)
 			die("stdin: not whole %s blocks", q->name);
 		m = (struct mat){ buf, (uint32_t)type, 1,
-		    (int64_t)(n / (size_t)q->size * (size_t)q->blck), n, 0 };
+		    (int64_t)(n / (size_t)q->size * (size_t)q->blck), n, 0, 0 };
 		put(&m);
 	} else {
 		usage_die("usage: dequant-test FILE TENSOR | dequant-test TYPE", NULL);

@@ -61,7 +61,8 @@ test_k(uint32_t type)
 	float *wf = malloc(sizeof(float) * KC * ROWS), x[N * KC], row[KC];
 	float y[2][N * ROWS], worst = 0.0f;
 	struct q8k qa[N * KC / 256];
-	struct mat m = { w, type, ROWS, KC, rb, 0 };
+	struct mat m = { w, type, ROWS, KC, rb, 0, 0 };
+	m.repacked = mat_repacked(&m);
 
 	for (int i = 0; i < KC * ROWS; i++)
 		wf[i] = frand() * (i % 97 == 0 ? 4.0f : 1.0f);
@@ -123,7 +124,8 @@ main(int argc, char **argv)
 		uint8_t *w = malloc(rb * ROWS);
 		float x[COLS], row[COLS], y[2][ROWS], worst = 0.0f;
 		struct qblk qa[COLS / 32];
-		struct mat m = { w, types[k], ROWS, COLS, rb, 0 };
+		struct mat m = { w, types[k], ROWS, COLS, rb, 0, 0 };
+		m.repacked = mat_repacked(&m);
 
 		fill(w, types[k], rb * ROWS);
 		for (int i = 0; i < COLS; i++)
