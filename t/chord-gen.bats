@@ -3,7 +3,20 @@
 
 load helper
 
-hdr() { printf x | chord-tok | head -n 1; }
+hdr() { printf x | chord-tok "$@" | head -n 1; }
+
+# greedy MODEL GOLDEN: every prompt of the golden file continues with
+# llama.cpp's 64 greedy ids.
+greedy() {
+	local h rec ids want got
+	h=$(hdr -m "$1")
+	while IFS= read -r rec; do
+		ids=$(jq -r '.ids | map(tostring) | join(" ")' <<< "$rec")
+		want=$(jq -r '.greedy | map(tostring) | join(" ")' <<< "$rec")
+		got=$(printf '%s\n%s\n' "$h" "$ids" | chord-gen -m "$1" --temp 0 -n 64 --ignore-eos --ids | tr '\n' ' ')
+		[ "$got" = "$want " ] || { echo "prompt $(jq .prompt <<< "$rec"): got $got want $want"; return 1; }
+	done < "$2"
+}
 
 @test "-h prints usage, exit 0; bad usage exits 2" {
 	run --separate-stderr chord-gen -h
@@ -32,13 +45,12 @@ hdr() { printf x | chord-tok | head -n 1; }
 
 @test "greedy: llama.cpp's 64-token continuation on every golden prompt" {
 	need_model "$SMOL"
-	h=$(hdr)
-	while IFS= read -r rec; do
-		ids=$(jq -r '.ids | map(tostring) | join(" ")' <<< "$rec")
-		want=$(jq -r '.greedy | map(tostring) | join(" ")' <<< "$rec")
-		got=$(printf '%s\n%s\n' "$h" "$ids" | chord-gen --temp 0 -n 64 --ignore-eos --ids | tr '\n' ' ')
-		[ "$got" = "$want " ] || { echo "prompt $(jq .prompt <<< "$rec"): got $got want $want"; false; }
-	done < "$GOLDEN/logits-smollm2.jsonl"
+	greedy "$SMOL" "$GOLDEN/logits-smollm2.jsonl"
+}
+
+@test "greedy on Gemma 3: llama.cpp's 64-token continuations" {
+	need_model "$GEMMA"
+	greedy "$GEMMA" "$GOLDEN/logits-gemma3.jsonl"
 }
 
 @test "text on stdin and -p TEXT are tokenized; a token stream is used as is" {
