@@ -238,27 +238,95 @@ llama3_word(const struct cps *c, size_t pos, size_t end, int max_digits)
 
 /* ---- merging ---- */
 
+/* A symbol of the word being merged, in a doubly linked list. */
 struct sym {
-	uint32_t start, len;    /* bytes of the mapped word */
+	uint32_t start, len;    /* bytes of the mapped word; len 0: merged away */
+	int32_t prev, next;     /* neighbours, -1 at the ends */
+};
+
+/* A candidate merge of symbols left and right = sy[left].next. The queue
+ * takes the lowest key first: the rank, then the leftmost, as llama.cpp's
+ * comparator does. */
+struct cand {
+	uint64_t key;           /* rank << 32 | left */
+	uint32_t size;          /* bytes of the pair when it was queued */
+	int32_t right;
+};
+
+struct queue {
+	struct cand *c;
+	size_t n, cap;
 };
 
 static int
-merge_rank(const struct tok *t, const char *w, const struct sym *a,
-	const struct sym *b, char *key)
+queue_push(struct queue *q, struct cand x)
 {
+	size_t i;
+
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		struct cand *p = realloc(q->c, cap * sizeof *p);
+
+		if (!p)
+			return -1;
+		q->c = p;
+		q->cap = cap;
+	}
+	for (i = q->n++; i > 0 && x.key < q->c[(i - 1) / 2].key; i = (i - 1) / 2)
+		q->c[i] = q->c[(i - 1) / 2];
+	q->c[i] = x;
+	return 0;
+}
+
+static struct cand
+queue_pop(struct queue *q)
+{
+	struct cand top = q->c[0], last = q->c[--q->n];
+	size_t i = 0, c;
+
+	while ((c = 2 * i + 1) < q->n) {
+		if (c + 1 < q->n && q->c[c + 1].key < q->c[c].key)
+			c++;
+		if (last.key <= q->c[c].key)
+			break;
+		q->c[i] = q->c[c];
+		i = c;
+	}
+	if (q->n)
+		q->c[i] = last;
+	return top;
+}
+
+/* Queue the pair (l, r) if the merges have it. key has room for both. */
+static int
+queue_pair(const struct tok *t, const char *w, const struct sym *sy,
+	int32_t l, int32_t r, char *key, struct queue *q)
+{
+	const struct sym *a = &sy[l], *b = &sy[r];
+	int32_t rank;
+
+	if (l < 0 || r < 0)
+		return 0;
 	memcpy(key, w + a->start, a->len);
 	key[a->len] = ' ';
 	memcpy(key + a->len + 1, w + b->start, b->len);
-	return strmap_get(&t->merges, key, a->len + 1 + b->len);
+	rank = strmap_get(&t->merges, key, a->len + 1 + b->len);
+	if (rank < 0)
+		return 0;
+	return queue_push(q, (struct cand){ (uint64_t)rank << 32 | (uint32_t)l,
+	    a->len + b->len, r });
 }
 
-/* BPE of one word given as raw bytes. */
+/* BPE of one word given as raw bytes: the pair of lowest rank merges first
+ * (leftmost among equals). Pairs wait in a queue; one whose sides changed
+ * since it was queued is stale and skipped, so each merge costs O(log n). */
 static int
 bpe_word(struct tok *t, const char *s, size_t n, struct ids *out,
 	struct cerr *e)
 {
 	char *w = malloc(4 * n + 1), *key = malloc(8 * n + 2);
 	struct sym *sy = malloc(n * sizeof *sy);
+	struct queue q = { 0 };
 	size_t ns = 0, wl = 0;
 	int r = -1;
 
@@ -269,28 +337,31 @@ bpe_word(struct tok *t, const char *s, size_t n, struct ids *out,
 	for (size_t i = 0; i < n; i++) {
 		int k = utf8_encode(byte_cp[(unsigned char)s[i]], w + wl);
 
-		sy[ns++] = (struct sym){ (uint32_t)wl, (uint32_t)k };
+		sy[ns] = (struct sym){ (uint32_t)wl, (uint32_t)k,
+		    (int32_t)ns - 1, i + 1 < n ? (int32_t)ns + 1 : -1 };
+		ns++;
 		wl += (size_t)k;
 	}
-	for (;;) {
-		int best = -1;
-		size_t at = 0;
+	for (size_t i = 1; i < ns; i++)
+		if (queue_pair(t, w, sy, (int32_t)i - 1, (int32_t)i, key, &q) < 0)
+			goto oom;
+	while (q.n) {
+		struct cand c = queue_pop(&q);
+		int32_t l = (int32_t)(uint32_t)c.key;
+		struct sym *a = &sy[l], *b = &sy[c.right];
 
-		for (size_t i = 0; i + 1 < ns; i++) {
-			int rk = merge_rank(t, w, &sy[i], &sy[i + 1], key);
-
-			if (rk >= 0 && (best < 0 || rk < best)) {
-				best = rk;
-				at = i;
-			}
-		}
-		if (best < 0)
-			break;
-		sy[at].len += sy[at + 1].len;
-		memmove(&sy[at + 1], &sy[at + 2], (ns - at - 2) * sizeof *sy);
-		ns--;
+		if (a->len == 0 || b->len == 0 || a->len + b->len != c.size)
+			continue;       /* stale: a side merged since */
+		a->len += b->len;
+		b->len = 0;
+		a->next = b->next;
+		if (b->next >= 0)
+			sy[b->next].prev = l;
+		if (queue_pair(t, w, sy, a->prev, l, key, &q) < 0 ||
+		    queue_pair(t, w, sy, l, a->next, key, &q) < 0)
+			goto oom;
 	}
-	for (size_t i = 0; i < ns; i++) {
+	for (int32_t i = ns ? 0 : -1; i >= 0; i = sy[i].next) {
 		int32_t id = strmap_get(&t->pieces, w + sy[i].start, sy[i].len);
 
 		if (id >= 0) {
@@ -318,6 +389,7 @@ done:
 	free(w);
 	free(key);
 	free(sy);
+	free(q.c);
 	return r;
 }
 

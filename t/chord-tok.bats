@@ -87,6 +87,18 @@ load helper
 	[ "$(ls "$TOP"/share/templates | wc -l)" -ge 7 ]
 }
 
+@test "a 100 KB single word tokenizes (BPE merging is not quadratic)" {
+	need_model "$SMOL"
+	head -c 100000 /dev/zero | tr '\0' a > "$TMP/word"
+	# timeout only as a safety net: the old merge loop never ended here
+	run timeout 60 chord-tok -c "$TMP/word"
+	status_is 0
+	[ "$output" = "25000" ]
+	timeout 60 chord-tok --no-bos "$TMP/word" > "$TMP/ids"
+	chord-tok -d < "$TMP/ids" > "$TMP/back"
+	cmp "$TMP/word" "$TMP/back"
+}
+
 @test "-l makes one batch per line; -c counts; --pieces shows each piece" {
 	need_model "$SMOL"
 	run chord-tok -l <<< $'Hello world\nHello'
