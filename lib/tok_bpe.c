@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tok.h"
+#include "tok_kind.h"
 #include "unicode.h"
 
 enum bpe_pre {
@@ -30,6 +30,14 @@ static const struct {
 	{ "refact", PRE_SMOLLM }, { "codeshell", PRE_SMOLLM },
 	{ "llama3", PRE_LLAMA3 }, { "llama-v3", PRE_LLAMA3 },
 	{ "llama-bpe", PRE_LLAMA3 }, { "qwen2", PRE_QWEN2 },
+};
+
+struct bpe {
+	const struct vocab *v;
+	const struct strmap *pieces;    /* piece text -> id (tok.c's) */
+	int pre;                /* enum bpe_pre, from tokenizer.ggml.pre */
+	struct strmap merges;   /* "left right" -> rank; empty: split only */
+	int32_t byte_tok[256];  /* id of each byte's single-byte piece */
 };
 
 /* ---- bytes <-> printable codepoints (GPT-2) ---- */
@@ -64,27 +72,30 @@ cp_byte(uint32_t cp)
 
 /* ---- init ---- */
 
-int
-bpe_init(struct tok *t, const struct gguf *g, struct cerr *e)
+static int
+pre_kind(const char *name, size_t len)
 {
-	const struct gguf_kv *kv;
-	struct gguf_str *m = NULL;
-
-	init_byte_map();
 	for (size_t i = 0; i < sizeof pre_names / sizeof *pre_names; i++)
-		if (gguf_str_eq(t->v->pre, pre_names[i].name))
-			t->pre = pre_names[i].pre;
-	if (!t->pre)
-		return cerr_set(e, "%s: pre-tokenizer '%.*s' not supported",
-		    g->path, (int)t->v->pre.len, t->v->pre.p);
-	kv = gguf_kv_get(g, "tokenizer.ggml.merges");
+		if (strlen(pre_names[i].name) == len &&
+		    !memcmp(pre_names[i].name, name, len))
+			return pre_names[i].pre;
+	return 0;
+}
+
+static int
+load_merges(struct bpe *t, const struct gguf *g, struct cerr *e)
+{
+	const struct gguf_kv *kv = gguf_kv_get(g, "tokenizer.ggml.merges");
+	struct gguf_str *m;
+	uint32_t n;
+
 	if (!kv || kv->val.type != GGUF_ARRAY ||
 	    kv->val.v.arr.type != GGUF_STRING || kv->val.v.arr.n > INT32_MAX)
 		return cerr_set(e, "%s: tokenizer.ggml.merges: missing or not an "
 		    "array of strings", g->path);
-	t->n_merges = (uint32_t)kv->val.v.arr.n;
-	if (!(m = malloc((t->n_merges + 1) * sizeof *m)) ||
-	    strmap_init(&t->merges, t->n_merges) < 0) {
+	n = (uint32_t)kv->val.v.arr.n;
+	if (!(m = malloc((n + 1) * sizeof *m)) ||
+	    strmap_init(&t->merges, n) < 0) {
 		free(m);
 		return cerr_set(e, "out of memory");
 	}
@@ -92,24 +103,53 @@ bpe_init(struct tok *t, const struct gguf *g, struct cerr *e)
 		free(m);
 		return -1;
 	}
-	for (uint32_t i = 0; i < t->n_merges; i++)
+	for (uint32_t i = 0; i < n; i++)
 		if (m[i].len <= UINT32_MAX)
 			strmap_put(&t->merges, m[i].p, (uint32_t)m[i].len,
 			    (int32_t)i);
 	free(m);
+	return 0;
+}
+
+struct bpe *
+bpe_open(const struct gguf *g, const struct vocab *v,
+	const struct strmap *pieces, struct cerr *e)
+{
+	struct bpe *t = calloc(1, sizeof *t);
+
+	if (!t) {
+		cerr_set(e, "out of memory");
+		return NULL;
+	}
+	init_byte_map();
+	t->v = v;
+	t->pieces = pieces;
+	if (!(t->pre = pre_kind(v->pre.p, (size_t)v->pre.len))) {
+		cerr_set(e, "%s: pre-tokenizer '%.*s' not supported", g->path,
+		    (int)v->pre.len, v->pre.p);
+		goto fail;
+	}
+	if (load_merges(t, g, e) < 0)
+		goto fail;
 	for (int b = 0; b < 256; b++) {
 		char s[4];
 		int n = utf8_encode(byte_cp[b], s);
 
-		t->byte_tok[b] = strmap_get(&t->pieces, s, (uint32_t)n);
+		t->byte_tok[b] = strmap_get(pieces, s, (uint32_t)n);
 	}
-	return 0;
+	return t;
+fail:
+	bpe_close(t);
+	return NULL;
 }
 
 void
-bpe_free(struct tok *t)
+bpe_close(struct bpe *t)
 {
+	if (!t)
+		return;
 	strmap_free(&t->merges);
+	free(t);
 }
 
 /* ---- pre-tokenizer ---- */
@@ -299,7 +339,7 @@ queue_pop(struct queue *q)
 
 /* Queue the pair (l, r) if the merges have it. key has room for both. */
 static int
-queue_pair(const struct tok *t, const char *w, const struct sym *sy,
+queue_pair(const struct bpe *t, const char *w, const struct sym *sy,
 	int32_t l, int32_t r, char *key, struct queue *q)
 {
 	const struct sym *a = &sy[l], *b = &sy[r];
@@ -321,7 +361,7 @@ queue_pair(const struct tok *t, const char *w, const struct sym *sy,
  * (leftmost among equals). Pairs wait in a queue; one whose sides changed
  * since it was queued is stale and skipped, so each merge costs O(log n). */
 static int
-bpe_word(struct tok *t, const char *s, size_t n, struct ids *out,
+bpe_word(const struct bpe *t, const char *s, size_t n, struct ids *out,
 	struct cerr *e)
 {
 	char *w = malloc(4 * n + 1), *key = malloc(8 * n + 2);
@@ -362,7 +402,7 @@ bpe_word(struct tok *t, const char *s, size_t n, struct ids *out,
 			goto oom;
 	}
 	for (int32_t i = ns ? 0 : -1; i >= 0; i = sy[i].next) {
-		int32_t id = strmap_get(&t->pieces, w + sy[i].start, sy[i].len);
+		int32_t id = strmap_get(t->pieces, w + sy[i].start, sy[i].len);
 
 		if (id >= 0) {
 			if (ids_push(out, id) < 0)
@@ -395,7 +435,7 @@ done:
 
 /* The words of [start, end) of the codepoints, each through BPE. */
 static int
-gpt2_split(struct tok *t, const char *s, const struct cps *c, size_t start,
+gpt2_split(const struct bpe *t, const char *s, const struct cps *c, size_t start,
 	size_t end, struct ids *out, struct cerr *e)
 {
 	for (size_t pos = start; pos < end;) {
@@ -420,7 +460,7 @@ gpt2_split(struct tok *t, const char *s, const struct cps *c, size_t start,
 }
 
 int
-bpe_encode(struct tok *t, const char *s, size_t n, struct ids *out,
+bpe_encode(const struct bpe *t, const char *s, size_t n, struct ids *out,
 	struct cerr *e)
 {
 	struct cps c = { malloc((n + 1) * sizeof *c.cp),
@@ -464,19 +504,16 @@ int
 bpe_pretokenize(const char *pre, const char *s, size_t n, struct ids *out,
 	struct cerr *e)
 {
-	struct tok t;
+	struct bpe t;
 
 	memset(&t, 0, sizeof t);
-	for (size_t i = 0; i < sizeof pre_names / sizeof *pre_names; i++)
-		if (!strcmp(pre, pre_names[i].name))
-			t.pre = pre_names[i].pre;
-	if (!t.pre)
+	if (!(t.pre = pre_kind(pre, strlen(pre))))
 		return cerr_set(e, "pre-tokenizer '%s' not supported", pre);
 	return bpe_encode(&t, s, n, out, e);
 }
 
 int
-bpe_piece(const struct tok *t, int32_t id, char *buf, size_t cap)
+bpe_piece(const struct bpe *t, int32_t id, char *buf, size_t cap)
 {
 	struct gguf_str p = t->v->text[id];
 	size_t n = 0;
