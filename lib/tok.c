@@ -35,7 +35,7 @@ by_length_desc(const void *a, const void *b)
 static int
 is_special(const struct vocab *v, uint32_t i)
 {
-	return v->types && (v->types[i] == TOKTYPE_CONTROL ||
+	return (v->types[i] == TOKTYPE_CONTROL ||
 	    v->types[i] == TOKTYPE_USER_DEFINED ||
 	    v->types[i] == TOKTYPE_UNKNOWN) && v->text[i].len > 0;
 }
@@ -123,9 +123,17 @@ find_bytes(const char *s, size_t n, const char *p, size_t m)
 	return NULL;
 }
 
+/* isspace() in the C locale, as llama.cpp strips around special tokens */
+static int
+is_space(char ch)
+{
+	return ch == ' ' || (ch >= '\t' && ch <= '\r');
+}
+
 /* Split s at every occurrence of special token k (longest tokens first),
  * then look in the pieces between for the tokens after k. Control tokens
- * count only with parse_special; user-defined ones always (llama.cpp). */
+ * count only with parse_special; user-defined ones always (llama.cpp). A
+ * token with lstrip/rstrip takes the whitespace before/after it along. */
 static int
 partition(struct enc *c, const char *s, size_t n, uint32_t k)
 {
@@ -133,21 +141,29 @@ partition(struct enc *c, const char *s, size_t n, uint32_t k)
 
 	for (; k < c->t->n_special; k++) {
 		int32_t id = c->t->special[k];
+		size_t len = (size_t)v->text[id].len, left;
 		const char *at;
 
 		if (!c->parse_special && v->types[id] != TOKTYPE_USER_DEFINED)
 			continue;
-		if (!(at = find_bytes(s, n, v->text[id].p, v->text[id].len)))
+		if (!(at = find_bytes(s, n, v->text[id].p, len)))
 			continue;
 		while (at) {
-			if (partition(c, s, (size_t)(at - s), k + 1) < 0)
+			left = (size_t)(at - s);
+			if (v->strip[id] & VOCAB_LSTRIP)
+				while (left > 0 && is_space(s[left - 1]))
+					left--;
+			if (partition(c, s, left, k + 1) < 0)
 				return -1;
 			if (ids_push(c->out, id) < 0)
 				return cerr_set(c->e, "out of memory");
 			c->first = 0;
-			n -= (size_t)(at - s) + v->text[id].len;
-			s = at + v->text[id].len;
-			at = find_bytes(s, n, v->text[id].p, v->text[id].len);
+			n -= (size_t)(at - s) + len;
+			s = at + len;
+			if (v->strip[id] & VOCAB_RSTRIP)
+				for (; n > 0 && is_space(*s); n--)
+					s++;
+			at = find_bytes(s, n, v->text[id].p, len);
 		}
 		return partition(c, s, n, k + 1);
 	}
@@ -180,11 +196,11 @@ tok_piece(const struct tok *pub, int32_t id, int special, char *buf,
 
 	if (id < 0 || (uint32_t)id >= v->n)
 		return -1;
-	if (v->types && (v->types[id] == TOKTYPE_CONTROL ||
+	if ((v->types[id] == TOKTYPE_CONTROL ||
 	    v->types[id] == TOKTYPE_UNKNOWN || v->types[id] == TOKTYPE_UNUSED) &&
 	    !special)
 		return 0;
-	if (v->types && (v->types[id] == TOKTYPE_CONTROL ||
+	if ((v->types[id] == TOKTYPE_CONTROL ||
 	    v->types[id] == TOKTYPE_USER_DEFINED ||
 	    v->types[id] == TOKTYPE_UNKNOWN)) {
 		size_t n = v->text[id].len < cap ? (size_t)v->text[id].len : cap;

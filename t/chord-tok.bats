@@ -3,6 +3,29 @@
 
 load helper
 
+# mkvocab NAME OUT: a vocab-only SPM GGUF whose general.name is NAME (the
+# name picks llama.cpp's per-model token attributes). Ids: 0 <unk> 1 <s>
+# 2 </s> 3 <|user|> 4 <|end|> 5 ▁ 6 h 7 i 8 <0x0A>.
+mkvocab() {
+	python3 - "$TOP/t" "$1" "$2" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from mkgguf import pack, kv, STR, ARR, I32, F32, BOOL
+toks = ["<unk>", "<s>", "</s>", "<|user|>", "<|end|>", "\u2581", "h", "i",
+        "<0x0A>"]
+types = [2, 3, 3, 3, 3, 1, 1, 1, 6]
+open(sys.argv[3], "wb").write(pack([
+    kv("general.architecture", STR, "phi3"),
+    kv("general.name", STR, sys.argv[2]),
+    kv("tokenizer.ggml.model", STR, "llama"),
+    kv("tokenizer.ggml.tokens", ARR, (STR, toks)),
+    kv("tokenizer.ggml.scores", ARR, (F32, [0.0] * len(toks))),
+    kv("tokenizer.ggml.token_type", ARR, (I32, types)),
+    kv("tokenizer.ggml.add_bos_token", BOOL, False),
+], []))
+PY
+}
+
 @test "-h prints usage, exit 0; bad usage exits 2" {
 	run --separate-stderr chord-tok -h
 	status_is 0
@@ -97,6 +120,40 @@ load helper
 	timeout 60 chord-tok --no-bos "$TMP/word" > "$TMP/ids"
 	chord-tok -d < "$TMP/ids" > "$TMP/back"
 	cmp "$TMP/word" "$TMP/back"
+}
+
+@test "Gemma 3: </s> is a control token (an end-of-generation text), so plain text without --special" {
+	need_model "$GEMMA"
+	# llama.cpp makes </s> CONTROL at load; the file says user-defined
+	run chord-tok -m "$GEMMA" <<< '<s>[INST] text [/INST]</s>'
+	status_is 0
+	[ "${lines[1]}" = "2 203 236840 34177 236842 1816 181016 34177 121940 236751 236813" ]
+	run chord-tok -m "$GEMMA" --pieces <<< '[/INST]</s>'
+	[ "${lines[-3]}" = $'121940\t]</' ]
+	[ "${lines[-2]}" = $'236751\ts' ]
+	[ "${lines[-1]}" = $'236813\t>' ]
+	# with --special it is the token, and it decodes to nothing without
+	[ "$(printf '</s>' | chord-tok -m "$GEMMA" --special --no-bos | tail -n 1)" = "212" ]
+	[ -z "$(printf '</s>' | chord-tok -m "$GEMMA" --special | chord-tok -m "$GEMMA" -d)" ]
+}
+
+@test "end-of-generation set is llama.cpp's: eos, every end text, the FIM repo token" {
+	need_model "$SMOL"
+	# SmolLM2: eos 2 <|im_end|>, 0 <|endoftext|>, 4 <reponame> (FIM repo)
+	printf x | chord-tok --no-bos | chord-fwd > "$TMP/logits"
+	# header bytes 28..63: eos, eot, n_eog, eog[6]
+	[ "$(od -An -td4 -j28 -N36 "$TMP/logits" | tr -s ' \n' ' ')" = " 2 2 3 2 0 4 -1 -1 -1 " ]
+}
+
+@test "phi-3: special tokens take the whitespace after them (rstrip), others do not" {
+	mkvocab "Phi-3 Mini" "$TMP/phi.gguf"
+	mkvocab "Other" "$TMP/other.gguf"
+	run chord-tok -m "$TMP/phi.gguf" --special <<< $'<|user|>\nhi <|end|>\n\n'
+	status_is 0
+	[ "${lines[1]}" = "3 6 7 5 4" ]
+	run chord-tok -m "$TMP/other.gguf" --special <<< $'<|user|>\nhi <|end|>\n\n'
+	status_is 0
+	[ "${lines[1]}" = "3 8 6 7 5 4 8 8" ]
 }
 
 @test "-l makes one batch per line; -c counts; --pieces shows each piece" {
