@@ -5,7 +5,9 @@
  * 2. Map each byte of a word to a printable codepoint (GPT-2's
  *    bytes_to_unicode) so every byte string is a string of "characters".
  * 3. Merge adjacent symbols, always the pair of lowest merge rank first
- *    (leftmost among equals), until no pair has a rank.
+ *    (leftmost among equals), until no pair has a rank. Llama 3's
+ *    vocabularies (llama.cpp's ignore_merges) take a word that is a piece
+ *    as it is, without merging: merges alone may not reach it.
  * 4. Each final symbol is a piece of the vocab; one that is not falls back
  *    to its single-byte pieces. */
 #include <stdlib.h>
@@ -36,6 +38,7 @@ struct bpe {
 	const struct vocab *v;
 	const struct strmap *pieces;    /* piece text -> id (tok.c's) */
 	int pre;                /* enum bpe_pre, from tokenizer.ggml.pre */
+	int ignore_merges;      /* a word that is a piece is that piece */
 	struct strmap merges;   /* "left right" -> rank; empty: split only */
 	int32_t byte_tok[256];  /* id of each byte's single-byte piece */
 };
@@ -129,6 +132,7 @@ bpe_open(const struct gguf *g, const struct vocab *v,
 		    (int)v->pre.len, v->pre.p);
 		goto fail;
 	}
+	t->ignore_merges = t->pre == PRE_LLAMA3;
 	if (load_merges(t, g, e) < 0)
 		goto fail;
 	for (int b = 0; b < 256; b++) {
@@ -381,6 +385,11 @@ bpe_word(const struct bpe *t, const char *s, size_t n, struct ids *out,
 		    (int32_t)ns - 1, i + 1 < n ? (int32_t)ns + 1 : -1 };
 		ns++;
 		wl += (size_t)k;
+	}
+	if (t->ignore_merges && wl <= UINT32_MAX &&
+	    strmap_get(t->pieces, w, (uint32_t)wl) >= 0) {
+		sy[0] = (struct sym){ 0, (uint32_t)wl, -1, -1 };
+		ns = 1;
 	}
 	for (size_t i = 1; i < ns; i++)
 		if (queue_pair(t, w, sy, (int32_t)i - 1, (int32_t)i, key, &q) < 0)

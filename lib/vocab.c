@@ -89,8 +89,6 @@ may_match(struct gguf_str s)
 static int
 in(struct gguf_str s, const char *const *list, size_t n)
 {
-	if (!may_match(s))
-		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (gguf_str_eq(s, list[i]))
 			return 1;
@@ -151,6 +149,8 @@ find_eog(struct vocab *v, struct cerr *e)
 	if (v->fim_sep >= 0)
 		eog[v->fim_sep] = 1;
 	for (uint32_t i = 0; i < v->n; i++) {
+		if (!may_match(v->text[i]))
+			continue;
 		if (in(v->text[i], eog_texts, N(eog_texts))) {
 			eog[i] = 1;
 			v->types[i] = TOKTYPE_CONTROL;
@@ -274,6 +274,13 @@ find_specials(struct vocab *v, const struct gguf *g, struct cerr *e)
 	return find_strip(v, g, e);
 }
 
+/* BPE pre-tokenizers after which llama.cpp adds BOS unless
+ * tokenizer.ggml.add_bos_token says otherwise (SPM always does). */
+static const char *const bos_pre[] = {
+	"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral",
+	"midm-2.0", "lfm2", "jina-v5-nano", "tekken", "chameleon",
+};
+
 int
 vocab_load(struct vocab *v, const struct gguf *g, struct cerr *e)
 {
@@ -341,7 +348,8 @@ vocab_load(struct vocab *v, const struct gguf *g, struct cerr *e)
 	v->unk = opt_id(g, "tokenizer.ggml.unknown_token_id", v->n);
 	v->pad = opt_id(g, "tokenizer.ggml.padding_token_id", v->n);
 	v->add_bos = opt_bool(g, "tokenizer.ggml.add_bos_token",
-	    v->kind == VOCAB_SPM);
+	    v->kind == VOCAB_SPM || (v->kind == VOCAB_BPE &&
+	    in(v->pre, bos_pre, N(bos_pre))));
 	v->add_eos = opt_bool(g, "tokenizer.ggml.add_eos_token", 0);
 	if (find_specials(v, g, e) < 0)
 		goto fail;

@@ -26,6 +26,26 @@ open(sys.argv[3], "wb").write(pack([
 PY
 }
 
+# mkbpe PRE OUT: a vocab-only byte-level BPE GGUF with pre-tokenizer PRE.
+# Ids: 0 a 1 b 2 c 3 ab 4 abc 5 <|begin_of_text|> (BOS); one merge, "a b":
+# merges alone never reach "abc".
+mkbpe() {
+	python3 - "$TOP/t" "$1" "$2" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from mkgguf import pack, kv, STR, ARR, I32, U32
+toks = ["a", "b", "c", "ab", "abc", "<|begin_of_text|>"]
+open(sys.argv[3], "wb").write(pack([
+    kv("tokenizer.ggml.model", STR, "gpt2"),
+    kv("tokenizer.ggml.pre", STR, sys.argv[2]),
+    kv("tokenizer.ggml.tokens", ARR, (STR, toks)),
+    kv("tokenizer.ggml.token_type", ARR, (I32, [1, 1, 1, 1, 1, 3])),
+    kv("tokenizer.ggml.merges", ARR, (STR, ["a b"])),
+    kv("tokenizer.ggml.bos_token_id", U32, 5),
+], []))
+PY
+}
+
 @test "-h prints usage, exit 0; bad usage exits 2" {
 	run --separate-stderr chord-tok -h
 	status_is 0
@@ -154,6 +174,22 @@ PY
 	run chord-tok -m "$TMP/other.gguf" --special <<< $'<|user|>\nhi <|end|>\n\n'
 	status_is 0
 	[ "${lines[1]}" = "3 8 6 7 5 4 8 8" ]
+}
+
+@test "Llama 3 vocab (llama-bpe): a word that is a piece is taken whole, not merged (ignore_merges)" {
+	mkbpe llama-bpe "$TMP/llama.gguf"
+	mkbpe gpt2 "$TMP/gpt2.gguf"
+	# as llama.cpp, where Llama 3 gives "Cửa Việt" = 34 91163 101798 (" Việt"
+	# whole) rather than merging " Vi" "ệ" "t"
+	[ "$(printf abc | chord-tok -m "$TMP/llama.gguf" --no-bos | tail -n 1)" = "4" ]
+	[ "$(printf abc | chord-tok -m "$TMP/gpt2.gguf" --no-bos | tail -n 1)" = "3 2" ]
+}
+
+@test "Llama 3 vocab (llama-bpe): BOS by default when the file has no add_bos_token, as llama.cpp" {
+	mkbpe llama-bpe "$TMP/llama.gguf"
+	mkbpe gpt2 "$TMP/gpt2.gguf"
+	[ "$(printf ab | chord-tok -m "$TMP/llama.gguf" | tail -n 1)" = "5 3" ]
+	[ "$(printf ab | chord-tok -m "$TMP/gpt2.gguf" | tail -n 1)" = "3" ]
 }
 
 @test "-l makes one batch per line; -c counts; --pieces shows each piece" {
