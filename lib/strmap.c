@@ -38,7 +38,8 @@ slot(const struct strmap *m, const char *k, uint32_t len)
 	return i;
 }
 
-/* As when llama.cpp maps a duplicated piece to its first id. */
+/* The first value stored for a key wins, as llama.cpp's bpe_ranks keeps
+ * the first rank of a duplicated merge (emplace). */
 int
 strmap_put(struct strmap *m, const char *k, uint32_t len, int32_t v)
 {

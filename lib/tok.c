@@ -55,14 +55,15 @@ tok_open(const struct gguf *g, const struct vocab *v, struct cerr *e)
 		goto fail;
 	}
 	t->pub.v = v;
-	for (uint32_t i = 0; i < v->n; i++) {
-		if (v->text[i].len > UINT32_MAX)
-			continue;
-		strmap_put(&t->pieces, v->text[i].p, (uint32_t)v->text[i].len,
-		    (int32_t)i);
+	/* Backwards, so a duplicated text maps to its last id, as llama.cpp's
+	 * token_to_id[text] = id keeps it. */
+	for (uint32_t i = v->n; i-- > 0;)
+		if (v->text[i].len <= UINT32_MAX)
+			strmap_put(&t->pieces, v->text[i].p,
+			    (uint32_t)v->text[i].len, (int32_t)i);
+	for (uint32_t i = 0; i < v->n; i++)
 		if (is_special(v, i))
 			t->special[t->n_special++] = (int32_t)i;
-	}
 	sort_vocab = v;
 	qsort(t->special, t->n_special, sizeof *t->special, by_length_desc);
 	if (v->kind == VOCAB_BPE ? !(t->bpe = bpe_open(g, v, &t->pieces, e)) :

@@ -26,20 +26,21 @@ open(sys.argv[3], "wb").write(pack([
 PY
 }
 
-# mkbpe PRE OUT: a vocab-only byte-level BPE GGUF with pre-tokenizer PRE.
-# Ids: 0 a 1 b 2 c 3 ab 4 abc 5 <|begin_of_text|> (BOS); one merge, "a b":
-# merges alone never reach "abc".
+# mkbpe PRE OUT [PIECE...]: a vocab-only byte-level BPE GGUF with
+# pre-tokenizer PRE. Ids: 0 a 1 b 2 c 3 ab 4 abc 5 <|begin_of_text|> (BOS),
+# then the PIECEs; one merge, "a b": merges alone never reach "abc".
 mkbpe() {
-	python3 - "$TOP/t" "$1" "$2" <<'PY'
+	python3 - "$TOP/t" "$@" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[1])
 from mkgguf import pack, kv, STR, ARR, I32, U32
-toks = ["a", "b", "c", "ab", "abc", "<|begin_of_text|>"]
+toks = ["a", "b", "c", "ab", "abc", "<|begin_of_text|>"] + sys.argv[4:]
+types = [1, 1, 1, 1, 1, 3] + [1] * len(sys.argv[4:])
 open(sys.argv[3], "wb").write(pack([
     kv("tokenizer.ggml.model", STR, "gpt2"),
     kv("tokenizer.ggml.pre", STR, sys.argv[2]),
     kv("tokenizer.ggml.tokens", ARR, (STR, toks)),
-    kv("tokenizer.ggml.token_type", ARR, (I32, [1, 1, 1, 1, 1, 3])),
+    kv("tokenizer.ggml.token_type", ARR, (I32, types)),
     kv("tokenizer.ggml.merges", ARR, (STR, ["a b"])),
     kv("tokenizer.ggml.bos_token_id", U32, 5),
 ], []))
@@ -190,6 +191,11 @@ PY
 	mkbpe gpt2 "$TMP/gpt2.gguf"
 	[ "$(printf ab | chord-tok -m "$TMP/llama.gguf" | tail -n 1)" = "5 3" ]
 	[ "$(printf ab | chord-tok -m "$TMP/gpt2.gguf" | tail -n 1)" = "3" ]
+}
+
+@test "a piece that occurs twice in the vocab is its last id, as in llama.cpp's map" {
+	mkbpe llama-bpe "$TMP/dup.gguf" abc
+	[ "$(printf abc | chord-tok -m "$TMP/dup.gguf" --no-bos | tail -n 1)" = "6" ]
 }
 
 @test "-l makes one batch per line; -c counts; --pieces shows each piece" {
