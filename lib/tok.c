@@ -2,90 +2,20 @@
  * out of the text before the model's own algorithm runs, BOS/EOS, pieces. */
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
+#include "strmap.h"
 #include "tok.h"
+#include "tok_kind.h"
 
-int
-ids_push(struct ids *l, int32_t id)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		int32_t *p = realloc(l->v, cap * sizeof *p);
-
-		if (!p)
-			return -1;
-		l->v = p;
-		l->cap = cap;
-	}
-	l->v[l->n++] = id;
-	return 0;
-}
-
-void
-ids_free(struct ids *l)
-{
-	free(l->v);
-	memset(l, 0, sizeof *l);
-}
-
-/* ---- string map ---- */
-
-int
-strmap_init(struct strmap *m, uint32_t n)
-{
-	uint32_t cap = 64;
-
-	while (cap < 2 * n)
-		cap *= 2;
-	m->cap = cap;
-	m->key = calloc(cap, sizeof *m->key);
-	m->klen = calloc(cap, sizeof *m->klen);
-	m->val = calloc(cap, sizeof *m->val);
-	return m->key && m->klen && m->val ? 0 : -1;
-}
-
-void
-strmap_free(struct strmap *m)
-{
-	free(m->key);
-	free(m->klen);
-	free(m->val);
-	memset(m, 0, sizeof *m);
-}
-
-static uint32_t
-slot(const struct strmap *m, const char *k, uint32_t len)
-{
-	uint32_t i = (uint32_t)XXH3_64bits(k, len) & (m->cap - 1);
-
-	while (m->key[i] && (m->klen[i] != len || memcmp(m->key[i], k, len)))
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
-/* Keys are not copied. The first value stored for a key wins, as when
- * llama.cpp maps a duplicated piece to its first id. */
-int
-strmap_put(struct strmap *m, const char *k, uint32_t len, int32_t v)
-{
-	uint32_t i = slot(m, k, len);
-
-	if (m->key[i])
-		return 0;
-	m->key[i] = k ? k : "";
-	m->klen[i] = len;
-	m->val[i] = v;
-	return 0;
-}
-
-int32_t
-strmap_get(const struct strmap *m, const char *k, uint32_t len)
-{
-	uint32_t i = slot(m, k, len);
-
-	return m->key[i] ? m->val[i] : -1;
-}
+/* What tok.h shows, then the dispatcher's state and the kind's. */
+struct tokenizer {
+	struct tok pub;         /* first: a struct tok * points here */
+	struct strmap pieces;   /* piece text -> id */
+	int32_t *special;       /* control/user-defined ids, longest first */
+	uint32_t n_special;
+	struct bpe *bpe;        /* one of these two, by v->kind */
+	struct spm *spm;
+};
 
 /* ---- open ---- */
 
@@ -105,7 +35,7 @@ by_length_desc(const void *a, const void *b)
 static int
 is_special(const struct vocab *v, uint32_t i)
 {
-	return v->types && (v->types[i] == TOKTYPE_CONTROL ||
+	return (v->types[i] == TOKTYPE_CONTROL ||
 	    v->types[i] == TOKTYPE_USER_DEFINED ||
 	    v->types[i] == TOKTYPE_UNKNOWN) && v->text[i].len > 0;
 }
@@ -113,40 +43,47 @@ is_special(const struct vocab *v, uint32_t i)
 struct tok *
 tok_open(const struct gguf *g, const struct vocab *v, struct cerr *e)
 {
-	struct tok *t = calloc(1, sizeof *t);
-	int r;
+	struct tokenizer *t = calloc(1, sizeof *t);
 
-	if (!t || strmap_init(&t->pieces, v->n) < 0 ||
+	if (!t) {
+		cerr_set(e, "out of memory");
+		return NULL;
+	}
+	if (strmap_init(&t->pieces, v->n) < 0 ||
 	    !(t->special = malloc(v->n * sizeof *t->special))) {
 		cerr_set(e, "out of memory");
 		goto fail;
 	}
-	t->v = v;
-	for (uint32_t i = 0; i < v->n; i++) {
-		if (v->text[i].len > UINT32_MAX)
-			continue;
-		strmap_put(&t->pieces, v->text[i].p, (uint32_t)v->text[i].len,
-		    (int32_t)i);
+	t->pub.v = v;
+	/* Backwards, so a duplicated text maps to its last id, as llama.cpp's
+	 * token_to_id[text] = id keeps it. */
+	for (uint32_t i = v->n; i-- > 0;)
+		if (v->text[i].len <= UINT32_MAX)
+			strmap_put(&t->pieces, v->text[i].p,
+			    (uint32_t)v->text[i].len, (int32_t)i);
+	for (uint32_t i = 0; i < v->n; i++)
 		if (is_special(v, i))
 			t->special[t->n_special++] = (int32_t)i;
-	}
 	sort_vocab = v;
 	qsort(t->special, t->n_special, sizeof *t->special, by_length_desc);
-	r = v->kind == VOCAB_BPE ? bpe_init(t, g, e) : spm_init(t, g, e);
-	if (r < 0)
+	if (v->kind == VOCAB_BPE ? !(t->bpe = bpe_open(g, v, &t->pieces, e)) :
+	    !(t->spm = spm_open(g, v, &t->pieces, e)))
 		goto fail;
-	return t;
+	return &t->pub;
 fail:
-	tok_close(t);
+	tok_close(&t->pub);
 	return NULL;
 }
 
 void
-tok_close(struct tok *t)
+tok_close(struct tok *pub)
 {
+	struct tokenizer *t = (struct tokenizer *)pub;
+
 	if (!t)
 		return;
-	bpe_free(t);
+	bpe_close(t->bpe);
+	spm_close(t->spm);
 	strmap_free(&t->pieces);
 	free(t->special);
 	free(t);
@@ -155,7 +92,7 @@ tok_close(struct tok *t)
 /* ---- encode ---- */
 
 struct enc {
-	struct tok *t;
+	const struct tokenizer *t;
 	int parse_special;
 	int first;              /* no text fragment encoded yet */
 	struct ids *out;
@@ -169,8 +106,8 @@ encode_text(struct enc *c, const char *s, size_t n)
 
 	if (n == 0)
 		return 0;
-	r = c->t->v->kind == VOCAB_BPE ? bpe_encode(c->t, s, n, c->out, c->e) :
-	    spm_encode(c->t, s, n, c->first, c->out, c->e);
+	r = c->t->bpe ? bpe_encode(c->t->bpe, s, n, c->out, c->e) :
+	    spm_encode(c->t->spm, s, n, c->first, c->out, c->e);
 	c->first = 0;
 	return r;
 }
@@ -187,31 +124,47 @@ find_bytes(const char *s, size_t n, const char *p, size_t m)
 	return NULL;
 }
 
+/* isspace() in the C locale, as llama.cpp strips around special tokens */
+static int
+is_space(char ch)
+{
+	return ch == ' ' || (ch >= '\t' && ch <= '\r');
+}
+
 /* Split s at every occurrence of special token k (longest tokens first),
  * then look in the pieces between for the tokens after k. Control tokens
- * count only with parse_special; user-defined ones always (llama.cpp). */
+ * count only with parse_special; user-defined ones always (llama.cpp). A
+ * token with lstrip/rstrip takes the whitespace before/after it along. */
 static int
 partition(struct enc *c, const char *s, size_t n, uint32_t k)
 {
-	const struct vocab *v = c->t->v;
+	const struct vocab *v = c->t->pub.v;
 
 	for (; k < c->t->n_special; k++) {
 		int32_t id = c->t->special[k];
+		size_t len = (size_t)v->text[id].len, left;
 		const char *at;
 
 		if (!c->parse_special && v->types[id] != TOKTYPE_USER_DEFINED)
 			continue;
-		if (!(at = find_bytes(s, n, v->text[id].p, v->text[id].len)))
+		if (!(at = find_bytes(s, n, v->text[id].p, len)))
 			continue;
 		while (at) {
-			if (partition(c, s, (size_t)(at - s), k + 1) < 0)
+			left = (size_t)(at - s);
+			if (v->strip[id] & VOCAB_LSTRIP)
+				while (left > 0 && is_space(s[left - 1]))
+					left--;
+			if (partition(c, s, left, k + 1) < 0)
 				return -1;
 			if (ids_push(c->out, id) < 0)
 				return cerr_set(c->e, "out of memory");
 			c->first = 0;
-			n -= (size_t)(at - s) + v->text[id].len;
-			s = at + v->text[id].len;
-			at = find_bytes(s, n, v->text[id].p, v->text[id].len);
+			n -= (size_t)(at - s) + len;
+			s = at + len;
+			if (v->strip[id] & VOCAB_RSTRIP)
+				for (; n > 0 && is_space(*s); n--)
+					s++;
+			at = find_bytes(s, n, v->text[id].p, len);
 		}
 		return partition(c, s, n, k + 1);
 	}
@@ -219,11 +172,12 @@ partition(struct enc *c, const char *s, size_t n, uint32_t k)
 }
 
 int
-tok_encode(struct tok *t, const char *text, size_t len, int add_special,
+tok_encode(struct tok *pub, const char *text, size_t len, int add_special,
 	int parse_special, struct ids *out, struct cerr *e)
 {
+	const struct tokenizer *t = (const struct tokenizer *)pub;
 	struct enc c = { t, parse_special, 1, out, e };
-	const struct vocab *v = t->v;
+	const struct vocab *v = pub->v;
 
 	if (add_special && v->add_bos && v->bos >= 0 && ids_push(out, v->bos) < 0)
 		return cerr_set(e, "out of memory");
@@ -235,17 +189,19 @@ tok_encode(struct tok *t, const char *text, size_t len, int add_special,
 }
 
 int
-tok_piece(const struct tok *t, int32_t id, int special, char *buf, size_t cap)
+tok_piece(const struct tok *pub, int32_t id, int special, char *buf,
+	size_t cap)
 {
-	const struct vocab *v = t->v;
+	const struct tokenizer *t = (const struct tokenizer *)pub;
+	const struct vocab *v = pub->v;
 
 	if (id < 0 || (uint32_t)id >= v->n)
 		return -1;
-	if (v->types && (v->types[id] == TOKTYPE_CONTROL ||
+	if ((v->types[id] == TOKTYPE_CONTROL ||
 	    v->types[id] == TOKTYPE_UNKNOWN || v->types[id] == TOKTYPE_UNUSED) &&
 	    !special)
 		return 0;
-	if (v->types && (v->types[id] == TOKTYPE_CONTROL ||
+	if ((v->types[id] == TOKTYPE_CONTROL ||
 	    v->types[id] == TOKTYPE_USER_DEFINED ||
 	    v->types[id] == TOKTYPE_UNKNOWN)) {
 		size_t n = v->text[id].len < cap ? (size_t)v->text[id].len : cap;
@@ -253,6 +209,6 @@ tok_piece(const struct tok *t, int32_t id, int special, char *buf, size_t cap)
 		memcpy(buf, v->text[id].p, n);
 		return (int)n;
 	}
-	return v->kind == VOCAB_BPE ? bpe_piece(t, id, buf, cap) :
-	    spm_piece(t, id, buf, cap);
+	return t->bpe ? bpe_piece(t->bpe, id, buf, cap) :
+	    spm_piece(t->spm, id, buf, cap);
 }

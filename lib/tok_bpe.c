@@ -5,13 +5,15 @@
  * 2. Map each byte of a word to a printable codepoint (GPT-2's
  *    bytes_to_unicode) so every byte string is a string of "characters".
  * 3. Merge adjacent symbols, always the pair of lowest merge rank first
- *    (leftmost among equals), until no pair has a rank.
+ *    (leftmost among equals), until no pair has a rank. Llama 3's
+ *    vocabularies (llama.cpp's ignore_merges) take a word that is a piece
+ *    as it is, without merging: merges alone may not reach it.
  * 4. Each final symbol is a piece of the vocab; one that is not falls back
  *    to its single-byte pieces. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "tok.h"
+#include "tok_kind.h"
 #include "unicode.h"
 
 enum bpe_pre {
@@ -30,6 +32,15 @@ static const struct {
 	{ "refact", PRE_SMOLLM }, { "codeshell", PRE_SMOLLM },
 	{ "llama3", PRE_LLAMA3 }, { "llama-v3", PRE_LLAMA3 },
 	{ "llama-bpe", PRE_LLAMA3 }, { "qwen2", PRE_QWEN2 },
+};
+
+struct bpe {
+	const struct vocab *v;
+	const struct strmap *pieces;    /* piece text -> id (tok.c's) */
+	int pre;                /* enum bpe_pre, from tokenizer.ggml.pre */
+	int ignore_merges;      /* a word that is a piece is that piece */
+	struct strmap merges;   /* "left right" -> rank; empty: split only */
+	int32_t byte_tok[256];  /* id of each byte's single-byte piece */
 };
 
 /* ---- bytes <-> printable codepoints (GPT-2) ---- */
@@ -64,27 +75,30 @@ cp_byte(uint32_t cp)
 
 /* ---- init ---- */
 
-int
-bpe_init(struct tok *t, const struct gguf *g, struct cerr *e)
+static int
+pre_kind(const char *name, size_t len)
 {
-	const struct gguf_kv *kv;
-	struct gguf_str *m = NULL;
-
-	init_byte_map();
 	for (size_t i = 0; i < sizeof pre_names / sizeof *pre_names; i++)
-		if (gguf_str_eq(t->v->pre, pre_names[i].name))
-			t->pre = pre_names[i].pre;
-	if (!t->pre)
-		return cerr_set(e, "%s: pre-tokenizer '%.*s' not supported",
-		    g->path, (int)t->v->pre.len, t->v->pre.p);
-	kv = gguf_kv_get(g, "tokenizer.ggml.merges");
+		if (strlen(pre_names[i].name) == len &&
+		    !memcmp(pre_names[i].name, name, len))
+			return pre_names[i].pre;
+	return 0;
+}
+
+static int
+load_merges(struct bpe *t, const struct gguf *g, struct cerr *e)
+{
+	const struct gguf_kv *kv = gguf_kv_get(g, "tokenizer.ggml.merges");
+	struct gguf_str *m;
+	uint32_t n;
+
 	if (!kv || kv->val.type != GGUF_ARRAY ||
 	    kv->val.v.arr.type != GGUF_STRING || kv->val.v.arr.n > INT32_MAX)
 		return cerr_set(e, "%s: tokenizer.ggml.merges: missing or not an "
 		    "array of strings", g->path);
-	t->n_merges = (uint32_t)kv->val.v.arr.n;
-	if (!(m = malloc((t->n_merges + 1) * sizeof *m)) ||
-	    strmap_init(&t->merges, t->n_merges) < 0) {
+	n = (uint32_t)kv->val.v.arr.n;
+	if (!(m = malloc((n + 1) * sizeof *m)) ||
+	    strmap_init(&t->merges, n) < 0) {
 		free(m);
 		return cerr_set(e, "out of memory");
 	}
@@ -92,24 +106,54 @@ bpe_init(struct tok *t, const struct gguf *g, struct cerr *e)
 		free(m);
 		return -1;
 	}
-	for (uint32_t i = 0; i < t->n_merges; i++)
+	for (uint32_t i = 0; i < n; i++)
 		if (m[i].len <= UINT32_MAX)
 			strmap_put(&t->merges, m[i].p, (uint32_t)m[i].len,
 			    (int32_t)i);
 	free(m);
+	return 0;
+}
+
+struct bpe *
+bpe_open(const struct gguf *g, const struct vocab *v,
+	const struct strmap *pieces, struct cerr *e)
+{
+	struct bpe *t = calloc(1, sizeof *t);
+
+	if (!t) {
+		cerr_set(e, "out of memory");
+		return NULL;
+	}
+	init_byte_map();
+	t->v = v;
+	t->pieces = pieces;
+	if (!(t->pre = pre_kind(v->pre.p, (size_t)v->pre.len))) {
+		cerr_set(e, "%s: pre-tokenizer '%.*s' not supported", g->path,
+		    (int)v->pre.len, v->pre.p);
+		goto fail;
+	}
+	t->ignore_merges = t->pre == PRE_LLAMA3;
+	if (load_merges(t, g, e) < 0)
+		goto fail;
 	for (int b = 0; b < 256; b++) {
 		char s[4];
 		int n = utf8_encode(byte_cp[b], s);
 
-		t->byte_tok[b] = strmap_get(&t->pieces, s, (uint32_t)n);
+		t->byte_tok[b] = strmap_get(pieces, s, (uint32_t)n);
 	}
-	return 0;
+	return t;
+fail:
+	bpe_close(t);
+	return NULL;
 }
 
 void
-bpe_free(struct tok *t)
+bpe_close(struct bpe *t)
 {
+	if (!t)
+		return;
 	strmap_free(&t->merges);
+	free(t);
 }
 
 /* ---- pre-tokenizer ---- */
@@ -238,27 +282,95 @@ llama3_word(const struct cps *c, size_t pos, size_t end, int max_digits)
 
 /* ---- merging ---- */
 
+/* A symbol of the word being merged, in a doubly linked list. */
 struct sym {
-	uint32_t start, len;    /* bytes of the mapped word */
+	uint32_t start, len;    /* bytes of the mapped word; len 0: merged away */
+	int32_t prev, next;     /* neighbours, -1 at the ends */
+};
+
+/* A candidate merge of symbols left and right = sy[left].next. The queue
+ * takes the lowest key first: the rank, then the leftmost, as llama.cpp's
+ * comparator does. */
+struct cand {
+	uint64_t key;           /* rank << 32 | left */
+	uint32_t size;          /* bytes of the pair when it was queued */
+	int32_t right;
+};
+
+struct queue {
+	struct cand *c;
+	size_t n, cap;
 };
 
 static int
-merge_rank(const struct tok *t, const char *w, const struct sym *a,
-	const struct sym *b, char *key)
+queue_push(struct queue *q, struct cand x)
 {
+	size_t i;
+
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		struct cand *p = realloc(q->c, cap * sizeof *p);
+
+		if (!p)
+			return -1;
+		q->c = p;
+		q->cap = cap;
+	}
+	for (i = q->n++; i > 0 && x.key < q->c[(i - 1) / 2].key; i = (i - 1) / 2)
+		q->c[i] = q->c[(i - 1) / 2];
+	q->c[i] = x;
+	return 0;
+}
+
+static struct cand
+queue_pop(struct queue *q)
+{
+	struct cand top = q->c[0], last = q->c[--q->n];
+	size_t i = 0, c;
+
+	while ((c = 2 * i + 1) < q->n) {
+		if (c + 1 < q->n && q->c[c + 1].key < q->c[c].key)
+			c++;
+		if (last.key <= q->c[c].key)
+			break;
+		q->c[i] = q->c[c];
+		i = c;
+	}
+	if (q->n)
+		q->c[i] = last;
+	return top;
+}
+
+/* Queue the pair (l, r) if the merges have it. key has room for both. */
+static int
+queue_pair(const struct bpe *t, const char *w, const struct sym *sy,
+	int32_t l, int32_t r, char *key, struct queue *q)
+{
+	const struct sym *a = &sy[l], *b = &sy[r];
+	int32_t rank;
+
+	if (l < 0 || r < 0)
+		return 0;
 	memcpy(key, w + a->start, a->len);
 	key[a->len] = ' ';
 	memcpy(key + a->len + 1, w + b->start, b->len);
-	return strmap_get(&t->merges, key, a->len + 1 + b->len);
+	rank = strmap_get(&t->merges, key, a->len + 1 + b->len);
+	if (rank < 0)
+		return 0;
+	return queue_push(q, (struct cand){ (uint64_t)rank << 32 | (uint32_t)l,
+	    a->len + b->len, r });
 }
 
-/* BPE of one word given as raw bytes. */
+/* BPE of one word given as raw bytes: the pair of lowest rank merges first
+ * (leftmost among equals). Pairs wait in a queue; one whose sides changed
+ * since it was queued is stale and skipped, so each merge costs O(log n). */
 static int
-bpe_word(struct tok *t, const char *s, size_t n, struct ids *out,
+bpe_word(const struct bpe *t, const char *s, size_t n, struct ids *out,
 	struct cerr *e)
 {
 	char *w = malloc(4 * n + 1), *key = malloc(8 * n + 2);
 	struct sym *sy = malloc(n * sizeof *sy);
+	struct queue q = { 0 };
 	size_t ns = 0, wl = 0;
 	int r = -1;
 
@@ -269,29 +381,37 @@ bpe_word(struct tok *t, const char *s, size_t n, struct ids *out,
 	for (size_t i = 0; i < n; i++) {
 		int k = utf8_encode(byte_cp[(unsigned char)s[i]], w + wl);
 
-		sy[ns++] = (struct sym){ (uint32_t)wl, (uint32_t)k };
+		sy[ns] = (struct sym){ (uint32_t)wl, (uint32_t)k,
+		    (int32_t)ns - 1, i + 1 < n ? (int32_t)ns + 1 : -1 };
+		ns++;
 		wl += (size_t)k;
 	}
-	for (;;) {
-		int best = -1;
-		size_t at = 0;
-
-		for (size_t i = 0; i + 1 < ns; i++) {
-			int rk = merge_rank(t, w, &sy[i], &sy[i + 1], key);
-
-			if (rk >= 0 && (best < 0 || rk < best)) {
-				best = rk;
-				at = i;
-			}
-		}
-		if (best < 0)
-			break;
-		sy[at].len += sy[at + 1].len;
-		memmove(&sy[at + 1], &sy[at + 2], (ns - at - 2) * sizeof *sy);
-		ns--;
+	if (t->ignore_merges && wl <= UINT32_MAX &&
+	    strmap_get(t->pieces, w, (uint32_t)wl) >= 0) {
+		sy[0] = (struct sym){ 0, (uint32_t)wl, -1, -1 };
+		ns = 1;
 	}
-	for (size_t i = 0; i < ns; i++) {
-		int32_t id = strmap_get(&t->pieces, w + sy[i].start, sy[i].len);
+	for (size_t i = 1; i < ns; i++)
+		if (queue_pair(t, w, sy, (int32_t)i - 1, (int32_t)i, key, &q) < 0)
+			goto oom;
+	while (q.n) {
+		struct cand c = queue_pop(&q);
+		int32_t l = (int32_t)(uint32_t)c.key;
+		struct sym *a = &sy[l], *b = &sy[c.right];
+
+		if (a->len == 0 || b->len == 0 || a->len + b->len != c.size)
+			continue;       /* stale: a side merged since */
+		a->len += b->len;
+		b->len = 0;
+		a->next = b->next;
+		if (b->next >= 0)
+			sy[b->next].prev = l;
+		if (queue_pair(t, w, sy, a->prev, l, key, &q) < 0 ||
+		    queue_pair(t, w, sy, l, a->next, key, &q) < 0)
+			goto oom;
+	}
+	for (int32_t i = ns ? 0 : -1; i >= 0; i = sy[i].next) {
+		int32_t id = strmap_get(t->pieces, w + sy[i].start, sy[i].len);
 
 		if (id >= 0) {
 			if (ids_push(out, id) < 0)
@@ -318,12 +438,13 @@ done:
 	free(w);
 	free(key);
 	free(sy);
+	free(q.c);
 	return r;
 }
 
 /* The words of [start, end) of the codepoints, each through BPE. */
 static int
-gpt2_split(struct tok *t, const char *s, const struct cps *c, size_t start,
+gpt2_split(const struct bpe *t, const char *s, const struct cps *c, size_t start,
 	size_t end, struct ids *out, struct cerr *e)
 {
 	for (size_t pos = start; pos < end;) {
@@ -348,7 +469,7 @@ gpt2_split(struct tok *t, const char *s, const struct cps *c, size_t start,
 }
 
 int
-bpe_encode(struct tok *t, const char *s, size_t n, struct ids *out,
+bpe_encode(const struct bpe *t, const char *s, size_t n, struct ids *out,
 	struct cerr *e)
 {
 	struct cps c = { malloc((n + 1) * sizeof *c.cp),
@@ -392,19 +513,16 @@ int
 bpe_pretokenize(const char *pre, const char *s, size_t n, struct ids *out,
 	struct cerr *e)
 {
-	struct tok t;
+	struct bpe t;
 
 	memset(&t, 0, sizeof t);
-	for (size_t i = 0; i < sizeof pre_names / sizeof *pre_names; i++)
-		if (!strcmp(pre, pre_names[i].name))
-			t.pre = pre_names[i].pre;
-	if (!t.pre)
+	if (!(t.pre = pre_kind(pre, strlen(pre))))
 		return cerr_set(e, "pre-tokenizer '%s' not supported", pre);
 	return bpe_encode(&t, s, n, out, e);
 }
 
 int
-bpe_piece(const struct tok *t, int32_t id, char *buf, size_t cap)
+bpe_piece(const struct bpe *t, int32_t id, char *buf, size_t cap)
 {
 	struct gguf_str p = t->v->text[id];
 	size_t n = 0;

@@ -8,19 +8,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tok.h"
+#include "tok_kind.h"
 #include "unicode.h"
 
-int
-spm_init(struct tok *t, const struct gguf *g, struct cerr *e)
-{
-	struct cerr ignore;
-	int v;
+struct spm {
+	const struct vocab *v;
+	const struct strmap *pieces;    /* piece text -> id (tok.c's) */
+	int add_space_prefix;   /* tokenizer.ggml.add_space_prefix (default 1) */
+};
 
-	(void)e;
+struct spm *
+spm_open(const struct gguf *g, const struct vocab *v,
+	const struct strmap *pieces, struct cerr *e)
+{
+	struct spm *t = calloc(1, sizeof *t);
+	struct cerr ignore;
+	int b;
+
+	if (!t) {
+		cerr_set(e, "out of memory");
+		return NULL;
+	}
+	t->v = v;
+	t->pieces = pieces;
 	t->add_space_prefix = gguf_get_bool(g, "tokenizer.ggml.add_space_prefix",
-	    &v, &ignore) < 0 ? 1 : v;
-	return 0;
+	    &b, &ignore) < 0 ? 1 : b;
+	return t;
+}
+
+void
+spm_close(struct spm *t)
+{
+	free(t);
 }
 
 struct ssym {
@@ -91,14 +110,14 @@ heap_pop(struct heap *h)
 }
 
 static int
-try_bigram(struct tok *t, const char *w, struct ssym *s, int l, int r,
+try_bigram(const struct spm *t, const char *w, struct ssym *s, int l, int r,
 	struct heap *h)
 {
 	int32_t id;
 
 	if (l < 0 || r < 0)
 		return 0;
-	id = strmap_get(&t->pieces, w + s[l].start, s[l].len + s[r].len);
+	id = strmap_get(t->pieces, w + s[l].start, s[l].len + s[r].len);
 	if (id < 0)
 		return 0;
 	return heap_push(h, (struct bigram){ t->v->scores ? t->v->scores[id] :
@@ -106,9 +125,9 @@ try_bigram(struct tok *t, const char *w, struct ssym *s, int l, int r,
 }
 
 static int
-emit(struct tok *t, const char *w, const struct ssym *s, struct ids *out)
+emit(const struct spm *t, const char *w, const struct ssym *s, struct ids *out)
 {
-	int32_t id = strmap_get(&t->pieces, w + s->start, s->len);
+	int32_t id = strmap_get(t->pieces, w + s->start, s->len);
 
 	if (id >= 0)
 		return ids_push(out, id);
@@ -117,7 +136,7 @@ emit(struct tok *t, const char *w, const struct ssym *s, struct ids *out)
 
 		snprintf(name, sizeof name, "<0x%02X>",
 		    (unsigned char)w[s->start + i]);
-		id = strmap_get(&t->pieces, name, 6);
+		id = strmap_get(t->pieces, name, 6);
 		if (id < 0)
 			id = t->v->unk;
 		if (id >= 0 && ids_push(out, id) < 0)
@@ -127,7 +146,7 @@ emit(struct tok *t, const char *w, const struct ssym *s, struct ids *out)
 }
 
 int
-spm_encode(struct tok *t, const char *s, size_t n, int first,
+spm_encode(const struct spm *t, const char *s, size_t n, int first,
 	struct ids *out, struct cerr *e)
 {
 	size_t cap = 3 * (n + 1), wl = 0;
@@ -194,7 +213,7 @@ done:
 }
 
 int
-spm_piece(const struct tok *t, int32_t id, char *buf, size_t cap)
+spm_piece(const struct spm *t, int32_t id, char *buf, size_t cap)
 {
 	struct gguf_str p = t->v->text[id];
 	size_t n = 0;

@@ -1,4 +1,5 @@
 /* vocab.c: loading tokenizer.ggml.* from a GGUF file (vocab.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -25,49 +26,260 @@ opt_bool(const struct gguf *g, const char *key, int def)
 	return gguf_get_bool(g, key, &v, &e) < 0 ? def : v;
 }
 
-/* The id of a control token with this exact text, or -1. */
-static int32_t
-find_piece(const struct vocab *v, const char *text)
+/* ---- special tokens, as llama.cpp's llama_vocab::load finds them ---- */
+
+#define N(a) (sizeof (a) / sizeof *(a))
+
+/* Texts that name a special token when metadata does not (llama.cpp's
+ * "auto-detect special tokens by text"). The token found is made CONTROL. */
+static const char *const eot_texts[] = {
+	"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
+	"<|endoftext|>", "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]",
+	"<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+	"<end_of_utterance>",
+};
+static const char *const eom_texts[] = { "<|eom_id|>" };
+static const char *const fim_pre_texts[] = {
+	"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>",
+	"<\xef\xbd\x9c" "fim\xe2\x96\x81" "begin\xef\xbd\x9c>", "<PRE>",
+	"\xe2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>",
+};
+static const char *const fim_suf_texts[] = {
+	"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>",
+	"<\xef\xbd\x9c" "fim\xe2\x96\x81hole\xef\xbd\x9c>", "<SUF>",
+	"\xe2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>",
+};
+static const char *const fim_mid_texts[] = {
+	"<|fim_middle|>", "<fim-middle>", "<fim_middle>",
+	"<\xef\xbd\x9c" "fim\xe2\x96\x81" "end\xef\xbd\x9c>", "<MID>",
+	"\xe2\x96\x81<MID>", "<|code_middle|>", "<|middle|>",
+};
+static const char *const fim_pad_texts[] = {
+	"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
+};
+static const char *const fim_rep_texts[] = {
+	"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>",
+};
+static const char *const fim_sep_texts[] = { "<|file_sep|>" };
+
+/* Every token with one of these texts ends generation and is CONTROL. */
+static const char *const eog_texts[] = {
+	"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>",
+	"<|flush|>", "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>",
+	"<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
+	"<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+	"<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+	"[e~[",
+};
+
+/* gpt-oss: always rendered, so USER_DEFINED whatever the file says. */
+static const char *const render_texts[] = {
+	"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>",
+};
+
+/* Every text in the lists above starts with one of these bytes: a quick
+ * test first, for vocabs of 256k tokens. */
+static int
+may_match(struct gguf_str s)
 {
-	for (uint32_t i = 0; i < v->n; i++)
-		if (gguf_str_eq(v->text[i], text) &&
-		    (!v->types || v->types[i] == TOKTYPE_CONTROL ||
-		    v->types[i] == TOKTYPE_USER_DEFINED))
+	return s.len > 2 && (s.p[0] == '<' || s.p[0] == '[' || s.p[0] == '_' ||
+	    s.p[0] == '\xe2');
+}
+
+static int
+in(struct gguf_str s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (gguf_str_eq(s, list[i]))
+			return 1;
+	return 0;
+}
+
+/* The id of text, or -1. Of duplicates the last, as llama.cpp's
+ * token_to_id map keeps it. */
+static int32_t
+text_id(const struct vocab *v, const char *text)
+{
+	for (uint32_t i = v->n; i-- > 0;)
+		if (v->text[i].len && v->text[i].p[0] == text[0] &&
+		    gguf_str_eq(v->text[i], text))
 			return (int32_t)i;
 	return -1;
 }
 
-static void
-add_eog(struct vocab *v, int32_t id)
+/* The id the metadata key gives, else the first text of the list that the
+ * vocab has, made CONTROL. llama.cpp takes whichever matching token its
+ * hash map yields first; with one match per list (the usual case) that is
+ * the same token. */
+static int32_t
+special_id(struct vocab *v, const struct gguf *g, const char *key,
+	const char *old_key, const char *const *texts, size_t n)
 {
-	if (id < 0 || v->n_eog == VOCAB_MAX_EOG)
-		return;
-	for (uint32_t i = 0; i < v->n_eog; i++)
-		if (v->eog[i] == id)
-			return;
-	v->eog[v->n_eog++] = id;
+	int32_t id = opt_id(g, key, v->n);
+
+	if (old_key && opt_id(g, old_key, v->n) >= 0)
+		id = opt_id(g, old_key, v->n);
+	for (size_t i = 0; id < 0 && i < n; i++)
+		if ((id = text_id(v, texts[i])) >= 0)
+			v->types[id] = TOKTYPE_CONTROL;
+	return id;
 }
 
-/* End-of-generation tokens, as llama.cpp finds them: eos, eot, eom, and the
- * end markers of the common chat formats when the vocab has them. */
-static void
-find_eog(struct vocab *v, const struct gguf *g)
+/* The end-of-generation set: FIM pad/rep/sep, every token with an
+ * end-of-generation text (made CONTROL), eos, eot, eom; less <|end|> when
+ * the vocab has o200k_harmony's or solar-open's markers, less </s> where
+ * <|tool_response>/<|plamo:eos|> show it is a normal token. The stream
+ * carries VOCAB_MAX_EOG of them: eos, eot, eom first, then by id. */
+static int
+find_eog(struct vocab *v, struct cerr *e)
 {
-	static const char *const ends[] = {
-		"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-		"<|endoftext|>", "<|eom_id|>", "<EOT>", "<|end_of_text|>",
-	};
+	uint8_t *eog = calloc(v->n, 1);
+	int ret = 0, call = 0, flush = 0, normal_s = 0;
+	int32_t end = -1, s = -1, first[3] = { v->eos, v->eot, v->eom };
 
-	v->eot = opt_id(g, "tokenizer.ggml.eot_token_id", v->n);
-	if (v->eot < 0)
-		for (size_t i = 0; i < 4 && v->eot < 0; i++)
-			v->eot = find_piece(v, ends[i]);
-	add_eog(v, v->eos);
-	add_eog(v, v->eot);
-	add_eog(v, opt_id(g, "tokenizer.ggml.eom_token_id", v->n));
-	for (size_t i = 0; i < sizeof ends / sizeof *ends; i++)
-		add_eog(v, find_piece(v, ends[i]));
+	if (!eog)
+		return cerr_set(e, "out of memory");
+	for (size_t k = 0; k < 3; k++)
+		if (first[k] >= 0)
+			eog[first[k]] = 1;
+	if (v->fim_pad >= 0)
+		eog[v->fim_pad] = 1;
+	if (v->fim_rep >= 0)
+		eog[v->fim_rep] = 1;
+	if (v->fim_sep >= 0)
+		eog[v->fim_sep] = 1;
+	for (uint32_t i = 0; i < v->n; i++) {
+		if (!may_match(v->text[i]))
+			continue;
+		if (in(v->text[i], eog_texts, N(eog_texts))) {
+			eog[i] = 1;
+			v->types[i] = TOKTYPE_CONTROL;
+		}
+		if (in(v->text[i], render_texts, N(render_texts)))
+			v->types[i] = TOKTYPE_USER_DEFINED;
+	}
+	for (uint32_t i = 0; i < v->n; i++) {
+		struct gguf_str t = v->text[i];
+
+		if (!eog[i])
+			continue;
+		ret |= gguf_str_eq(t, "<|return|>");
+		call |= gguf_str_eq(t, "<|call|>") || gguf_str_eq(t, "<|calls|>");
+		flush |= gguf_str_eq(t, "<|flush|>");
+		normal_s |= gguf_str_eq(t, "<|tool_response>") ||
+		    gguf_str_eq(t, "<|plamo:eos|>");
+		if (gguf_str_eq(t, "<|end|>"))
+			end = (int32_t)i;
+		if (gguf_str_eq(t, "</s>"))
+			s = (int32_t)i;
+	}
+	if (end >= 0 && call && (ret || flush)) {
+		eog[end] = 0;
+		v->types[end] = TOKTYPE_USER_DEFINED;
+	}
+	if (s >= 0 && normal_s) {
+		eog[s] = 0;
+		v->types[s] = TOKTYPE_NORMAL;
+	}
+	for (size_t k = 0; k < 3; k++)
+		if (first[k] >= 0 && eog[first[k]] && v->n_eog < VOCAB_MAX_EOG) {
+			v->eog[v->n_eog++] = first[k];
+			eog[first[k]] = 0;
+		}
+	for (uint32_t i = 0; i < v->n && v->n_eog < VOCAB_MAX_EOG; i++)
+		if (eog[i])
+			v->eog[v->n_eog++] = (int32_t)i;
+	free(eog);
+	return 0;
 }
+
+static void
+lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s += 'a' - 'A';
+}
+
+static void
+set_strip(struct vocab *v, const char *text, int bit, int on)
+{
+	int32_t id = text_id(v, text);
+
+	if (id >= 0)
+		v->strip[id] = (uint8_t)(on ? v->strip[id] | bit :
+		    v->strip[id] & ~bit);
+}
+
+/* llama.cpp's per-model token attributes, picked by general.name,
+ * tokenizer.ggml.pre and general.architecture. */
+static int
+find_strip(struct vocab *v, const struct gguf *g, struct cerr *e)
+{
+	struct gguf_str s;
+	char name[256] = "", arch[64] = "", pre[64] = "";
+	struct cerr ignore;
+
+	if (!(v->strip = calloc(v->n, 1)))
+		return cerr_set(e, "out of memory");
+	if (gguf_get_str(g, "general.name", &s, &ignore) == 0)
+		snprintf(name, sizeof name, "%.*s", (int)s.len, s.p);
+	if (gguf_get_str(g, "general.architecture", &s, &ignore) == 0)
+		snprintf(arch, sizeof arch, "%.*s", (int)s.len, s.p);
+	snprintf(pre, sizeof pre, "%.*s", (int)v->pre.len, v->pre.p);
+	lower(name);
+	if (strstr(pre, "jina-v2-de") || strstr(pre, "jina-v2-es") ||
+	    strstr(pre, "jina-v2-code") || strstr(arch, "nomic-bert-moe") ||
+	    strstr(arch, "jina-bert-v3")) {
+		set_strip(v, "<mask>", VOCAB_LSTRIP, 1);
+	} else if (strstr(name, "phi-3") || strstr(name, "phi3")) {
+		for (uint32_t i = 0; i < v->n; i++)
+			if (v->types[i] == TOKTYPE_CONTROL ||
+			    v->types[i] == TOKTYPE_USER_DEFINED ||
+			    v->types[i] == TOKTYPE_UNKNOWN)
+				v->strip[i] |= VOCAB_RSTRIP;
+		set_strip(v, "</s>", VOCAB_RSTRIP, 1);
+		set_strip(v, "<unk>", VOCAB_RSTRIP, 0);
+		set_strip(v, "<s>", VOCAB_RSTRIP, 0);
+		set_strip(v, "<|endoftext|>", VOCAB_RSTRIP, 0);
+	} else if (strstr(name, "modern-bert")) {
+		set_strip(v, "[MASK]", VOCAB_LSTRIP, 1);
+	}
+	return 0;
+}
+
+/* The special ids, end-of-generation set and attributes llama.cpp derives
+ * from the metadata and the token texts. */
+static int
+find_specials(struct vocab *v, const struct gguf *g, struct cerr *e)
+{
+	v->eot = special_id(v, g, "tokenizer.ggml.eot_token_id", NULL,
+	    eot_texts, N(eot_texts));
+	v->eom = special_id(v, g, "tokenizer.ggml.eom_token_id", NULL,
+	    eom_texts, N(eom_texts));
+	v->fim_pre = special_id(v, g, "tokenizer.ggml.fim_pre_token_id",
+	    "tokenizer.ggml.prefix_token_id", fim_pre_texts, N(fim_pre_texts));
+	v->fim_suf = special_id(v, g, "tokenizer.ggml.fim_suf_token_id",
+	    "tokenizer.ggml.suffix_token_id", fim_suf_texts, N(fim_suf_texts));
+	v->fim_mid = special_id(v, g, "tokenizer.ggml.fim_mid_token_id",
+	    "tokenizer.ggml.middle_token_id", fim_mid_texts, N(fim_mid_texts));
+	v->fim_pad = special_id(v, g, "tokenizer.ggml.fim_pad_token_id", NULL,
+	    fim_pad_texts, N(fim_pad_texts));
+	v->fim_rep = special_id(v, g, "tokenizer.ggml.fim_rep_token_id", NULL,
+	    fim_rep_texts, N(fim_rep_texts));
+	v->fim_sep = special_id(v, g, "tokenizer.ggml.fim_sep_token_id", NULL,
+	    fim_sep_texts, N(fim_sep_texts));
+	if (find_eog(v, e) < 0)
+		return -1;
+	return find_strip(v, g, e);
+}
+
+/* BPE pre-tokenizers after which llama.cpp adds BOS unless
+ * tokenizer.ggml.add_bos_token says otherwise (SPM always does). */
+static const char *const bos_pre[] = {
+	"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral",
+	"midm-2.0", "lfm2", "jina-v5-nano", "tekken", "chameleon",
+};
 
 int
 vocab_load(struct vocab *v, const struct gguf *g, struct cerr *e)
@@ -107,6 +319,12 @@ vocab_load(struct vocab *v, const struct gguf *g, struct cerr *e)
 		    gguf_arr_f32(g, &kv->val, v->scores, e) < 0)
 			goto fail;
 	}
+	if (!(v->types = malloc(v->n * sizeof *v->types))) {
+		cerr_set(e, "out of memory");
+		goto fail;
+	}
+	for (uint32_t i = 0; i < v->n; i++)
+		v->types[i] = TOKTYPE_NORMAL;
 	if ((kv = gguf_kv_get(g, "tokenizer.ggml.token_type"))) {
 		int64_t *t;
 
@@ -116,7 +334,6 @@ vocab_load(struct vocab *v, const struct gguf *g, struct cerr *e)
 			goto fail;
 		}
 		if (!(t = malloc(v->n * sizeof *t)) ||
-		    !(v->types = malloc(v->n * sizeof *v->types)) ||
 		    gguf_arr_i64(g, &kv->val, t, e) < 0) {
 			free(t);
 			goto fail;
@@ -131,9 +348,11 @@ vocab_load(struct vocab *v, const struct gguf *g, struct cerr *e)
 	v->unk = opt_id(g, "tokenizer.ggml.unknown_token_id", v->n);
 	v->pad = opt_id(g, "tokenizer.ggml.padding_token_id", v->n);
 	v->add_bos = opt_bool(g, "tokenizer.ggml.add_bos_token",
-	    v->kind == VOCAB_SPM);
+	    v->kind == VOCAB_SPM || (v->kind == VOCAB_BPE &&
+	    in(v->pre, bos_pre, N(bos_pre))));
 	v->add_eos = opt_bool(g, "tokenizer.ggml.add_eos_token", 0);
-	find_eog(v, g);
+	if (find_specials(v, g, e) < 0)
+		goto fail;
 	v->fingerprint = vocab_fingerprint(v);
 	return 0;
 fail:
@@ -147,6 +366,7 @@ vocab_free(struct vocab *v)
 	free(v->text);
 	free(v->scores);
 	free(v->types);
+	free(v->strip);
 	memset(v, 0, sizeof *v);
 }
 

@@ -18,7 +18,13 @@ enum tok_type {
 	TOKTYPE_BYTE = 6
 };
 
+/* The logits stream carries this many end-of-generation ids (stream.h). */
 #define VOCAB_MAX_EOG 6
+
+/* Per-token attributes that llama.cpp sets by model name at load (its
+ * LLAMA_TOKEN_ATTR_LSTRIP/RSTRIP): where a special token is split out of
+ * the text, the whitespace before (lstrip) or after (rstrip) it goes too. */
+enum { VOCAB_LSTRIP = 1, VOCAB_RSTRIP = 2 };
 
 struct vocab {
 	uint32_t n;              /* tokenizer.ggml.tokens: array length */
@@ -27,15 +33,22 @@ struct vocab {
 	struct gguf_str pre;     /* tokenizer.ggml.pre (may be empty) */
 	struct gguf_str *text;   /* (n) tokenizer.ggml.tokens */
 	float *scores;           /* (n) tokenizer.ggml.scores, or NULL */
-	int32_t *types;          /* (n) tokenizer.ggml.token_type, or NULL */
+	int32_t *types;          /* (n) tokenizer.ggml.token_type (all NORMAL
+	                          * if absent), with llama.cpp's overrides:
+	                          * end-of-generation and FIM texts are CONTROL */
+	uint8_t *strip;          /* (n) VOCAB_LSTRIP | VOCAB_RSTRIP */
 	int32_t bos;             /* tokenizer.ggml.bos_token_id, -1 if none */
 	int32_t eos;             /* tokenizer.ggml.eos_token_id */
 	int32_t eot;             /* tokenizer.ggml.eot_token_id or a known piece */
+	int32_t eom;             /* tokenizer.ggml.eom_token_id or <|eom_id|> */
+	int32_t fim_pre, fim_suf, fim_mid; /* tokenizer.ggml.fim_*_token_id */
+	int32_t fim_pad, fim_rep, fim_sep; /* or known pieces */
 	int32_t unk;             /* tokenizer.ggml.unknown_token_id */
 	int32_t pad;             /* tokenizer.ggml.padding_token_id */
 	int add_bos;             /* tokenizer.ggml.add_bos_token (default: by kind) */
 	int add_eos;             /* tokenizer.ggml.add_eos_token */
-	int32_t eog[VOCAB_MAX_EOG]; /* end-of-generation ids: eos, eot, ... */
+	int32_t eog[VOCAB_MAX_EOG]; /* end-of-generation ids: eos, eot, eom,
+	                          * then the rest of llama.cpp's set by id */
 	uint32_t n_eog;
 	uint64_t fingerprint;    /* vocab_fingerprint() */
 };

@@ -3,6 +3,50 @@
 
 load helper
 
+# mkvocab NAME OUT: a vocab-only SPM GGUF whose general.name is NAME (the
+# name picks llama.cpp's per-model token attributes). Ids: 0 <unk> 1 <s>
+# 2 </s> 3 <|user|> 4 <|end|> 5 ▁ 6 h 7 i 8 <0x0A>.
+mkvocab() {
+	python3 - "$TOP/t" "$1" "$2" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from mkgguf import pack, kv, STR, ARR, I32, F32, BOOL
+toks = ["<unk>", "<s>", "</s>", "<|user|>", "<|end|>", "\u2581", "h", "i",
+        "<0x0A>"]
+types = [2, 3, 3, 3, 3, 1, 1, 1, 6]
+open(sys.argv[3], "wb").write(pack([
+    kv("general.architecture", STR, "phi3"),
+    kv("general.name", STR, sys.argv[2]),
+    kv("tokenizer.ggml.model", STR, "llama"),
+    kv("tokenizer.ggml.tokens", ARR, (STR, toks)),
+    kv("tokenizer.ggml.scores", ARR, (F32, [0.0] * len(toks))),
+    kv("tokenizer.ggml.token_type", ARR, (I32, types)),
+    kv("tokenizer.ggml.add_bos_token", BOOL, False),
+], []))
+PY
+}
+
+# mkbpe PRE OUT [PIECE...]: a vocab-only byte-level BPE GGUF with
+# pre-tokenizer PRE. Ids: 0 a 1 b 2 c 3 ab 4 abc 5 <|begin_of_text|> (BOS),
+# then the PIECEs; one merge, "a b": merges alone never reach "abc".
+mkbpe() {
+	python3 - "$TOP/t" "$@" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from mkgguf import pack, kv, STR, ARR, I32, U32
+toks = ["a", "b", "c", "ab", "abc", "<|begin_of_text|>"] + sys.argv[4:]
+types = [1, 1, 1, 1, 1, 3] + [1] * len(sys.argv[4:])
+open(sys.argv[3], "wb").write(pack([
+    kv("tokenizer.ggml.model", STR, "gpt2"),
+    kv("tokenizer.ggml.pre", STR, sys.argv[2]),
+    kv("tokenizer.ggml.tokens", ARR, (STR, toks)),
+    kv("tokenizer.ggml.token_type", ARR, (I32, types)),
+    kv("tokenizer.ggml.merges", ARR, (STR, ["a b"])),
+    kv("tokenizer.ggml.bos_token_id", U32, 5),
+], []))
+PY
+}
+
 @test "-h prints usage, exit 0; bad usage exits 2" {
 	run --separate-stderr chord-tok -h
 	status_is 0
@@ -85,6 +129,73 @@ load helper
 		[ "$(echo $b | wc -w)" -gt "$(echo $a | wc -w)" ] || { echo "$name: --system added nothing"; false; }
 	done
 	[ "$(ls "$TOP"/share/templates | wc -l)" -ge 7 ]
+}
+
+@test "a 100 KB single word tokenizes (BPE merging is not quadratic)" {
+	need_model "$SMOL"
+	head -c 100000 /dev/zero | tr '\0' a > "$TMP/word"
+	# timeout only as a safety net: the old merge loop never ended here
+	run timeout 60 chord-tok -c "$TMP/word"
+	status_is 0
+	[ "$output" = "25000" ]
+	timeout 60 chord-tok --no-bos "$TMP/word" > "$TMP/ids"
+	chord-tok -d < "$TMP/ids" > "$TMP/back"
+	cmp "$TMP/word" "$TMP/back"
+}
+
+@test "Gemma 3: </s> is a control token (an end-of-generation text), so plain text without --special" {
+	need_model "$GEMMA"
+	# llama.cpp makes </s> CONTROL at load; the file says user-defined
+	run chord-tok -m "$GEMMA" <<< '<s>[INST] text [/INST]</s>'
+	status_is 0
+	[ "${lines[1]}" = "2 203 236840 34177 236842 1816 181016 34177 121940 236751 236813" ]
+	run chord-tok -m "$GEMMA" --pieces <<< '[/INST]</s>'
+	[ "${lines[-3]}" = $'121940\t]</' ]
+	[ "${lines[-2]}" = $'236751\ts' ]
+	[ "${lines[-1]}" = $'236813\t>' ]
+	# with --special it is the token, and it decodes to nothing without
+	[ "$(printf '</s>' | chord-tok -m "$GEMMA" --special --no-bos | tail -n 1)" = "212" ]
+	[ -z "$(printf '</s>' | chord-tok -m "$GEMMA" --special | chord-tok -m "$GEMMA" -d)" ]
+}
+
+@test "end-of-generation set is llama.cpp's: eos, every end text, the FIM repo token" {
+	need_model "$SMOL"
+	# SmolLM2: eos 2 <|im_end|>, 0 <|endoftext|>, 4 <reponame> (FIM repo)
+	printf x | chord-tok --no-bos | chord-fwd > "$TMP/logits"
+	# header bytes 28..63: eos, eot, n_eog, eog[6]
+	[ "$(od -An -td4 -j28 -N36 "$TMP/logits" | tr -s ' \n' ' ')" = " 2 2 3 2 0 4 -1 -1 -1 " ]
+}
+
+@test "phi-3: special tokens take the whitespace after them (rstrip), others do not" {
+	mkvocab "Phi-3 Mini" "$TMP/phi.gguf"
+	mkvocab "Other" "$TMP/other.gguf"
+	run chord-tok -m "$TMP/phi.gguf" --special <<< $'<|user|>\nhi <|end|>\n\n'
+	status_is 0
+	[ "${lines[1]}" = "3 6 7 5 4" ]
+	run chord-tok -m "$TMP/other.gguf" --special <<< $'<|user|>\nhi <|end|>\n\n'
+	status_is 0
+	[ "${lines[1]}" = "3 8 6 7 5 4 8 8" ]
+}
+
+@test "Llama 3 vocab (llama-bpe): a word that is a piece is taken whole, not merged (ignore_merges)" {
+	mkbpe llama-bpe "$TMP/llama.gguf"
+	mkbpe gpt2 "$TMP/gpt2.gguf"
+	# as llama.cpp, where Llama 3 gives "Cửa Việt" = 34 91163 101798 (" Việt"
+	# whole) rather than merging " Vi" "ệ" "t"
+	[ "$(printf abc | chord-tok -m "$TMP/llama.gguf" --no-bos | tail -n 1)" = "4" ]
+	[ "$(printf abc | chord-tok -m "$TMP/gpt2.gguf" --no-bos | tail -n 1)" = "3 2" ]
+}
+
+@test "Llama 3 vocab (llama-bpe): BOS by default when the file has no add_bos_token, as llama.cpp" {
+	mkbpe llama-bpe "$TMP/llama.gguf"
+	mkbpe gpt2 "$TMP/gpt2.gguf"
+	[ "$(printf ab | chord-tok -m "$TMP/llama.gguf" | tail -n 1)" = "5 3" ]
+	[ "$(printf ab | chord-tok -m "$TMP/gpt2.gguf" | tail -n 1)" = "3" ]
+}
+
+@test "a piece that occurs twice in the vocab is its last id, as in llama.cpp's map" {
+	mkbpe llama-bpe "$TMP/dup.gguf" abc
+	[ "$(printf abc | chord-tok -m "$TMP/dup.gguf" --no-bos | tail -n 1)" = "6" ]
 }
 
 @test "-l makes one batch per line; -c counts; --pieces shows each piece" {

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "tok.h"
+#include "tok_kind.h"
 #include "tool.h"
 
 int
