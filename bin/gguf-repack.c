@@ -23,7 +23,7 @@ static const char usage_line[] =
 	"[-r | --rule GLOB=TYPE]... [-k | --keep GLOB]... [-x | --drop GLOB]... "
 	"[-s | --set KEY[:TYPE]=VALUE]... [-d | --del KEY]... "
 	"[-c | --chat-template FILE] [-l | --level LEVEL] "
-	"[--split-max-tensors N | --split-max-size N(M|G)] IN OUT";
+	"[--split-max-tensors N | --split-max-size SIZE] IN OUT";
 
 #define MAX_SHARDS 99999
 #define MAX_LIST 256
