@@ -80,18 +80,34 @@ demo: all models
 bench: all
 	contrib/bench
 
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+TOOLNAMES := $(TOOLSRC:bin/%.c=%) $(SCRIPTS)
+
 install: all
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/chord/templates $(DESTDIR)$(MANPREFIX)/man1
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/chord/templates \
+	    $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7 $(DESTDIR)$(BASHCOMPDIR)
 	cp -f $(TOOLS) $(SCRIPTS:%=bin/%) $(DESTDIR)$(PREFIX)/bin/
-	cp -f share/templates/* $(DESTDIR)$(PREFIX)/share/chord/templates/ 2>/dev/null || true
-	cp -f man/*.1 $(DESTDIR)$(MANPREFIX)/man1/ 2>/dev/null || true
+	cp -f share/templates/* $(DESTDIR)$(PREFIX)/share/chord/templates/
+	cp -f man/*.1 $(DESTDIR)$(MANPREFIX)/man1/
+	cp -f man/*.7 $(DESTDIR)$(MANPREFIX)/man7/
+	for t in $(TOOLNAMES); do \
+		cp -f contrib/completion/chord.bash $(DESTDIR)$(BASHCOMPDIR)/$$t || exit 1; \
+	done
 
 uninstall:
-	cd $(DESTDIR)$(PREFIX)/bin && rm -f $(TOOLSRC:bin/%.c=%) chord-gen
+	cd $(DESTDIR)$(PREFIX)/bin && rm -f $(TOOLNAMES)
 	rm -rf $(DESTDIR)$(PREFIX)/share/chord
+	cd $(DESTDIR)$(MANPREFIX) && rm -f $(TOOLNAMES:%=man1/%.1) man7/chord.7
+	cd $(DESTDIR)$(BASHCOMPDIR) && rm -f $(TOOLNAMES)
+
+# mandoc's checks of every page (cross references aside: they need the
+# pages installed).
+man-lint:
+	mandoc -Tlint -Wstyle man/*.1 man/*.7 2>&1 | \
+	    grep -v -e 'referenced manual not found' -e 'outdated mandoc.db'; test $$? -eq 1
 
 clean:
 	rm -rf build $(TOOLS)
 
-.PHONY: all tprogs models demo test san golden bench install uninstall clean
+.PHONY: all tprogs models demo test san golden bench install uninstall man-lint clean
 .DELETE_ON_ERROR:

@@ -20,8 +20,8 @@
 #include "vocab.h"
 
 static const char usage_line[] =
-	"usage: chord-fwd [-hv] [-m FILE] [-c N] [-t N] [-b N] [--all-logits] "
-	"[--top N]";
+	"usage: chord-fwd [-h | --help] [-v] [-m FILE] [-c N] [-t N] [-b N] "
+	"[--all-logits] [--top N]";
 
 #define CTX_CAP 4096    /* default context when the model's is larger */
 

@@ -12,11 +12,11 @@
 #include "tool.h"
 
 static const char usage_line[] =
-	"usage: chord-sample [-h] [-n N] [--seed N] [--temp T] [--top-k K] "
-	"[--top-p P] [--min-p P] [--typical P] [--repeat-penalty R] "
+	"usage: chord-sample [-h | --help] [-n N] [-s | --seed N] [--temp T] "
+	"[--top-k K] [--top-p P] [--min-p P] [--typical P] [--repeat-penalty R] "
 	"[--repeat-last-n N] [--frequency-penalty F] [--presence-penalty P] "
 	"[--mirostat 2] [--mirostat-ent TAU] [--mirostat-lr ETA] "
-	"[--logit-bias ID+V] [--ignore-eos | --mark-eog] "
+	"[--logit-bias ID+V]... [--ignore-eos | --mark-eog] "
 	"[--score [--score-from POS]]";
 
 static struct {

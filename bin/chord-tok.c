@@ -11,8 +11,9 @@
 #include "unicode.h"
 
 static const char usage_line[] =
-	"usage: chord-tok [-hcdl] [-m FILE] [--special] [--bos | --no-bos] "
-	"[--eos] [--pieces] [--chat TEMPLATE] [--system TEXT] [FILE]";
+	"usage: chord-tok [-h | --help] [-d | --decode] [-l | --lines] "
+	"[-c | --count] [--pieces] [-m FILE] [--special] [--bos | --no-bos] "
+	"[--eos] [--chat TEMPLATE] [--system | -sys TEXT] [FILE]";
 
 static struct {
 	int decode, lines, count, pieces, special, bos, eos;

@@ -12,8 +12,8 @@
 #include "unicode.h"
 
 static const char usage_line[] =
-	"usage: gguf-inspect [-h] [--json] [--full] [--hash] [-s | -t] "
-	"[-k KEY] [-m FILE | FILE]";
+	"usage: gguf-inspect [-h | --help] [-j | --json] [--full] [--hash] "
+	"[-s | --summary | -t | --tensors] [-k KEY] [-m FILE | FILE]";
 
 #define SHORT_ARRAY 8   /* elements shown of a long array without --full */
 

@@ -19,9 +19,11 @@
 #include "tool.h"
 
 static const char usage_line[] =
-	"usage: gguf-repack [-hqv] [-t TYPE] [-r GLOB=TYPE]... [-k GLOB]... "
-	"[-x GLOB]... [-s KEY[:TYPE]=VALUE]... [-d KEY]... [-c FILE] [-l LEVEL] "
-	"[--split-max-tensors N | --split-max-size N(M|G)] IN OUT";
+	"usage: gguf-repack [-h | --help] [-q] [-v] [-t | --type TYPE] "
+	"[-r | --rule GLOB=TYPE]... [-k | --keep GLOB]... [-x | --drop GLOB]... "
+	"[-s | --set KEY[:TYPE]=VALUE]... [-d | --del KEY]... "
+	"[-c | --chat-template FILE] [-l | --level LEVEL] "
+	"[--split-max-tensors N | --split-max-size SIZE] IN OUT";
 
 #define MAX_SHARDS 99999
 #define MAX_LIST 256
@@ -792,8 +794,6 @@ main(int argc, char **argv)
 			opt.verbose = 1;
 			continue;
 		}
-		if (!strcmp(a, "--merge"))      /* shards are always merged */
-			continue;
 		if (!v)
 			usage_die(usage_line, "%s: needs an argument", a);
 		if (!strcmp(a, "-t") || !strcmp(a, "--type")) {
