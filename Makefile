@@ -1,6 +1,7 @@
 # chord: GGUF inference as small Unix tools.
 # `make` builds every tool into bin/; `make test` runs the bats suites;
-# `make san` builds ASan/UBSan tools into build/san/bin and tests them.
+# `make san` builds ASan/UBSan tools into build/san/bin and tests them;
+# `make fuzz` builds the libFuzzer harnesses of t/fuzz/ and runs each a while.
 
 PREFIX    ?= /usr/local
 MANPREFIX ?= $(PREFIX)/share/man
@@ -69,6 +70,44 @@ san:
 	CHORD_TEMPLATES=$(CURDIR)/share/templates \
 	CHORD_BIN=$(CURDIR)/build/san/bin CHORD_TBIN=$(CURDIR)/build/san/t ASAN_OPTIONS=detect_leaks=0 bats t/
 
+# libFuzzer harnesses (t/fuzz/README): lib/ again with clang and the
+# sanitizers into $(FUZZO) (no OpenMP: one thread fuzzes best), one binary a
+# harness, each run FUZZ_SECONDS on a copy of its corpus.
+FUZZCC      ?= clang
+FUZZFLAGS   ?= -g -O1 -fno-omit-frame-pointer \
+    -fsanitize=fuzzer,address,undefined -fsanitize=float-cast-overflow \
+    -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 30
+FUZZO       := build/fuzz
+FUZZCFLAGS  := $(FUZZFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+    -Wall -Wextra -Ilib
+FUZZLIBOBJ  := $(LIBSRC:lib/%.c=$(FUZZO)/lib/%.o)
+FUZZSRC     := $(sort $(wildcard t/fuzz/*.c))
+FUZZBIN     := $(FUZZSRC:t/fuzz/%.c=$(FUZZO)/bin/%)
+
+$(FUZZO)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(FUZZO)/lib
+	$(FUZZCC) $(FUZZCFLAGS) -c -o $@ $<
+
+$(FUZZO)/lib:
+	mkdir -p $@
+
+$(FUZZO)/libchord.a: $(FUZZLIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $(FUZZLIBOBJ)
+
+$(FUZZO)/bin/%: t/fuzz/%.c t/fuzz/fuzz.h $(FUZZO)/libchord.a $(wildcard lib/*.h)
+	@mkdir -p $(FUZZO)/bin
+	$(FUZZCC) $(FUZZCFLAGS) -D_GNU_SOURCE -o $@ $< $(FUZZO)/libchord.a -lm -lxxhash -lzstd -larchive
+
+$(FUZZO)/seeds: t/fuzz/mkseeds.py t/mkgguf.py
+	rm -rf $@
+	python3 t/fuzz/mkseeds.py $@
+
+fuzz-build: $(FUZZBIN) $(FUZZO)/seeds
+
+fuzz: fuzz-build models
+	t/fuzz/run $(FUZZ_SECONDS) $(FUZZBIN)
+
 # Reference goldens from llama.cpp (builds it once into a private cache).
 golden: all
 	contrib/make-golden
@@ -109,5 +148,6 @@ man-lint:
 clean:
 	rm -rf build $(TOOLS)
 
-.PHONY: all tprogs models demo test san golden bench install uninstall man-lint clean
+.PHONY: all tprogs models demo test san fuzz fuzz-build golden bench install \
+    uninstall man-lint clean
 .DELETE_ON_ERROR:
