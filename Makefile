@@ -65,8 +65,8 @@ test: all tprogs models
 # Same suites against tools built with AddressSanitizer and UBSan.
 san:
 	$(MAKE) O=build/san/obj BINDIR=build/san/bin TBIN=build/san/t all tprogs \
-	    OPT='-O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
-	    LDFLAGS='-fsanitize=address,undefined'
+	    OPT='-O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow' \
+	    LDFLAGS='-fsanitize=address,undefined,float-cast-overflow'
 	CHORD_TEMPLATES=$(CURDIR)/share/templates \
 	CHORD_BIN=$(CURDIR)/build/san/bin CHORD_TBIN=$(CURDIR)/build/san/t ASAN_OPTIONS=detect_leaks=0 bats t/
 

@@ -48,6 +48,15 @@ via_fp16(float f)
 	return fp16_to_f32(f32_to_fp16(f));
 }
 
+/* A scaled activation rounded to 8 bits. NaN (from a NaN or infinite
+ * input) becomes -128, as x86's conversion and saturating pack make it in
+ * ggml, instead of an undefined float-to-int conversion. */
+static int8_t
+q8(float f)
+{
+	return f == f ? (int8_t)rintf(f) : INT8_MIN;
+}
+
 void
 quantize_act(const float *x, int n, int cols, struct qblk *qa)
 {
@@ -71,7 +80,7 @@ quantize_act(const float *x, int n, int cols, struct qblk *qa)
 			d = amax / 127.0f;
 			id = amax != 0.0f ? 127.0f / amax : 0.0f;
 			for (int i = 0; i < QBLK; i++) {
-				o->q[i] = (int8_t)rintf(v[i] * id);
+				o->q[i] = q8(v[i] * id);
 				sum += o->q[i];
 			}
 			o->d = via_fp16(d);

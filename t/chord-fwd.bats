@@ -161,3 +161,11 @@ hdr() { printf x | chord-tok | head -n 1; }
 	[[ "${stderr_lines[1]}" == "chord-fwd: first logits after "* ]]
 	[ "${#lines[@]}" -eq 1 ]
 }
+
+@test "NaN weights give NaN logits, not an undefined float-to-int conversion" {
+	# found by make fuzz; under make san this ran into UBSan's float-cast check
+	run --separate-stderr chord-fwd -m "$TOP/t/fuzz/corpus/model/nan-weights.gguf" --top 2 <<< "0 1 2"
+	status_is 0
+	[[ "$output" == *nan* ]]
+	[ -z "$stderr" ]
+}

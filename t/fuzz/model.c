@@ -1,10 +1,12 @@
 /* model.c (fuzz): the input as a model file, loaded the way chord-fwd does:
  * gguf_open, model_load, vocab_load, tok_open, then one token through the
- * forward pass and a few words through the tokenizer. */
+ * plan on the CPU backend and a few words through the tokenizer. */
 #include <string.h>
 
 #include "fuzz.h"
+#include "fwd.h"
 #include "model.h"
+#include "plan.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -19,7 +21,9 @@ use(const struct model *m, struct tok *t, const struct vocab *v)
 {
 	static const char text[] = "Hello <|im_end|> abc\n<s> world 12";
 	struct ids ids = { 0 };
-	struct state s;
+	struct fwd_opts o = { .n_ctx = 8 };
+	struct plan p;
+	struct fwd *f;
 	struct cerr e;
 	char buf[256];
 
@@ -32,10 +36,13 @@ use(const struct model *m, struct tok *t, const struct vocab *v)
 		    (int)sizeof buf)
 			abort();
 	ids_free(&ids);
-	if (state_init(&s, m, 8, &e) < 0)
+	if (plan_build(&p, m, o.n_ctx, &e) < 0)
 		return;
-	forward(m, &s, (const int32_t[]){ 0 }, 1, 0, &e);
-	state_free(&s);
+	if ((f = fwd_open(&p, &o, &e))) {
+		fwd_eval(f, (const int32_t[]){ 0 }, 1, 0, &e);
+		fwd_close(f);
+	}
+	plan_free(&p);
 }
 
 int
