@@ -243,9 +243,13 @@ plan_tensor(struct plan *p, const struct gguf_tensor *t, const char *name,
 chosen:
 	p->asked = want < 0 ? t->type : (uint32_t)want;
 	p->type = want < 0 ? t->type : fallback(p->asked, t->ne[0]);
-	if (p->type != t->type && !qtype_get(t->type)->to_f32)
-		die("%s: %s: cannot convert from %s", path, name,
+	if (p->type != t->type && !qtype_get(t->type)->to_f32) {
+		char vis[256];
+
+		cvis(vis, sizeof vis, name, strlen(name));
+		die("%s: %s: cannot convert from %s", path, vis,
 		    qtype_get(t->type)->name);
+	}
 }
 
 /* ---- converting one tensor ---- */
@@ -296,9 +300,13 @@ fill_tensor(void *vctx, const char *name, void *dst, uint64_t nbytes,
 		}
 		if (bad == -2)
 			return cerr_set(e, "out of memory");
-		if (bad >= 0)
+		if (bad >= 0) {
+			char vis[256];
+
+			cvis(vis, sizeof vis, name, strlen(name));
 			return cerr_set(e, "%s: %s: value %" PRId64 " is not "
-			    "finite; cannot quantize it", c->path, name, bad);
+			    "finite; cannot quantize it", c->path, vis, bad);
+		}
 	}
 	n_done++;
 	if (!opt.quiet && isatty(STDERR_FILENO))
@@ -576,10 +584,11 @@ next:		;
 		return;
 	for (size_t i = 0; i < n; i++) {
 		const struct plan *p = &plans[i];
+		char vis[256];
 
-		fprintf(stderr, "%.*s: %s -> %s\n", (int)p->t->name.len,
-		    p->t->name.p, qtype_get(p->t->type)->name,
-		    qtype_get(p->type)->name);
+		cvis(vis, sizeof vis, p->t->name.p, (size_t)p->t->name.len);
+		fprintf(stderr, "%s: %s -> %s\n", vis,
+		    qtype_get(p->t->type)->name, qtype_get(p->type)->name);
 	}
 }
 

@@ -251,8 +251,7 @@ check_kvs(struct gguf *g, struct cur *c)
 		if (memchr(kv->key.p, '\0', kv->key.len))
 			return cerr_set(c->e, "%s: %s: NUL in key (at byte %"
 			    PRIu64 ")", c->name, what, kv->off);
-		snprintf(what, sizeof what, "%.*s",
-		    (int)(kv->key.len > 80 ? 80 : kv->key.len), kv->key.p);
+		cvis(what, 81, kv->key.p, (size_t)kv->key.len);
 		for (uint64_t j = 0; j < i; j++)
 			if (g->kv[j].key.len == kv->key.len &&
 			    memcmp(g->kv[j].key.p, kv->key.p, kv->key.len) == 0)
@@ -282,6 +281,10 @@ check_alignment(struct gguf *g, struct cur *c)
 		return cerr_set(c->e, "%s: general.alignment: %" PRIu64
 		    " is not a power of two (at byte %" PRIu64 ")", c->name,
 		    kv->val.v.u, kv->off);
+	if (kv->val.v.u > GGUF_MAX_ALIGNMENT)
+		return cerr_set(c->e, "%s: general.alignment: %" PRIu64
+		    " is larger than %d (at byte %" PRIu64 ")", c->name,
+		    kv->val.v.u, GGUF_MAX_ALIGNMENT, kv->off);
 	g->alignment = kv->val.v.u;
 	return 0;
 }
@@ -292,7 +295,7 @@ parse_tensor_info(struct gguf *g, struct cur *c, uint64_t i)
 	struct gguf_tensor *t = &g->tensors[i];
 	uint64_t at = c->off, rowsz, nrows = 1;
 	const struct qtype *q;
-	char what[160];
+	char what[160], name[81];
 
 	snprintf(what, sizeof what, "tensor %" PRIu64, i);
 	if (rd_str(c, &t->name, what) < 0)
@@ -300,8 +303,8 @@ parse_tensor_info(struct gguf *g, struct cur *c, uint64_t i)
 	if (t->name.len == 0 || t->name.len > MAX_KEY_LEN)
 		return cerr_set(c->e, "%s: %s: bad name length %" PRIu64
 		    " (at byte %" PRIu64 ")", c->name, what, t->name.len, at);
-	snprintf(what, sizeof what, "tensor %" PRIu64 " (%.*s)", i,
-	    (int)(t->name.len > 80 ? 80 : t->name.len), t->name.p);
+	cvis(name, sizeof name, t->name.p, (size_t)t->name.len);
+	snprintf(what, sizeof what, "tensor %" PRIu64 " (%s)", i, name);
 	for (uint64_t j = 0; j < i; j++)
 		if (g->tensors[j].name.len == t->name.len &&
 		    memcmp(g->tensors[j].name.p, t->name.p, t->name.len) == 0)
@@ -354,22 +357,65 @@ parse_tensor_info(struct gguf *g, struct cur *c, uint64_t i)
 	return 0;
 }
 
-/* Tensor data must lie inside the file; like llama.cpp we also want
- * tensors not to overlap, which holds when they are laid out in order. */
+/* A tensor's data range, for finding overlaps. */
+struct span {
+	uint64_t start, end, i;
+};
+
+static int
+span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Tensor data must lie inside the file, and no two tensors may share bytes:
+ * one range under many names would let a file of a few MB stand for a model
+ * of a GB (llama.cpp goes further and wants them packed in order). */
 static int
 check_tensor_data(struct gguf *g, struct cur *c)
 {
+	uint64_t room = g->size - g->data_off;
+	struct span *sp;
+	char a[81], b[81];
+
 	for (uint64_t i = 0; i < g->n_tensors; i++) {
 		struct gguf_tensor *t = &g->tensors[i];
-		uint64_t room = g->size - g->data_off;
 
-		if (t->offset > room || t->nbytes > room - t->offset)
-			return cerr_set(c->e, "%s: tensor %" PRIu64 " (%.*s): "
+		if (t->offset > room || t->nbytes > room - t->offset) {
+			cvis(a, sizeof a, t->name.p, (size_t)t->name.len);
+			return cerr_set(c->e, "%s: tensor %" PRIu64 " (%s): "
 			    "data past end of file (at byte %" PRIu64 ")",
-			    c->name, i, (int)(t->name.len > 80 ? 80 :
-			    t->name.len), t->name.p, g->data_off + t->offset);
+			    c->name, i, a, g->data_off + t->offset);
+		}
 		t->data = g->base + g->data_off + t->offset;
 	}
+	if (g->n_tensors < 2)
+		return 0;
+	if (!(sp = calloc(g->n_tensors, sizeof *sp)))
+		return cerr_set(c->e, "%s: out of memory", c->name);
+	for (uint64_t i = 0; i < g->n_tensors; i++)
+		sp[i] = (struct span){ g->tensors[i].offset,
+		    g->tensors[i].offset + g->tensors[i].nbytes, i };
+	qsort(sp, g->n_tensors, sizeof *sp, span_cmp);
+	for (uint64_t k = 1; k < g->n_tensors; k++) {
+		const struct gguf_tensor *t = &g->tensors[sp[k].i];
+		const struct gguf_tensor *o = &g->tensors[sp[k - 1].i];
+
+		if (sp[k - 1].end <= sp[k].start)
+			continue;
+		cvis(a, sizeof a, t->name.p, (size_t)t->name.len);
+		cvis(b, sizeof b, o->name.p, (size_t)o->name.len);
+		cerr_set(c->e, "%s: tensor %" PRIu64 " (%s): data overlaps "
+		    "tensor %" PRIu64 " (%s) (at byte %" PRIu64 ")", c->name,
+		    sp[k].i, a, sp[k - 1].i, b, g->data_off + t->offset);
+		free(sp);
+		return -1;
+	}
+	free(sp);
 	return 0;
 }
 
@@ -892,8 +938,8 @@ gguf_writer_new(uint32_t version, uint64_t alignment)
 	if (!w)
 		return NULL;
 	w->version = version == 2 ? 2 : 3;
-	w->alignment = alignment && !(alignment & (alignment - 1)) ?
-	    alignment : GGUF_DEFAULT_ALIGNMENT;
+	w->alignment = alignment && !(alignment & (alignment - 1)) &&
+	    alignment <= GGUF_MAX_ALIGNMENT ? alignment : GGUF_DEFAULT_ALIGNMENT;
 	return w;
 }
 
@@ -960,7 +1006,7 @@ wput(struct gguf_writer *w, const char *key, struct buf *b, struct cerr *e)
 		uint32_t a = (uint32_t)v[0] | (uint32_t)v[1] << 8 |
 		    (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
 
-		if (a && !(a & (a - 1)))
+		if (a && !(a & (a - 1)) && a <= GGUF_MAX_ALIGNMENT)
 			w->alignment = a;
 	}
 	return 0;

@@ -32,6 +32,11 @@ enum gguf_vtype {
 
 #define GGUF_MAX_DIMS 4
 #define GGUF_DEFAULT_ALIGNMENT 32
+/* llama.cpp's gguf.cpp takes any power of two that fits its u32; we stop at
+ * 1 MiB, far above the 32 (or 64) that writers use, so that the padding a
+ * file asks for (before the data, after each tensor) stays small: at 2^31 a
+ * 57-byte file made gguf-repack write 2 GiB. */
+#define GGUF_MAX_ALIGNMENT (1 << 20)
 
 struct gguf_str {
 	uint64_t len;

@@ -173,6 +173,34 @@ mk() { python3 "$TOP/t/mkgguf.py" "$@"; }
 	check misaligned "tensor 1 (b.weight): data offset 100 not aligned to 32 (at byte 149)"
 	check alignment "general.alignment: 48 is not a power of two (at byte 69)"
 	check pastend "tensor 0 (a.weight): data past end of file (at byte 128)"
+	check alignbig "general.alignment: 2147483648 is larger than 1048576 (at byte 24)"
+	check overlap "tensor 1 (b.weight): data overlaps tensor 0 (a.weight) (at byte 192)"
+}
+
+@test "terminal escapes in keys, values and tensor names never reach the output" {
+	mk escapes "$TMP/e.gguf"
+	for o in "" -s -t --json --full; do
+		gguf-inspect $o "$TMP/e.gguf" > "$TMP/out"
+		! LC_ALL=C grep -q $'\x1b\\|\x07\\|\x7f\\|\xc2\x9b\\|\xff' "$TMP/out" ||
+		    { echo "raw control bytes with '$o'"; false; }
+	done
+	gguf-inspect "$TMP/e.gguf" > "$TMP/out"
+	grep -qF 'evil\x1b[2J\x1b]0;pwned\x07\xc2\x9b31m\x7f   str' "$TMP/out"
+	grep -qF 'value\x1b[2J\x1b]0;pwned\x07\xc2\x9b31m\x7f' "$TMP/out"
+	grep -qF 'evil.bytes                                   str              \xff\xfe\x1b[H' "$TMP/out"
+	grep -qF '  t\x1b[2J\x1b]0;pwned\x07\xc2\x9b31m\x7f.weight f32' "$TMP/out"
+	# JSON escapes them as JSON does and keeps the exact text
+	gguf-inspect --json "$TMP/e.gguf" | jq -e '.tensors[0].name == "t\u001b[2J\u001b]0;pwned\u0007\u009b31m\u007f.weight"'
+	# -k gives the raw bytes to a script
+	[ "$(gguf-inspect -k evil.bytes "$TMP/e.gguf" | od -An -tx1 | tr -d ' ')" = fffe1b5b480a ]
+}
+
+@test "error messages escape the file's text too" {
+	# the tensor twice: the duplicate's name is in the message
+	mk escapes "$TMP/dup.gguf" --dup
+	run gguf-inspect "$TMP/dup.gguf"
+	status_is 1
+	[ "$output" = "gguf-inspect: $TMP/dup.gguf: tensor 1 (t\x1b[2J\x1b]0;pwned\x07\xc2\x9b31m\x7f.weight): duplicate tensor name (at byte 294)" ]
 }
 
 @test "empty file, directory, unreadable: clear errors" {

@@ -255,6 +255,18 @@ golden() {
 	[ "$(ls -A "$TMP/out")" = m.gguf ]
 }
 
+@test "a huge alignment or overlapping tensors are refused, nothing written" {
+	python3 "$TOP/t/mkgguf.py" broken alignbig "$TMP/a.gguf"
+	run gguf-repack "$TMP/a.gguf" "$TMP/out.gguf"
+	status_is 1
+	[ "$output" = "gguf-repack: $TMP/a.gguf: general.alignment: 2147483648 is larger than 1048576 (at byte 24)" ]
+	python3 "$TOP/t/mkgguf.py" broken overlap "$TMP/o.gguf"
+	run gguf-repack "$TMP/o.gguf" "$TMP/out.gguf"
+	status_is 1
+	[ "$output" = "gguf-repack: $TMP/o.gguf: tensor 1 (b.weight): data overlaps tensor 0 (a.weight) (at byte 192)" ]
+	[ ! -e "$TMP/out.gguf" ]
+}
+
 @test "an output that cannot be written is a clean error" {
 	need_model "$SMOL"
 	run gguf-repack "$SMOL" "$TMP/no/such/dir/m.gguf"
