@@ -203,6 +203,40 @@ mk() { python3 "$TOP/t/mkgguf.py" "$@"; }
 	[ "$output" = "gguf-inspect: $TMP/dup.gguf: tensor 1 (t\x1b[2J\x1b]0;pwned\x07\xc2\x9b31m\x7f.weight): duplicate tensor name (at byte 294)" ]
 }
 
+@test "decompression bombs: stopped at once, memory bounded by the GGUF header" {
+	# a model of 128 bytes of data, then 256 MiB of zeros: decoding it all
+	# took 256 MiB and passed it as a model
+	for k in zst gz zip tar.zst; do
+		python3 "$TOP/t/mkbomb.py" "$k" "$TMP/b.$k" 256
+		run /usr/bin/time -o "$TMP/rss" -f %M gguf-inspect "$TMP/b.$k"
+		status_is 1
+		[ "$output" = "gguf-inspect: $TMP/b.$k: decompressed data longer than its GGUF header declares" ]
+		[ "$(tail -n 1 "$TMP/rss")" -lt 65536 ] || { echo "$k: peak RSS $(cat "$TMP/rss") KiB"; false; }
+	done
+	# zeros alone are refused at their first bytes (a lone .gz of zeros
+	# reads as an empty tar)
+	for k in gz zip; do
+		python3 "$TOP/t/mkbomb.py" "$k" "$TMP/z.$k" 256 --nogguf
+		run /usr/bin/time -o "$TMP/rss" -f %M gguf-inspect "$TMP/z.$k"
+		status_is 1
+		want="not a GGUF file (bad magic, at byte 0)"
+		[ "$k" = zip ] || want="the archive holds no .gguf member"
+		[ "${lines[0]}" = "gguf-inspect: $TMP/z.$k: $want" ]
+		[ "$(tail -n 1 "$TMP/rss")" -lt 65536 ]
+	done
+	# a header that never ends (a string of 2^40 bytes) stops at 64 MiB
+	python3 -c 'import struct, sys; sys.stdout.buffer.write(b"GGUF" +
+	    struct.pack("<IQQQ", 3, 0, 1, 1) + b"k" + struct.pack("<IQ", 8, 2**40))' > "$TMP/h"
+	head -c 100M /dev/zero | cat "$TMP/h" - | zstd -q -1 > "$TMP/h.zst"
+	run /usr/bin/time -o "$TMP/rss" -f %M gguf-inspect "$TMP/h.zst"
+	status_is 1
+	[ "$output" = "gguf-inspect: $TMP/h.zst: GGUF header longer than 64 MiB" ]
+	[ "$(tail -n 1 "$TMP/rss")" -lt 98304 ]
+	# the same model without the zeros is read
+	python3 "$TOP/t/mkbomb.py" zst "$TMP/ok.zst" 0
+	gguf-inspect -s "$TMP/ok.zst" | grep -q '^tensors: *1$'
+}
+
 @test "empty file, directory, unreadable: clear errors" {
 	: > "$TMP/empty.gguf"
 	run gguf-inspect "$TMP/empty.gguf"
