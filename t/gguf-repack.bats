@@ -291,7 +291,7 @@ wait_for() {
 	wait_for "$TMP/out" '^\.m-00003-of-00014\.gguf\.'
 	kill -KILL "$pid"
 	wait "$pid" || true
-	[ -z "$(ls -A "$TMP/out" | grep -v "^\.m-0000[123]-of-00014\.gguf\.tmp\.$pid\$")" ] || { ls -A "$TMP/out"; false; }
+	[ -z "$(ls -A "$TMP/out" | grep -v "^\.m-000[01][0-9]-of-00014\.gguf\.tmp\.$pid\$")" ] || { ls -A "$TMP/out"; false; }
 	[ -n "$(ls -A "$TMP/out")" ]
 	# a leftover of another dead run, and one of a live process, kept
 	pid2=$(sh -c 'echo $$')
