@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "gguf.h"
@@ -24,14 +25,41 @@ static struct {
 
 /* ---- value printing ---- */
 
-/* A string for humans: printable ASCII as is, the rest escaped, so a hostile
- * file cannot send terminal escapes. UTF-8 passes when valid. */
+/* Text from the file for humans, escaped by cvis() so that a hostile file
+ * cannot send terminal escapes; returns the bytes printed. */
+static size_t
+put_vis(const char *s, size_t n)
+{
+	char buf[1024];
+	size_t out = 0;
+
+	while (n > 0) {
+		size_t k = cvis(buf, sizeof buf, s, n);
+
+		out += strlen(buf);
+		fputs(buf, stdout);
+		s += k;
+		n -= k;
+	}
+	return out;
+}
+
+/* Text padded with spaces to width columns (counted in bytes). */
+static void
+put_vis_pad(struct gguf_str s, int width)
+{
+	size_t n = put_vis(s.p, (size_t)s.len);
+
+	for (; n < (size_t)width; n++)
+		putchar(' ');
+}
+
 static void
 put_text(struct gguf_str s, size_t max)
 {
 	size_t n = s.len < max ? (size_t)s.len : max;
 
-	put_escaped(stdout, s.p, n);
+	put_vis(s.p, n);
 	if (n < s.len)
 		printf("... (%" PRIu64 " bytes)", s.len);
 }
@@ -51,7 +79,9 @@ put_json_str(const char *s, uint64_t len)
 			i++;
 			continue;
 		}
-		if (k > 1) {
+		if (k == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0) {
+			printf("\\u%04x", p[i + 1]);  /* a C1 control */
+		} else if (k > 1) {
 			fwrite(p + i, 1, (size_t)k, stdout);
 		} else if (p[i] == '"' || p[i] == '\\') {
 			printf("\\%c", p[i]);
@@ -114,7 +144,7 @@ put_value(const struct gguf *g, const struct gguf_value *v, int depth)
 	case GGUF_STRING:
 		if (opt.json || depth > 0)
 			put_json_str(v->v.s.p, v->v.s.len);
-		else if (opt.key)
+		else if (opt.key && !isatty(STDOUT_FILENO))
 			fwrite(v->v.s.p, 1, (size_t)v->v.s.len, stdout);
 		else
 			put_text(v->v.s, opt.full ? SIZE_MAX : 200);
@@ -223,7 +253,9 @@ print_summary(const struct gguf *g, const struct summary *s)
 	printf("size:          %" PRIu64 " bytes (%.1f MiB)\n", g->size,
 	    (double)g->size / (1 << 20));
 	printf("gguf version:  %" PRIu32 "\n", g->version);
-	printf("architecture:  %.*s\n", (int)s->arch.len, s->arch.p);
+	fputs("architecture:  ", stdout);
+	put_vis(s->arch.p, (size_t)s->arch.len);
+	putchar('\n');
 	printf("parameters:    %" PRIu64 " (%.1fM)\n", s->n_params,
 	    (double)s->n_params / 1e6);
 	printf("tensors:       %" PRIu64 "\n", g->n_tensors);
@@ -239,14 +271,18 @@ print_summary(const struct gguf *g, const struct summary *s)
 
 		if (!is_hparam(g, kv, s))
 			continue;
-		printf("  %-*.*s ", 40, (int)(kv->key.len - s->arch.len - 1),
-		    kv->key.p + s->arch.len + 1);
+		fputs("  ", stdout);
+		put_vis_pad((struct gguf_str){ kv->key.len - s->arch.len - 1,
+		    kv->key.p + s->arch.len + 1 }, 40);
+		putchar(' ');
 		put_value(g, &kv->val, 0);
 		putchar('\n');
 	}
-	if (s->n_vocab >= 0)
-		printf("vocab:         %" PRId64 " tokens, %.*s\n", s->n_vocab,
-		    (int)s->vocab_model.len, s->vocab_model.p);
+	if (s->n_vocab >= 0) {
+		printf("vocab:         %" PRId64 " tokens, ", s->n_vocab);
+		put_vis(s->vocab_model.p, (size_t)s->vocab_model.len);
+		putchar('\n');
+	}
 	for (size_t k = 0; k < sizeof special_keys / sizeof *special_keys; k++) {
 		char key[64];
 		struct gguf_str piece;
@@ -276,8 +312,9 @@ print_metadata(const struct gguf *g)
 	for (uint64_t i = 0; i < g->n_kv; i++) {
 		const struct gguf_kv *kv = &g->kv[i];
 
-		printf("  %-44.*s %-16s ", (int)kv->key.len, kv->key.p,
-		    type_desc(&kv->val, buf, sizeof buf));
+		fputs("  ", stdout);
+		put_vis_pad(kv->key, 44);
+		printf(" %-16s ", type_desc(&kv->val, buf, sizeof buf));
 		put_value(g, &kv->val, 0);
 		putchar('\n');
 	}
@@ -313,9 +350,10 @@ print_tensors(const struct gguf *g)
 		const struct gguf_tensor *t = &g->tensors[i];
 
 		shape(t, sh, sizeof sh);
-		printf("  %-36.*s %-6s %-22s %12" PRIu64 " %12" PRIu64,
-		    (int)t->name.len, t->name.p, qtype_get(t->type)->name, sh,
-		    t->offset, t->nbytes);
+		fputs("  ", stdout);
+		put_vis_pad(t->name, 36);
+		printf(" %-6s %-22s %12" PRIu64 " %12" PRIu64,
+		    qtype_get(t->type)->name, sh, t->offset, t->nbytes);
 		if (opt.hash)
 			printf("  %016" PRIx64, hash(t));
 		putchar('\n');

@@ -54,17 +54,29 @@ struct plan {
 	uint32_t asked;         /* the type asked for, before any fallback */
 };
 
-/* Progress on a terminal, and the file to remove if we are interrupted. */
-static const char *volatile temp_path;
+/* Progress on a terminal, and the files to remove if we are interrupted or
+ * fail: the temporary file of each output not yet in place. Shards are all
+ * written under temporary names and renamed only when the last is complete,
+ * so a partial set never looks whole. */
+static const char *volatile temps[MAX_SHARDS];
+static volatile int n_temps;
 static uint64_t n_done, n_total;
+
+static void
+remove_temps(void)
+{
+	for (int i = 0; i < n_temps; i++) {
+		const char *p = temps[i];
+
+		if (p)
+			unlink(p);
+	}
+}
 
 static void
 on_signal(int sig)
 {
-	const char *p = temp_path;
-
-	if (p)
-		unlink(p);
+	remove_temps();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -245,9 +257,13 @@ plan_tensor(struct plan *p, const struct gguf_tensor *t, const char *name,
 chosen:
 	p->asked = want < 0 ? t->type : (uint32_t)want;
 	p->type = want < 0 ? t->type : fallback(p->asked, t->ne[0]);
-	if (p->type != t->type && !qtype_get(t->type)->to_f32)
-		die("%s: %s: cannot convert from %s", path, name,
+	if (p->type != t->type && !qtype_get(t->type)->to_f32) {
+		char vis[256];
+
+		cvis(vis, sizeof vis, name, strlen(name));
+		die("%s: %s: cannot convert from %s", path, vis,
 		    qtype_get(t->type)->name);
+	}
 }
 
 /* ---- converting one tensor ---- */
@@ -298,9 +314,13 @@ fill_tensor(void *vctx, const char *name, void *dst, uint64_t nbytes,
 		}
 		if (bad == -2)
 			return cerr_set(e, "out of memory");
-		if (bad >= 0)
+		if (bad >= 0) {
+			char vis[256];
+
+			cvis(vis, sizeof vis, name, strlen(name));
 			return cerr_set(e, "%s: %s: value %" PRId64 " is not "
-			    "finite; cannot quantize it", c->path, name, bad);
+			    "finite; cannot quantize it", c->path, vis, bad);
+		}
 	}
 	n_done++;
 	if (!opt.quiet && isatty(STDERR_FILENO))
@@ -526,8 +546,10 @@ build_metadata(struct gguf_writer *w, const struct gguf *g)
 
 /* ---- writing ---- */
 
-static void
-write_file(struct gguf_writer *w, const char *path)
+/* Write w to a temporary file beside path, complete and synced: output
+ * number slot, which commit() puts in place. */
+static struct pack *
+write_file(struct gguf_writer *w, const char *path, int slot)
 {
 	struct cerr e;
 	uint64_t size = gguf_writer_size(w);
@@ -538,18 +560,35 @@ write_file(struct gguf_writer *w, const char *path)
 		die("out of memory");
 	if (!(p = pack_open(path, size, opt.level, &e)))
 		die_err(&e);
-	temp_path = pack_temp_path(p);
+	temps[slot] = pack_temp_path(p);
+	if (n_temps <= slot)
+		n_temps = slot + 1;
 	out = (struct gguf_out){ pack_put, p };
 	if (gguf_writer_write_to(w, &out, path, &e) < 0) {
-		temp_path = NULL;
+		temps[slot] = NULL;
 		pack_abort(p);
 		if (isatty(STDERR_FILENO) && !opt.quiet)
 			fputc('\n', stderr);
 		die_err(&e);
 	}
-	temp_path = NULL;
-	if (pack_commit(p, &e) < 0)
+	if (pack_finish(p, &e) < 0) {
+		temps[slot] = NULL;
 		die_err(&e);
+	}
+	return p;
+}
+
+/* Put outputs in place, the first shard last: a reader starts from it. */
+static void
+commit(struct pack **packs, int count)
+{
+	struct cerr e;
+
+	for (int s = count - 1; s >= 0; s--) {
+		temps[s] = NULL;
+		if (pack_commit(packs[s], &e) < 0)
+			die_err(&e);
+	}
 }
 
 static void
@@ -578,10 +617,11 @@ next:		;
 		return;
 	for (size_t i = 0; i < n; i++) {
 		const struct plan *p = &plans[i];
+		char vis[256];
 
-		fprintf(stderr, "%.*s: %s -> %s\n", (int)p->t->name.len,
-		    p->t->name.p, qtype_get(p->t->type)->name,
-		    qtype_get(p->type)->name);
+		cvis(vis, sizeof vis, p->t->name.p, (size_t)p->t->name.len);
+		fprintf(stderr, "%s: %s -> %s\n", vis,
+		    qtype_get(p->t->type)->name, qtype_get(p->type)->name);
 	}
 }
 
@@ -659,6 +699,7 @@ repack(const struct input *in, const char *out)
 	const struct gguf *g0 = in->g[0];
 	struct plan *plans;
 	struct fill_ctx *fcs;
+	struct pack **packs;
 	size_t n = 0, cap = 0, *start;
 	int count;
 
@@ -667,7 +708,9 @@ repack(const struct input *in, const char *out)
 	plans = calloc(cap + 1, sizeof *plans);
 	fcs = calloc(cap + 1, sizeof *fcs);
 	start = calloc(cap + 2, sizeof *start);
-	if (!plans || !fcs || !start)
+	packs = calloc(cap + 1 < MAX_SHARDS ? cap + 1 : MAX_SHARDS,
+	    sizeof *packs);
+	if (!plans || !fcs || !start || !packs)
 		die("out of memory");
 	for (int s = 0; s < in->n; s++)
 		for (uint64_t i = 0; i < in->g[s]->n_tensors; i++) {
@@ -698,8 +741,9 @@ repack(const struct input *in, const char *out)
 		build_metadata(w, g0);
 		for (size_t i = 0; i < n; i++)
 			add_tensor(w, &plans[i], &fcs[i]);
-		write_file(w, out);
+		packs[0] = write_file(w, out, 0);
 		gguf_writer_free(w);
+		commit(packs, 1);
 	} else {
 		if (!strcmp(out, "-"))
 			usage_die(usage_line, "shards need a file name prefix, "
@@ -716,16 +760,18 @@ repack(const struct input *in, const char *out)
 			add_split_keys(w, s, count, n);
 			for (size_t i = start[s]; i < start[s + 1]; i++)
 				add_tensor(w, &plans[i], &fcs[i]);
-			write_file(w, path);
+			packs[s] = write_file(w, path, s);
 			gguf_writer_free(w);
 			free(path);
 		}
+		commit(packs, count);
 	}
 	if (!opt.quiet && isatty(STDERR_FILENO))
 		fputc('\n', stderr);
 	free(plans);
 	free(fcs);
 	free(start);
+	free(packs);
 }
 
 /* ---- options ---- */
@@ -837,6 +883,7 @@ main(int argc, char **argv)
 	if (opt.split_tensors && opt.split_bytes)
 		usage_die(usage_line, "--split-max-tensors and --split-max-size "
 		    "exclude each other");
+	atexit(remove_temps);
 	catch(SIGINT);
 	catch(SIGTERM);
 	catch(SIGHUP);

@@ -31,6 +31,7 @@ struct cur {
 	uint64_t off;
 	const char *name;
 	struct cerr *e;
+	int past_end;           /* the last failure ran past the end */
 };
 
 static int
@@ -43,9 +44,11 @@ cur_fail(struct cur *c, const char *fmt, const char *what)
 static int
 need(struct cur *c, uint64_t n, const char *what)
 {
-	if (n > c->size - c->off)
+	if (n > c->size - c->off) {
+		c->past_end = 1;
 		return cur_fail(c, "%s: truncated file: %s past end of file "
 		    "(at byte %" PRIu64 ")", what);
+	}
 	return 0;
 }
 
@@ -89,10 +92,12 @@ rd_str(struct cur *c, struct gguf_str *s, const char *what)
 
 	if (rd_u64(c, &s->len, what) < 0)
 		return -1;
-	if (s->len > c->size - c->off)
+	if (s->len > c->size - c->off) {
+		c->past_end = 1;
 		return cerr_set(c->e, "%s: %s: string of %" PRIu64 " bytes past "
 		    "end of file (at byte %" PRIu64 ")", c->name, what, s->len,
 		    at);
+	}
 	s->p = (const char *)c->base + c->off;
 	c->off += s->len;
 	return 0;
@@ -197,6 +202,7 @@ parse_value(struct cur *c, uint32_t t, struct gguf_value *v, int depth,
 		if (!mul_ok(v->v.arr.n, scalar_size[v->v.arr.type], &bytes) ||
 		    bytes > c->size - c->off) {
 			c->off = at + 4;
+			c->past_end = 1;
 			return cerr_set(c->e, "%s: %s: array of %" PRIu64
 			    " elements past end of file (at byte %" PRIu64 ")",
 			    c->name, what, v->v.arr.n, c->off);
@@ -212,10 +218,12 @@ parse_value(struct cur *c, uint32_t t, struct gguf_value *v, int depth,
 	}
 	/* Strings and arrays are at least 8 bytes each: a cheap bound before
 	 * walking them. */
-	if (v->v.arr.n > (c->size - c->off) / 8)
+	if (v->v.arr.n > (c->size - c->off) / 8) {
+		c->past_end = 1;
 		return cerr_set(c->e, "%s: %s: array of %" PRIu64 " elements "
 		    "past end of file (at byte %" PRIu64 ")", c->name, what,
 		    v->v.arr.n, at + 4);
+	}
 	for (uint64_t i = 0; i < v->v.arr.n; i++) {
 		struct gguf_value el;
 
@@ -251,8 +259,7 @@ check_kvs(struct gguf *g, struct cur *c)
 		if (memchr(kv->key.p, '\0', kv->key.len))
 			return cerr_set(c->e, "%s: %s: NUL in key (at byte %"
 			    PRIu64 ")", c->name, what, kv->off);
-		snprintf(what, sizeof what, "%.*s",
-		    (int)(kv->key.len > 80 ? 80 : kv->key.len), kv->key.p);
+		cvis(what, 81, kv->key.p, (size_t)kv->key.len);
 		for (uint64_t j = 0; j < i; j++)
 			if (g->kv[j].key.len == kv->key.len &&
 			    memcmp(g->kv[j].key.p, kv->key.p, kv->key.len) == 0)
@@ -282,6 +289,10 @@ check_alignment(struct gguf *g, struct cur *c)
 		return cerr_set(c->e, "%s: general.alignment: %" PRIu64
 		    " is not a power of two (at byte %" PRIu64 ")", c->name,
 		    kv->val.v.u, kv->off);
+	if (kv->val.v.u > GGUF_MAX_ALIGNMENT)
+		return cerr_set(c->e, "%s: general.alignment: %" PRIu64
+		    " is larger than %d (at byte %" PRIu64 ")", c->name,
+		    kv->val.v.u, GGUF_MAX_ALIGNMENT, kv->off);
 	g->alignment = kv->val.v.u;
 	return 0;
 }
@@ -292,7 +303,7 @@ parse_tensor_info(struct gguf *g, struct cur *c, uint64_t i)
 	struct gguf_tensor *t = &g->tensors[i];
 	uint64_t at = c->off, rowsz, nrows = 1;
 	const struct qtype *q;
-	char what[160];
+	char what[160], name[81];
 
 	snprintf(what, sizeof what, "tensor %" PRIu64, i);
 	if (rd_str(c, &t->name, what) < 0)
@@ -300,8 +311,8 @@ parse_tensor_info(struct gguf *g, struct cur *c, uint64_t i)
 	if (t->name.len == 0 || t->name.len > MAX_KEY_LEN)
 		return cerr_set(c->e, "%s: %s: bad name length %" PRIu64
 		    " (at byte %" PRIu64 ")", c->name, what, t->name.len, at);
-	snprintf(what, sizeof what, "tensor %" PRIu64 " (%.*s)", i,
-	    (int)(t->name.len > 80 ? 80 : t->name.len), t->name.p);
+	cvis(name, sizeof name, t->name.p, (size_t)t->name.len);
+	snprintf(what, sizeof what, "tensor %" PRIu64 " (%s)", i, name);
 	for (uint64_t j = 0; j < i; j++)
 		if (g->tensors[j].name.len == t->name.len &&
 		    memcmp(g->tensors[j].name.p, t->name.p, t->name.len) == 0)
@@ -354,68 +365,166 @@ parse_tensor_info(struct gguf *g, struct cur *c, uint64_t i)
 	return 0;
 }
 
-/* Tensor data must lie inside the file; like llama.cpp we also want
- * tensors not to overlap, which holds when they are laid out in order. */
+/* A tensor's data range, for finding overlaps. */
+struct span {
+	uint64_t start, end, i;
+};
+
+static int
+span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Tensor data must lie inside the file, and no two tensors may share bytes:
+ * one range under many names would let a file of a few MB stand for a model
+ * of a GB (llama.cpp goes further and wants them packed in order). */
 static int
 check_tensor_data(struct gguf *g, struct cur *c)
 {
+	uint64_t room = g->size - g->data_off;
+	struct span *sp;
+	char a[81], b[81];
+
 	for (uint64_t i = 0; i < g->n_tensors; i++) {
 		struct gguf_tensor *t = &g->tensors[i];
-		uint64_t room = g->size - g->data_off;
 
-		if (t->offset > room || t->nbytes > room - t->offset)
-			return cerr_set(c->e, "%s: tensor %" PRIu64 " (%.*s): "
+		if (t->offset > room || t->nbytes > room - t->offset) {
+			cvis(a, sizeof a, t->name.p, (size_t)t->name.len);
+			return cerr_set(c->e, "%s: tensor %" PRIu64 " (%s): "
 			    "data past end of file (at byte %" PRIu64 ")",
-			    c->name, i, (int)(t->name.len > 80 ? 80 :
-			    t->name.len), t->name.p, g->data_off + t->offset);
+			    c->name, i, a, g->data_off + t->offset);
+		}
 		t->data = g->base + g->data_off + t->offset;
 	}
+	if (g->n_tensors < 2)
+		return 0;
+	if (!(sp = calloc(g->n_tensors, sizeof *sp)))
+		return cerr_set(c->e, "%s: out of memory", c->name);
+	for (uint64_t i = 0; i < g->n_tensors; i++)
+		sp[i] = (struct span){ g->tensors[i].offset,
+		    g->tensors[i].offset + g->tensors[i].nbytes, i };
+	qsort(sp, g->n_tensors, sizeof *sp, span_cmp);
+	for (uint64_t k = 1; k < g->n_tensors; k++) {
+		const struct gguf_tensor *t = &g->tensors[sp[k].i];
+		const struct gguf_tensor *o = &g->tensors[sp[k - 1].i];
+
+		if (sp[k - 1].end <= sp[k].start)
+			continue;
+		cvis(a, sizeof a, t->name.p, (size_t)t->name.len);
+		cvis(b, sizeof b, o->name.p, (size_t)o->name.len);
+		cerr_set(c->e, "%s: tensor %" PRIu64 " (%s): data overlaps "
+		    "tensor %" PRIu64 " (%s) (at byte %" PRIu64 ")", c->name,
+		    sp[k].i, a, sp[k - 1].i, b, g->data_off + t->offset);
+		free(sp);
+		return -1;
+	}
+	free(sp);
+	return 0;
+}
+
+/* Everything before the tensor data: fixed fields, metadata, tensor infos,
+ * padding. Failures for want of bytes set c->past_end. */
+static int
+parse_header(struct gguf *g, struct cur *c)
+{
+	uint32_t magic;
+	uint64_t pad;
+
+	if (rd(c, &magic, 4, "magic") < 0)
+		return -1;
+	if (memcmp(&magic, "GGUF", 4) != 0)
+		return cerr_set(c->e, "%s: not a GGUF file (bad magic, at byte "
+		    "0)", g->path);
+	if (rd_u32(c, &g->version, "version") < 0)
+		return -1;
+	if (g->version != 2 && g->version != 3)
+		return cerr_set(c->e, "%s: GGUF version %" PRIu32 " not "
+		    "supported (at byte 4)", g->path, g->version);
+	if (rd_u64(c, &g->n_tensors, "tensor count") < 0 ||
+	    rd_u64(c, &g->n_kv, "key count") < 0)
+		return -1;
+	/* A key takes at least 8+1+4+1 bytes, a tensor info 8+1+4+8+4+8. */
+	c->past_end = 1;
+	if (g->n_kv > (g->size - c->off) / 14)
+		return cerr_set(c->e, "%s: key count %" PRIu64 " too large for "
+		    "the file (at byte 16)", g->path, g->n_kv);
+	if (g->n_tensors > (g->size - c->off) / 33)
+		return cerr_set(c->e, "%s: tensor count %" PRIu64 " too large "
+		    "for the file (at byte 8)", g->path, g->n_tensors);
+	c->past_end = 0;
+	g->kv = calloc(g->n_kv ? g->n_kv : 1, sizeof *g->kv);
+	g->tensors = calloc(g->n_tensors ? g->n_tensors : 1,
+	    sizeof *g->tensors);
+	if (!g->kv || !g->tensors)
+		return cerr_set(c->e, "%s: out of memory", g->path);
+	if (check_kvs(g, c) < 0 || check_alignment(g, c) < 0)
+		return -1;
+	for (uint64_t i = 0; i < g->n_tensors; i++)
+		if (parse_tensor_info(g, c, i) < 0)
+			return -1;
+	pad = (g->alignment - c->off % g->alignment) % g->alignment;
+	if (g->n_tensors && pad > g->size - c->off) {
+		c->past_end = 1;
+		return cerr_set(c->e, "%s: truncated file: data section past "
+		    "end of file (at byte %" PRIu64 ")", g->path, c->off);
+	}
+	g->data_off = c->off + (pad <= g->size - c->off ? pad : 0);
 	return 0;
 }
 
 static int
 parse(struct gguf *g, struct cerr *e)
 {
-	struct cur c = { g->base, g->size, 0, g->path, e };
-	uint32_t magic;
-	uint64_t pad;
+	struct cur c = { g->base, g->size, 0, g->path, e, 0 };
 
-	if (rd(&c, &magic, 4, "magic") < 0)
+	if (parse_header(g, &c) < 0)
 		return -1;
-	if (memcmp(&magic, "GGUF", 4) != 0)
-		return cerr_set(e, "%s: not a GGUF file (bad magic, at byte 0)",
-		    g->path);
-	if (rd_u32(&c, &g->version, "version") < 0)
-		return -1;
-	if (g->version != 2 && g->version != 3)
-		return cerr_set(e, "%s: GGUF version %" PRIu32 " not supported "
-		    "(at byte 4)", g->path, g->version);
-	if (rd_u64(&c, &g->n_tensors, "tensor count") < 0 ||
-	    rd_u64(&c, &g->n_kv, "key count") < 0)
-		return -1;
-	/* A key takes at least 8+1+4+1 bytes, a tensor info 8+1+4+8+4+8. */
-	if (g->n_kv > (g->size - c.off) / 14)
-		return cerr_set(e, "%s: key count %" PRIu64 " too large for the "
-		    "file (at byte 16)", g->path, g->n_kv);
-	if (g->n_tensors > (g->size - c.off) / 33)
-		return cerr_set(e, "%s: tensor count %" PRIu64 " too large for "
-		    "the file (at byte 8)", g->path, g->n_tensors);
-	g->kv = calloc(g->n_kv ? g->n_kv : 1, sizeof *g->kv);
-	g->tensors = calloc(g->n_tensors ? g->n_tensors : 1,
-	    sizeof *g->tensors);
-	if (!g->kv || !g->tensors)
-		return cerr_set(e, "%s: out of memory", g->path);
-	if (check_kvs(g, &c) < 0 || check_alignment(g, &c) < 0)
-		return -1;
-	for (uint64_t i = 0; i < g->n_tensors; i++)
-		if (parse_tensor_info(g, &c, i) < 0)
-			return -1;
-	pad = (g->alignment - c.off % g->alignment) % g->alignment;
-	if (g->n_tensors && pad > g->size - c.off)
-		return cerr_set(e, "%s: truncated file: data section past end "
-		    "of file (at byte %" PRIu64 ")", g->path, c.off);
-	g->data_off = c.off + (pad <= g->size - c.off ? pad : 0);
 	return check_tensor_data(g, &c);
+}
+
+static uint64_t align_up(uint64_t x, uint64_t a);
+
+int
+gguf_declared_size(const void *buf, uint64_t n, const char *name,
+	uint64_t *size, struct cerr *e)
+{
+	struct gguf g = { .path = name, .base = buf, .size = n };
+	struct cur c = { buf, n, 0, name, e, 0 };
+	uint64_t end = 0, head;
+	int r = 0;
+
+	if (parse_header(&g, &c) < 0) {
+		r = c.past_end ? 0 : -1;
+		goto done;
+	}
+	for (uint64_t i = 0; i < g.n_tensors; i++) {
+		const struct gguf_tensor *t = &g.tensors[i];
+
+		if (t->offset > UINT64_MAX / 2 || t->nbytes > UINT64_MAX / 2) {
+			r = cerr_set(e, "%s: tensor %" PRIu64 ": data past any "
+			    "file's end", name, i);
+			goto done;
+		}
+		if (t->offset + t->nbytes > end)
+			end = t->offset + t->nbytes;
+	}
+	head = align_up(c.off, g.alignment);
+	end = align_up(end, g.alignment);
+	if (end > UINT64_MAX - head) {
+		r = cerr_set(e, "%s: tensor data past any file's end", name);
+		goto done;
+	}
+	*size = head + end;
+	r = 1;
+done:
+	free(g.kv);
+	free(g.tensors);
+	return r;
 }
 
 struct gguf *
@@ -706,7 +815,7 @@ int
 gguf_arr_elem(const struct gguf *g, const struct gguf_value *v, uint64_t i,
 	struct gguf_value *out, struct cerr *e)
 {
-	struct cur c = { g->base, g->size, 0, g->path, e };
+	struct cur c = { g->base, g->size, 0, g->path, e, 0 };
 	uint32_t t;
 
 	if (v->type != GGUF_ARRAY || i >= v->v.arr.n)
@@ -732,7 +841,7 @@ int
 gguf_arr_next(const struct gguf *g, const struct gguf_value *v,
 	struct gguf_arr_it *it, struct gguf_value *out)
 {
-	struct cur c = { g->base, g->size, 0, g->path, NULL };
+	struct cur c = { g->base, g->size, 0, g->path, NULL, 0 };
 	uint32_t t = v->v.arr.type;
 
 	if (v->type != GGUF_ARRAY || it->i >= v->v.arr.n)
@@ -749,7 +858,7 @@ int
 gguf_arr_strs(const struct gguf *g, const struct gguf_value *v,
 	struct gguf_str *out, struct cerr *e)
 {
-	struct cur c = { g->base, g->size, 0, g->path, e };
+	struct cur c = { g->base, g->size, 0, g->path, e, 0 };
 
 	if (v->type != GGUF_ARRAY || v->v.arr.type != GGUF_STRING)
 		return cerr_set(e, "%s: expected an array of strings", g->path);
@@ -892,8 +1001,8 @@ gguf_writer_new(uint32_t version, uint64_t alignment)
 	if (!w)
 		return NULL;
 	w->version = version == 2 ? 2 : 3;
-	w->alignment = alignment && !(alignment & (alignment - 1)) ?
-	    alignment : GGUF_DEFAULT_ALIGNMENT;
+	w->alignment = alignment && !(alignment & (alignment - 1)) &&
+	    alignment <= GGUF_MAX_ALIGNMENT ? alignment : GGUF_DEFAULT_ALIGNMENT;
 	return w;
 }
 
@@ -960,7 +1069,7 @@ wput(struct gguf_writer *w, const char *key, struct buf *b, struct cerr *e)
 		uint32_t a = (uint32_t)v[0] | (uint32_t)v[1] << 8 |
 		    (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
 
-		if (a && !(a & (a - 1)))
+		if (a && !(a & (a - 1)) && a <= GGUF_MAX_ALIGNMENT)
 			w->alignment = a;
 	}
 	return 0;
@@ -977,7 +1086,7 @@ int
 gguf_writer_copy_kv(struct gguf_writer *w, const struct gguf *src,
 	const struct gguf_kv *kv, struct cerr *e)
 {
-	struct cur c = { src->base, src->size, kv->off, src->path, e };
+	struct cur c = { src->base, src->size, kv->off, src->path, e, 0 };
 	struct gguf_value v;
 	struct gguf_str key;
 	struct buf b = { 0 };

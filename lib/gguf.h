@@ -32,6 +32,11 @@ enum gguf_vtype {
 
 #define GGUF_MAX_DIMS 4
 #define GGUF_DEFAULT_ALIGNMENT 32
+/* llama.cpp's gguf.cpp takes any power of two that fits its u32; we stop at
+ * 1 MiB, far above the 32 (or 64) that writers use, so that the padding a
+ * file asks for (before the data, after each tensor) stays small: at 2^31 a
+ * 57-byte file made gguf-repack write 2 GiB. */
+#define GGUF_MAX_ALIGNMENT (1 << 20)
 
 struct gguf_str {
 	uint64_t len;
@@ -93,6 +98,12 @@ struct gguf *gguf_open(const char *path, struct cerr *e);
 struct gguf *gguf_open_mem(const void *buf, uint64_t size, const char *name,
 	struct cerr *e);
 void gguf_close(struct gguf *g);
+/* The size a GGUF file declares, from its first n bytes (a stream being
+ * decoded): the header padded to the alignment, then tensor data up to the
+ * end of the last tensor, padded too. Returns 1 and sets *size; 0 when the n
+ * bytes end inside the header; -1 with e filled when the header is bad. */
+int gguf_declared_size(const void *buf, uint64_t n, const char *name,
+	uint64_t *size, struct cerr *e);
 
 const char *gguf_vtype_name(uint32_t t);
 

@@ -1,7 +1,9 @@
 /* pack.c: writing model files atomically, plain, zstd or archived (pack.h). */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@ struct pack {
 	char *tmp;              /* NULL when writing to stdout */
 	int fd;
 	int direct;             /* writing into a device or FIFO, no rename */
+	int finished;           /* complete and synced, not yet renamed */
 	uint64_t size, done;
 	ZSTD_CCtx *zc;
 	struct archive *a;
@@ -184,8 +187,44 @@ open_zstd(struct pack *p, int level, struct cerr *e)
 	return 0;
 }
 
+/* Remove DIR/.BASE.tmp.PID files that runs killed outright (SIGKILL, a
+ * crash, a power cut) left behind: those of processes that are gone. */
+static void
+remove_stale(const char *dir, const char *base)
+{
+	DIR *d = opendir(dir);
+	struct dirent *ent;
+	size_t n = strlen(base);
+
+	if (!d)
+		return;
+	while ((ent = readdir(d))) {
+		const char *s = ent->d_name, *pid;
+		char path[4096];
+		long long v = 0;
+
+		if (s[0] != '.' || strncmp(s + 1, base, n) != 0 ||
+		    strncmp(s + 1 + n, ".tmp.", 5) != 0)
+			continue;
+		pid = s + 1 + n + 5;
+		if (!*pid || strspn(pid, "0123456789") != strlen(pid) ||
+		    strlen(pid) > 9)
+			continue;
+		for (const char *c = pid; *c; c++)
+			v = v * 10 + (*c - '0');
+		if (v <= 0 || v == (long long)getpid() ||
+		    kill((pid_t)v, 0) == 0 || errno != ESRCH)
+			continue;       /* alive, or not ours to judge */
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, s) <
+		    sizeof path)
+			unlink(path);
+	}
+	closedir(d);
+}
+
 /* A temporary file in the target's directory (rename needs the same file
- * system), with the permissions a new file would get. */
+ * system), named .BASE.tmp.PID so that a later run can tell a dead run's
+ * leftovers, with the permissions a new file would get. */
 static int
 open_temp(struct pack *p, struct cerr *e)
 {
@@ -197,22 +236,26 @@ open_temp(struct pack *p, struct cerr *e)
 		return cerr_set(e, "out of memory");
 	base = strrchr(p->path, '/') ? strrchr(p->path, '/') + 1 : p->path;
 	dir = dirname(copy);
-	n = strlen(dir) + strlen(base) + 16;
+	n = strlen(dir) + strlen(base) + 32;
 	if (!(p->tmp = malloc(n))) {
 		free(copy);
 		return cerr_set(e, "out of memory");
 	}
-	snprintf(p->tmp, n, "%s/.%s.XXXXXX", dir, base);
+	snprintf(p->tmp, n, "%s/.%s.tmp.%ld", dir, base, (long)getpid());
+	remove_stale(dir, base);
 	free(copy);
-	if ((p->fd = mkstemp(p->tmp)) < 0) {
+	um = umask(0);
+	umask(um);
+	/* One of ours by that name is a dead process's whose PID we got. */
+	if ((p->fd = open(p->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666 & ~um)) < 0 &&
+	    errno == EEXIST && unlink(p->tmp) == 0)
+		p->fd = open(p->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666 & ~um);
+	if (p->fd < 0) {
 		cerr_set(e, "%s: %s", p->path, strerror(errno));
 		free(p->tmp);
 		p->tmp = NULL;
 		return -1;
 	}
-	um = umask(0);
-	umask(um);
-	fchmod(p->fd, 0666 & ~um);
 	return 0;
 }
 
@@ -313,49 +356,66 @@ pack_put(void *vp, const void *buf, size_t n, struct cerr *e)
 	}
 }
 
+/* Everything but the rename. */
+static int
+finish(struct pack *p, struct cerr *e)
+{
+	if (p->done != p->size)
+		return cerr_set(e, "%s: wrote %llu bytes of %llu", p->path,
+		    (unsigned long long)p->done, (unsigned long long)p->size);
+	if (p->kind == PACK_ZSTD && zstd_put(p, NULL, 0, ZSTD_e_end, e) < 0)
+		return -1;
+	if (p->a && (archive_write_close(p->a) != ARCHIVE_OK))
+		return arc_err(p, e);
+	if (p->direct && close(p->fd) < 0) {
+		p->fd = -1;
+		return cerr_set(e, "%s: %s", p->path, strerror(errno));
+	}
+	if (p->tmp && (fsync(p->fd) < 0 || close(p->fd) < 0)) {
+		p->fd = -1;
+		return cerr_set(e, "%s: %s", p->tmp, strerror(errno));
+	}
+	if (p->tmp || p->direct)
+		p->fd = -1;
+	/* What the container needed is no longer: keep only the names. */
+	if (p->zc)
+		ZSTD_freeCCtx(p->zc);
+	if (p->a)
+		archive_write_free(p->a);
+	free(p->zbuf);
+	p->zc = NULL;
+	p->a = NULL;
+	p->zbuf = NULL;
+	p->finished = 1;
+	return 0;
+}
+
+int
+pack_finish(struct pack *p, struct cerr *e)
+{
+	if (p->finished)
+		return 0;
+	if (finish(p, e) < 0) {
+		pack_abort(p);
+		return -1;
+	}
+	return 0;
+}
+
 int
 pack_commit(struct pack *p, struct cerr *e)
 {
-	int rc = -1;
-
-	if (p->done != p->size) {
-		cerr_set(e, "%s: wrote %llu bytes of %llu", p->path,
-		    (unsigned long long)p->done, (unsigned long long)p->size);
-		goto fail;
-	}
-	if (p->kind == PACK_ZSTD && zstd_put(p, NULL, 0, ZSTD_e_end, e) < 0)
-		goto fail;
-	if (p->a && (archive_write_close(p->a) != ARCHIVE_OK)) {
-		arc_err(p, e);
-		goto fail;
-	}
-	if (p->direct && close(p->fd) < 0) {
-		p->fd = -1;
+	if (pack_finish(p, e) < 0)
+		return -1;
+	if (p->tmp && rename(p->tmp, p->path) < 0) {
 		cerr_set(e, "%s: %s", p->path, strerror(errno));
-		goto fail;
+		pack_abort(p);
+		return -1;
 	}
-	if (!p->tmp) {
-		pack_free(p);
-		return 0;
-	}
-	if (fsync(p->fd) < 0 || close(p->fd) < 0) {
-		p->fd = -1;
-		cerr_set(e, "%s: %s", p->tmp, strerror(errno));
-		goto fail;
-	}
-	p->fd = -1;
-	if (rename(p->tmp, p->path) < 0) {
-		cerr_set(e, "%s: %s", p->path, strerror(errno));
-		goto fail;
-	}
-	rc = 0;
 	free(p->tmp);
 	p->tmp = NULL;
 	pack_free(p);
-	return rc;
-fail:
-	pack_abort(p);
-	return rc;
+	return 0;
 }
 
 void

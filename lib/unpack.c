@@ -3,29 +3,71 @@
  * A .gguf.zst goes through libzstd; anything else libarchive recognises
  * (tar, zip, 7z or cpio, possibly compressed, or a lone .gguf.gz/.xz/.bz2)
  * through libarchive. The decoded model lives in anonymous memory that grows
- * as data arrives: sizes claimed by the container are only hints, and the
- * total may not exceed physical memory, so a hostile file ends in an error
- * instead of exhausting the machine. */
+ * as data arrives: sizes claimed by the container are only hints. What is
+ * decoded is watched as it comes: the first four bytes must be "GGUF", and
+ * once the GGUF header is complete, no more may follow than it declares
+ * (gguf_declared_size), so a bomb (a small file that decodes to gigabytes)
+ * ends in an error after at most its header's claim, never after decoding
+ * it all. */
 #define _GNU_SOURCE             /* mremap */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zstd.h>
 
+#include "gguf.h"
 #include "unpack.h"
 
 #define CHUNK (1u << 20)
+/* A GGUF header (metadata, vocabulary, tensor table) larger than this is
+ * refused: real ones take a few MB, the largest vocabularies some 20 MB. */
+#define MAX_HEADER (UINT64_C(64) << 20)
 
-/* Anonymous memory that grows by doubling. */
+/* Anonymous memory that grows by doubling, and what we know of the model
+ * being decoded into it. */
 struct grow {
 	uint8_t *p;
 	uint64_t n, cap, limit;
 	const char *path;
+	uint64_t declared;      /* the size its header declares, 0: not known */
+	uint64_t next_try;      /* read the header again at this many bytes */
+	int not_gguf;           /* it does not start with "GGUF" */
 };
+
+/* Called after each piece decoded: stop at once when the data cannot be a
+ * model, or is longer than its header declares. The header is read again
+ * each time the data doubles, so a big one costs linear time. */
+static int
+watch(struct grow *g, struct cerr *e)
+{
+	int r;
+
+	if (g->n < 4)
+		return 0;
+	if (memcmp(g->p, "GGUF", 4) != 0) {
+		g->not_gguf = 1;
+		return cerr_set(e, "%s: not a GGUF file (bad magic, at byte 0)",
+		    g->path);
+	}
+	if (!g->declared && (g->n >= g->next_try || g->n > MAX_HEADER)) {
+		r = gguf_declared_size(g->p, g->n, g->path, &g->declared, e);
+		if (r < 0)
+			return -1;
+		if (r == 0 && g->n > MAX_HEADER)
+			return cerr_set(e, "%s: GGUF header longer than %"
+			    PRIu64 " MiB", g->path, MAX_HEADER >> 20);
+		g->next_try = g->n * 2;
+	}
+	if (g->declared && g->n > g->declared)
+		return cerr_set(e, "%s: decompressed data longer than its GGUF "
+		    "header declares", g->path);
+	return 0;
+}
 
 static uint64_t
 mem_limit(void)
@@ -101,6 +143,8 @@ zstd_step(ZSTD_DCtx *dc, ZSTD_inBuffer *ib, struct grow *g, size_t *made,
 		return cerr_set(e, "%s: zstd: %s", g->path, ZSTD_getErrorName(r));
 	g->n += ob.pos;
 	*made = ob.pos;
+	if (watch(g, e) < 0)
+		return -1;
 	return (long long)r;
 }
 
@@ -186,6 +230,8 @@ read_entry(struct archive *a, struct grow *g, struct cerr *e)
 			    msg ? msg : "archive error");
 		}
 		g->n += (uint64_t)k;
+		if (watch(g, e) < 0)
+			return -1;
 	}
 }
 
@@ -255,7 +301,7 @@ int
 unpack_model(const char *path, void **buf, uint64_t *size, struct cerr *e)
 {
 	static const uint8_t zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
-	struct grow g = { NULL, 0, 0, mem_limit(), path };
+	struct grow g = { NULL, 0, 0, mem_limit(), path, 0, 0, 0 };
 	uint8_t magic[4];
 	int fd = open(path, O_RDONLY), r;
 
@@ -264,16 +310,15 @@ unpack_model(const char *path, void **buf, uint64_t *size, struct cerr *e)
 	if (pread(fd, magic, 4, 0) == 4 && memcmp(magic, zstd_magic, 4) == 0) {
 		r = read_zstd(fd, &g, e);
 		close(fd);
-		if (r < 0) {
+		if (r < 0 && !g.not_gguf) {
 			unpack_free(g.p, g.cap);
 			return -1;
 		}
-		if (g.n >= 4 && memcmp(g.p, "GGUF", 4) == 0)
+		if (r == 0 && g.n >= 4)
 			return grow_finish(&g, buf, size, e);
 		/* Not a model inside: a .tar.zst, which libarchive reads. */
 		unpack_free(g.p, g.cap);
-		g.p = NULL;
-		g.n = g.cap = 0;
+		g = (struct grow){ NULL, 0, 0, mem_limit(), path, 0, 0, 0 };
 	} else {
 		close(fd);
 	}

@@ -173,6 +173,68 @@ mk() { python3 "$TOP/t/mkgguf.py" "$@"; }
 	check misaligned "tensor 1 (b.weight): data offset 100 not aligned to 32 (at byte 149)"
 	check alignment "general.alignment: 48 is not a power of two (at byte 69)"
 	check pastend "tensor 0 (a.weight): data past end of file (at byte 128)"
+	check alignbig "general.alignment: 2147483648 is larger than 1048576 (at byte 24)"
+	check overlap "tensor 1 (b.weight): data overlaps tensor 0 (a.weight) (at byte 192)"
+}
+
+@test "terminal escapes in keys, values and tensor names never reach the output" {
+	mk escapes "$TMP/e.gguf"
+	for o in "" -s -t --json --full; do
+		gguf-inspect $o "$TMP/e.gguf" > "$TMP/out"
+		! LC_ALL=C grep -q $'\x1b\\|\x07\\|\x7f\\|\xc2\x9b\\|\xff' "$TMP/out" ||
+		    { echo "raw control bytes with '$o'"; false; }
+	done
+	gguf-inspect "$TMP/e.gguf" > "$TMP/out"
+	grep -qF 'evil\x1b[2J\x1b]0;pwned\x07\xc2\x9b31m\x7f   str' "$TMP/out"
+	grep -qF 'value\x1b[2J\x1b]0;pwned\x07\xc2\x9b31m\x7f' "$TMP/out"
+	grep -qF 'evil.bytes                                   str              \xff\xfe\x1b[H' "$TMP/out"
+	grep -qF '  t\x1b[2J\x1b]0;pwned\x07\xc2\x9b31m\x7f.weight f32' "$TMP/out"
+	# JSON escapes them as JSON does and keeps the exact text
+	gguf-inspect --json "$TMP/e.gguf" | jq -e '.tensors[0].name == "t\u001b[2J\u001b]0;pwned\u0007\u009b31m\u007f.weight"'
+	# -k gives the raw bytes to a script
+	[ "$(gguf-inspect -k evil.bytes "$TMP/e.gguf" | od -An -tx1 | tr -d ' ')" = fffe1b5b480a ]
+}
+
+@test "error messages escape the file's text too" {
+	# the tensor twice: the duplicate's name is in the message
+	mk escapes "$TMP/dup.gguf" --dup
+	run gguf-inspect "$TMP/dup.gguf"
+	status_is 1
+	[ "$output" = "gguf-inspect: $TMP/dup.gguf: tensor 1 (t\x1b[2J\x1b]0;pwned\x07\xc2\x9b31m\x7f.weight): duplicate tensor name (at byte 294)" ]
+}
+
+@test "decompression bombs: stopped at once, memory bounded by the GGUF header" {
+	# a model of 128 bytes of data, then 256 MiB of zeros: decoding it all
+	# took 256 MiB and passed it as a model
+	for k in zst gz zip tar.zst; do
+		python3 "$TOP/t/mkbomb.py" "$k" "$TMP/b.$k" 256
+		run /usr/bin/time -o "$TMP/rss" -f %M gguf-inspect "$TMP/b.$k"
+		status_is 1
+		[ "$output" = "gguf-inspect: $TMP/b.$k: decompressed data longer than its GGUF header declares" ]
+		[ "$(tail -n 1 "$TMP/rss")" -lt 65536 ] || { echo "$k: peak RSS $(cat "$TMP/rss") KiB"; false; }
+	done
+	# zeros alone are refused at their first bytes (a lone .gz of zeros
+	# reads as an empty tar)
+	for k in gz zip; do
+		python3 "$TOP/t/mkbomb.py" "$k" "$TMP/z.$k" 256 --nogguf
+		run /usr/bin/time -o "$TMP/rss" -f %M gguf-inspect "$TMP/z.$k"
+		status_is 1
+		want="not a GGUF file (bad magic, at byte 0)"
+		[ "$k" = zip ] || want="the archive holds no .gguf member"
+		[ "${lines[0]}" = "gguf-inspect: $TMP/z.$k: $want" ]
+		[ "$(tail -n 1 "$TMP/rss")" -lt 65536 ]
+	done
+	# a header that never ends (a string of 2^40 bytes) stops at 64 MiB
+	python3 -c 'import struct, sys; sys.stdout.buffer.write(b"GGUF" +
+	    struct.pack("<IQQQ", 3, 0, 1, 1) + b"k" + struct.pack("<IQ", 8, 2**40))' > "$TMP/h"
+	head -c 100M /dev/zero | cat "$TMP/h" - | zstd -q -1 > "$TMP/h.zst"
+	run /usr/bin/time -o "$TMP/rss" -f %M gguf-inspect "$TMP/h.zst"
+	status_is 1
+	[ "$output" = "gguf-inspect: $TMP/h.zst: GGUF header longer than 64 MiB" ]
+	[ "$(tail -n 1 "$TMP/rss")" -lt 98304 ]
+	# the same model without the zeros is read
+	python3 "$TOP/t/mkbomb.py" zst "$TMP/ok.zst" 0
+	gguf-inspect -s "$TMP/ok.zst" | grep -q '^tensors: *1$'
 }
 
 @test "empty file, directory, unreadable: clear errors" {

@@ -255,6 +255,65 @@ golden() {
 	[ "$(ls -A "$TMP/out")" = m.gguf ]
 }
 
+# wait_for DIR PATTERN: until a file in DIR (dot files too) matches the
+# grep PATTERN; fails after a minute.
+wait_for() {
+	for _ in $(seq 600); do
+		ls -A "$1" | grep -q "$2" && return 0
+		sleep 0.1
+	done
+	echo "no file like $2 in $1" >&2
+	return 1
+}
+
+@test "an interrupted split leaves no shard under its final name, and no temporary file" {
+	need_model "$SMOL"
+	gguf-repack -q -t f32 "$SMOL" "$TMP/f32.gguf"
+	mkdir "$TMP/out"
+	perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV' gguf-repack -q -t q4_K \
+	    --split-max-tensors 20 "$TMP/f32.gguf" "$TMP/out/m" &
+	pid=$!
+	# the second shard is being written: the first one is complete
+	wait_for "$TMP/out" '^\.m-00002-of-00014\.gguf\.'
+	kill -INT "$pid"
+	st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 130 ]
+	[ -z "$(ls -A "$TMP/out")" ] || { ls -A "$TMP/out"; false; }
+}
+
+@test "a split killed outright leaves only .NAME.tmp.PID files, which the next run removes" {
+	need_model "$SMOL"
+	gguf-repack -q -t f32 "$SMOL" "$TMP/f32.gguf"
+	mkdir "$TMP/out"
+	gguf-repack -q -t q4_K --split-max-tensors 20 "$TMP/f32.gguf" "$TMP/out/m" &
+	pid=$!
+	wait_for "$TMP/out" '^\.m-00003-of-00014\.gguf\.'
+	kill -KILL "$pid"
+	wait "$pid" || true
+	[ -z "$(ls -A "$TMP/out" | grep -v "^\.m-000[01][0-9]-of-00014\.gguf\.tmp\.$pid\$")" ] || { ls -A "$TMP/out"; false; }
+	[ -n "$(ls -A "$TMP/out")" ]
+	# a leftover of another dead run, and one of a live process, kept
+	pid2=$(sh -c 'echo $$')
+	: > "$TMP/out/.m-00014-of-00014.gguf.tmp.$pid2"
+	: > "$TMP/out/.m-00014-of-00014.gguf.tmp.$$"
+	gguf-repack -q --split-max-tensors 20 "$SMOL" "$TMP/out/m"
+	[ "$(ls -A "$TMP/out" | grep -c '^m-000[01][0-9]-of-00014\.gguf$')" -eq 14 ]
+	[ "$(ls -A "$TMP/out" | grep '^\.')" = ".m-00014-of-00014.gguf.tmp.$$" ]
+}
+
+@test "a huge alignment or overlapping tensors are refused, nothing written" {
+	python3 "$TOP/t/mkgguf.py" broken alignbig "$TMP/a.gguf"
+	run gguf-repack "$TMP/a.gguf" "$TMP/out.gguf"
+	status_is 1
+	[ "$output" = "gguf-repack: $TMP/a.gguf: general.alignment: 2147483648 is larger than 1048576 (at byte 24)" ]
+	python3 "$TOP/t/mkgguf.py" broken overlap "$TMP/o.gguf"
+	run gguf-repack "$TMP/o.gguf" "$TMP/out.gguf"
+	status_is 1
+	[ "$output" = "gguf-repack: $TMP/o.gguf: tensor 1 (b.weight): data overlaps tensor 0 (a.weight) (at byte 192)" ]
+	[ ! -e "$TMP/out.gguf" ]
+}
+
 @test "an output that cannot be written is a clean error" {
 	need_model "$SMOL"
 	run gguf-repack "$SMOL" "$TMP/no/such/dir/m.gguf"

@@ -3,6 +3,7 @@
 
   mkgguf.py synth OUT [--version 2|3]  every metadata type, several tensor types
   mkgguf.py broken KIND OUT            a file broken in one way (kinds: --list)
+  mkgguf.py escapes OUT [--dup]        terminal escapes in keys, values, names
   mkgguf.py ref FILE                   JSON of what the `gguf` package reads,
                                        in gguf-inspect --json's shape
   mkgguf.py compare OURS.json REF.json every key and tensor agree
@@ -185,6 +186,11 @@ def broken(kind):
         return pack([arch, kv("general.alignment", STR, "32")], one)
     if kind == "alignzero":
         return pack([arch, kv("general.alignment", U32, 0)], one)
+    if kind == "alignbig":
+        return pack([kv("general.alignment", U32, 2**31)], [])
+    if kind == "overlap":
+        f = pack([arch], one + [("b.weight", [32], 0, None)])
+        return f.replace(struct.pack("<IQ", 0, 96), struct.pack("<IQ", 0, 32))
     raise SystemExit("unknown kind " + kind)
 
 
@@ -192,7 +198,19 @@ KINDS = ["magic", "version", "version1", "kvcount", "tensorcount", "keylen",
          "strlen", "arrlen", "strarrlen", "valtype", "elemtype", "nest", "bool",
          "dupkey", "duptensor", "ndims", "zerodim", "dimoverflow", "ggmltype",
          "blocksize", "misaligned", "pastend", "offset", "alignment",
-         "alignmenttype", "alignzero"]
+         "alignmenttype", "alignzero", "alignbig", "overlap"]
+
+
+def escapes(dup=False):
+    """Terminal escapes and bytes that are not UTF-8 in every kind of text;
+    dup: the tensor twice, so that an error message names it."""
+    bad = "\x1b[2J\x1b]0;pwned\x07\u009b31m\x7f"
+    t = ("t" + bad + ".weight", [32], 0, None)
+    return pack([kv("general.architecture", STR, "llama"),
+                 kv("evil" + bad, STR, "value" + bad),
+                 kv("evil.bytes", STR, b"\xff\xfe\x1b[H"),
+                 kv("evil.arr", ARR, (STR, ["x" + bad]))],
+                [t, t] if dup else [t])
 
 
 def ref(path):
@@ -267,6 +285,8 @@ def main():
     elif len(a) >= 2 and a[0] == "synth":
         version = int(a[3]) if len(a) == 4 and a[2] == "--version" else 3
         open(a[1], "wb").write(pack(synth_kvs(), synth_tensors(), version, 64))
+    elif len(a) in (2, 3) and a[0] == "escapes":
+        open(a[1], "wb").write(escapes(a[2:] == ["--dup"]))
     elif len(a) == 3 and a[0] == "broken":
         open(a[2], "wb").write(broken(a[1]))
     elif len(a) == 3 and a[0] == "compare":
