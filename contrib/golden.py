@@ -11,7 +11,12 @@ and sets PYTHONPATH / LLAMA_CPP_LIB_PATH / LLAMA_BIN. Writes into t/golden/:
                       model, llama-perplexity on gguf-repack's files
   requant-smollm2.jsonl llama.cpp's logits on each of gguf-repack's files
 
-GOLDEN_ONLY=repack makes only the last two.
+  synth.jsonl         llama.cpp's logits on the synthetic models of
+                      t/mksynth.py (qwen3, phi3, Llama 3, SPM llama), each
+                      in Q8_0 and Q4_0, for a one- and a five-token prompt
+
+GOLDEN_ONLY=repack makes only the repack files, GOLDEN_ONLY=synth only
+synth.jsonl, GOLDEN_ONLY=model only the files of the models named.
 
 usage: golden.py OUTDIR NAME=MODEL.gguf [NAME=MODEL.gguf ...]"""
 import hashlib
@@ -63,7 +68,21 @@ PROMPTS = {
         "<start_of_turn>user\nWhat is 2+2?<end_of_turn>\n<start_of_turn>model\n",
         "Hello",
     ],
+    "qwen2": [
+        "The capital of France is",
+        "def fibonacci(n):",
+        "<|im_start|>user\nWrite a function that reverses a string in C.<|im_end|>\n<|im_start|>assistant\n",
+        "Hello",
+    ],
 }
+
+# Synthetic models: (name, t/mksynth.py ARCH, vocabulary file)
+SYNTH = [("qwen3", "qwen3", "ggml-vocab-qwen2.gguf"),
+         ("phi3", "phi3", "ggml-vocab-phi-3.gguf"),
+         ("llama3", "llama3", "ggml-vocab-llama-bpe.gguf"),
+         ("llama-spm", "llama-spm", "ggml-vocab-llama-spm.gguf")]
+SYNTH_TYPES = ["q8_0", "q4_0"]
+SYNTH_PROMPTS = [[1000], [1000, 2000, 3000, 4000, 5000]]
 
 N_CTX = 512
 N_GREEDY = 64
@@ -233,6 +252,39 @@ def repack(out, path, vocab_n):
         f.write("\n")
 
 
+def synth(out):
+    """llama.cpp's last-position logits on each synthetic model, made by
+    t/mksynth.py from a vocabulary of $CHORD_VOCAB (the sdist's
+    ggml-vocab-*.gguf files; contrib/fetch-models puts them in
+    $CHORD_DATA/vocab) and requantized by gguf-repack."""
+    import tempfile
+    vocab_dir = os.environ["CHORD_VOCAB"]
+    with tempfile.TemporaryDirectory() as tmp, \
+            open(os.path.join(out, "synth.jsonl"), "w") as f:
+        for name, arch, vocab in SYNTH:
+            f32 = os.path.join(tmp, name + "-f32.gguf")
+            subprocess.run([sys.executable, "t/mksynth.py", arch,
+                            os.path.join(vocab_dir, vocab), f32], check=True)
+            for t in SYNTH_TYPES:
+                path = os.path.join(tmp, "%s-%s.gguf" % (name, t))
+                subprocess.run(["gguf-repack", "-q", "-t", t, f32, path],
+                               check=True)
+                n_vocab = load(path, vocab_only=True).n_vocab()
+                r = subprocess.run([os.environ["LLAMA_LOGITS"], path,
+                                    str(N_CTX), "0", str(THREADS)],
+                                   input="".join(" ".join(map(str, p)) + "\n"
+                                                 for p in SYNTH_PROMPTS).encode(),
+                                   capture_output=True, check=True)
+                for k, ids in enumerate(SYNTH_PROMPTS):
+                    row = np.frombuffer(r.stdout, dtype="<f4", count=n_vocab,
+                                        offset=4 * n_vocab * k)
+                    line = {"model": name, "arch": arch, "vocab": vocab,
+                            "type": t, "sha256": sha256(path), "ids": ids}
+                    line.update(summary(row))
+                    f.write(json.dumps(line) + "\n")
+                print("golden: synthetic %s %s" % (name, t), file=sys.stderr)
+
+
 def ppl(out, name, path):
     text = os.path.join(out, "ppl-text.txt")
     cmd = [os.path.join(os.environ["LLAMA_BIN"], "llama-perplexity"), "-m",
@@ -256,14 +308,16 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     out = sys.argv[1]
+    only = os.environ.get("GOLDEN_ONLY")
+    if only in (None, "synth"):
+        synth(out)
     for arg in sys.argv[2:]:
         name, path = arg.split("=", 1)
         sha = hashlib.sha256(open(path, "rb").read()).hexdigest()
         print("golden: %s %s sha256 %s" % (name, os.path.basename(path), sha),
               file=sys.stderr)
         vocab = load(path, vocab_only=True)
-        only = os.environ.get("GOLDEN_ONLY")
-        if not only:
+        if only in (None, "model"):
             tokens(out, name, vocab)
             logits(out, name, path, vocab)
             ppl(out, name, path)

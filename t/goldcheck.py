@@ -10,6 +10,10 @@
                                            every prompt: same argmax, top-20
                                            logits within TOL; prints the
                                            largest difference
+  goldcheck.py synth GOLDEN.jsonl VOCABDIR WORKDIR [MODEL]
+                                           the synthetic models of
+                                           t/mksynth.py (or only MODEL)
+                                           against llama.cpp on the same files
 Prints one line per difference and a summary; exits 1 on any."""
 import json
 import struct
@@ -120,8 +124,59 @@ def requant(model, golden, workdir):
     return bad
 
 
+def last_logits(model, ids, n_vocab):
+    """chord-fwd's logits of the last position of one batch."""
+    p = subprocess.run(["chord-fwd", "-m", model],
+                       input=(" ".join(map(str, ids)) + "\n").encode(),
+                       capture_output=True)
+    if p.returncode != 0:
+        raise SystemExit("chord-fwd -m %s: %s" % (model, p.stderr.decode()))
+    out = p.stdout
+    n_new = struct.unpack("<I", out[80:84])[0]
+    at = 84 + 4 * n_new
+    return struct.unpack("<%df" % n_vocab, out[at:at + 4 * n_vocab])
+
+
+def synth(golden, vocab_dir, workdir, only=None):
+    """Each synthetic model of t/golden/synth.jsonl, written again by
+    t/mksynth.py and gguf-repack: the same file as llama.cpp read (sha256),
+    and chord-fwd's logits equal to llama.cpp's to the goldens' 4 decimals."""
+    import hashlib
+    import os
+    bad, made = 0, {}
+    top = os.path.dirname(os.path.abspath(__file__))
+    for line in open(golden):
+        r = json.loads(line)
+        if only and r["model"] != only:
+            continue
+        f32 = os.path.join(workdir, r["model"] + "-f32.gguf")
+        f = os.path.join(workdir, "%s-%s.gguf" % (r["model"], r["type"]))
+        if f not in made:
+            if not os.path.exists(f32):
+                subprocess.run([sys.executable, os.path.join(top, "mksynth.py"),
+                                r["arch"], os.path.join(vocab_dir, r["vocab"]), f32],
+                               check=True)
+            subprocess.run(["gguf-repack", "-q", "-t", r["type"], f32, f], check=True)
+            made[f] = hashlib.sha256(open(f, "rb").read()).hexdigest()
+        if made[f] != r["sha256"]:
+            print("%s %s: not the file llama.cpp read" % (r["model"], r["type"]))
+            bad += 1
+            continue
+        lg = last_logits(f, r["ids"], r["n_vocab"])
+        argmax = max(range(len(lg)), key=lambda i: lg[i])
+        diff = max(abs(lg[i] - v) for i, v in r["top"])
+        ok = argmax == r["argmax"] and diff <= TOL_EXACT
+        print("%-9s %-4s %d tokens: argmax %d (llama.cpp %d), top-20 difference %.4f%s" % (
+            r["model"], r["type"], len(r["ids"]), argmax, r["argmax"], diff,
+            "" if ok else "  FAIL"))
+        bad += not ok
+    return bad
+
+
 def main():
     a = sys.argv[1:]
+    if a[0] == "synth":
+        sys.exit(1 if synth(a[1], a[2], a[3], a[4] if len(a) > 4 else None) else 0)
     if a[0] == "tokens":
         sys.exit(1 if tokens(a[1], a[2]) else 0)
     if a[0] == "requant":
