@@ -62,6 +62,10 @@ models:
 test: all tprogs models
 	bats t/
 
+# test, then the slow checks (t/slow/): run before a closing note.
+check-all: test
+	bats t/slow/
+
 # Same suites against tools built with AddressSanitizer and UBSan.
 san:
 	$(MAKE) O=build/san/obj BINDIR=build/san/bin TBIN=build/san/t all tprogs \
@@ -148,6 +152,6 @@ man-lint:
 clean:
 	rm -rf build $(TOOLS)
 
-.PHONY: all tprogs models demo test san fuzz fuzz-build golden bench install \
+.PHONY: all tprogs models demo test check-all san fuzz fuzz-build golden bench install \
     uninstall man-lint clean
 .DELETE_ON_ERROR:

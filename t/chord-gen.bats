@@ -53,6 +53,18 @@ greedy() {
 	greedy "$GEMMA" "$GOLDEN/logits-gemma3.jsonl"
 }
 
+@test "greedy on Qwen2.5: llama.cpp's 64-token continuations" {
+	need_model "$QWEN"
+	greedy "$QWEN" "$GOLDEN/logits-qwen2.jsonl"
+}
+
+@test "Qwen2.5 answers a coding question with its own chat template" {
+	need_model "$QWEN"
+	run sh -c "echo 'Write a Python function that adds two numbers.' | chord-tok -m '$QWEN' --chat auto | chord-gen -m '$QWEN' --temp 0 -n 40"
+	status_is 0
+	[[ "$output" == *"def "* ]]
+}
+
 @test "text on stdin and -p TEXT are tokenized; a token stream is used as is" {
 	need_model "$SMOL"
 	a=$(echo "The capital of France is" | chord-gen --temp 0 -n 3)

@@ -3,7 +3,7 @@ bats_require_minimum_version 1.5.0
 # Puts the tools under test first on PATH ($CHORD_BIN, default bin/), gives
 # each test a scratch directory, and names the test models and goldens.
 
-TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${CHORD_BIN:-$TOP/bin}
 PATH=$BIN:$TOP/bin:$PATH
 TBIN=${CHORD_TBIN:-$TOP/build/t}
@@ -11,7 +11,9 @@ GOLDEN=$TOP/t/golden
 CHORD_DATA=${CHORD_DATA:-${XDG_DATA_HOME:-$HOME/.local/share}/chord}
 SMOL=$CHORD_DATA/models/SmolLM2-135M-Instruct.Q4_1.gguf
 GEMMA=$CHORD_DATA/models/gemma-3-270m-q4_k_m.gguf
-export PATH TOP BIN TBIN GOLDEN CHORD_DATA SMOL GEMMA
+QWEN=$CHORD_DATA/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
+VOCAB=$CHORD_DATA/vocab
+export PATH TOP BIN TBIN GOLDEN CHORD_DATA SMOL GEMMA QWEN VOCAB
 
 setup() {
 	TMP=$BATS_TEST_TMPDIR
