@@ -201,3 +201,24 @@ synth() {
 	[[ "$output" == *nan* ]]
 	[ -z "$stderr" ]
 }
+
+@test "weights of a type it cannot multiply are refused at load, naming file and tensor" {
+	need_model "$SMOL"
+	python3 "$TOP/t/settype.py" "$SMOL" "$TMP/iq.gguf" blk.0.ffn_gate.weight 20
+	run --separate-stderr chord-fwd -m "$TMP/iq.gguf" <<< "1"
+	status_is 1
+	[ "$stderr" = "chord-fwd: $TMP/iq.gguf: tensor blk.0.ffn_gate.weight: type iq4_nl not supported" ]
+	[ -z "$output" ]
+	python3 "$TOP/t/settype.py" "$SMOL" "$TMP/iq2.gguf" token_embd.weight 20
+	run --separate-stderr chord-fwd -m "$TMP/iq2.gguf" <<< "1"
+	status_is 1
+	[ "$stderr" = "chord-fwd: $TMP/iq2.gguf: token_embd.weight: type iq4_nl not supported" ]
+}
+
+@test "an odd RoPE dimension count is refused, not a write past a buffer" {
+	need_model "$SMOL"
+	gguf-repack -q -s llama.rope.dimension_count:u32=63 "$SMOL" "$TMP/odd.gguf"
+	run --separate-stderr chord-fwd -m "$TMP/odd.gguf" <<< "1 2 3"
+	status_is 1
+	[ "$stderr" = "chord-fwd: $TMP/odd.gguf: llama.rope.dimension_count = 63 is odd" ]
+}
