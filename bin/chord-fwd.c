@@ -190,9 +190,16 @@ main(int argc, char **argv)
 		    m.hp.n_layer, m.hp.dim, opt.n_ctx, omp_get_max_threads());
 	tokstream_init(&ts, stdin, "stdin");
 	ts.expect_vocab = vocab.fingerprint;
+	ts.controls = 1;
 	ts.expect_n_vocab = (uint32_t)(vocab.n < (uint32_t)m.hp.n_vocab ?
 	    vocab.n : (uint32_t)m.hp.n_vocab);
-	while ((r = tokstream_next(&ts, &e)) == 1) {
+	while ((r = tokstream_next(&ts, &e)) > 0) {
+		if (r == 2) {
+			if (fwd_keep(f, (int)ts.keep, &e) < 0)
+				die("stdin: line %llu: %s", (unsigned long long)
+				    ts.lineno, e.msg);
+			continue;
+		}
 		if (ts.n > (size_t)(fwd_n_ctx(f) - fwd_n_pos(f)))
 			die("stdin: line %llu: %zu tokens overflow the context "
 			    "(%d of %d positions used; use -c)",

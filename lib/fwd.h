@@ -27,6 +27,8 @@ void fwd_close(struct fwd *f);
 int fwd_eval(struct fwd *f, const int32_t *tokens, int n, int all,
 	struct cerr *e);
 const float *fwd_logits(const struct fwd *f);
+/* Drop the cached positions past the first n (n <= fwd_n_pos()). */
+int fwd_keep(struct fwd *f, int n, struct cerr *e);
 int fwd_n_pos(const struct fwd *f);
 int fwd_n_ctx(const struct fwd *f);
 

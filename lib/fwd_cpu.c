@@ -107,6 +107,16 @@ fwd_logits(const struct fwd *f)
 }
 
 int
+fwd_keep(struct fwd *f, int n, struct cerr *e)
+{
+	if (n < 0 || n > f->n_pos)
+		return cerr_set(e, "keep %d: only %d positions are filled", n,
+		    f->n_pos);
+	f->n_pos = n;           /* the next batch overwrites the rest */
+	return 0;
+}
+
+int
 fwd_n_pos(const struct fwd *f)
 {
 	return f->n_pos;

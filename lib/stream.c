@@ -112,6 +112,31 @@ parse_ids(struct tokstream *ts, const char *s, struct cerr *e)
 	}
 }
 
+/* " N\n" after "#chord keep": N into ts->keep; returns 2. */
+static int
+keep_line(struct tokstream *ts, const char *s, struct cerr *e)
+{
+	uint64_t v = 0;
+	const char *start;
+
+	if (*s != ' ')
+		goto bad;
+	while (*s == ' ')
+		s++;
+	start = s;
+	while (*s >= '0' && *s <= '9' && v <= INT32_MAX)
+		v = v * 10 + (uint64_t)(*s++ - '0');
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	if (s == start || *s || v > INT32_MAX)
+		goto bad;
+	ts->keep = (uint32_t)v;
+	return 2;
+bad:
+	return cerr_set(e, "%s: line %" PRIu64 ": bad control line (want "
+	    "\"#chord keep N\")", ts->name, ts->lineno);
+}
+
 int
 tokstream_next(struct tokstream *ts, struct cerr *e)
 {
@@ -130,6 +155,8 @@ tokstream_next(struct tokstream *ts, struct cerr *e)
 		if (memchr(ts->line, '\0', (size_t)len))
 			return cerr_set(e, "%s: line %" PRIu64 ": NUL byte in "
 			    "token stream", ts->name, ts->lineno);
+		if (ts->controls && !strncmp(ts->line, "#chord keep", 11))
+			return keep_line(ts, ts->line + 11, e);
 		if (ts->line[0] == '#') {
 			if (header_line(ts, ts->line, e) < 0)
 				return -1;

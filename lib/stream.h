@@ -5,7 +5,12 @@
  *     #chord tokens vocab=<16 hex digits> n_vocab=<N>
  * names the vocabulary (vocab_fingerprint() of vocab.h); other lines starting
  * with '#' are comments, blank lines are skipped. A reader acts on each line
- * as soon as it has it.
+ * as soon as it has it. One control line, for a reader that keeps a KV cache
+ * (chord-fwd):
+ *     #chord keep <N>
+ * drops every cached position past the first N (rejected draft tokens in
+ * speculative decoding; N at most the positions filled); the next batch
+ * continues at position N. Readers without a cache take it as a comment.
  *
  * LOGITS STREAM (binary, little-endian): a 64-byte stream header, then frames.
  *
@@ -55,6 +60,8 @@ struct tokstream {
 	uint64_t vocab;          /* from the header line, if any */
 	uint32_t n_vocab;
 	int have_header;
+	int controls;            /* set before reading: report "#chord keep" */
+	uint32_t keep;           /* its N, when tokstream_next returned 2 */
 	int32_t *ids;            /* the current batch */
 	size_t n;
 	size_t cap;
@@ -64,7 +71,8 @@ struct tokstream {
 };
 
 void tokstream_init(struct tokstream *ts, FILE *f, const char *name);
-/* Next batch into ts->ids / ts->n. Returns 1, 0 at end of input, -1 on
+/* Next batch into ts->ids / ts->n. Returns 1, 2 for a "#chord keep N"
+ * line (ts->keep; only when ts->controls), 0 at end of input, -1 on
  * error ("stdin: line 3: token 99999 out of range (n_vocab 49152)",
  * "stdin: stream is for vocab 0123.., model has 4567..."). */
 int tokstream_next(struct tokstream *ts, struct cerr *e);

@@ -222,3 +222,16 @@ synth() {
 	status_is 1
 	[ "$stderr" = "chord-fwd: $TMP/odd.gguf: llama.rope.dimension_count = 63 is odd" ]
 }
+
+@test "#chord keep N drops cached positions: the next batch continues at N" {
+	need_model "$SMOL"
+	a=$(printf '504 3575 282 4649 314\n' | chord-fwd --top 3)
+	b=$(printf '504 3575 282 19556 19556 19556\n#chord keep 3\n4649 314\n' | chord-fwd --top 3 | tail -n 1)
+	[ -n "$a" ] && [ "$a" = "$b" ]
+	run --separate-stderr chord-fwd <<< $'1 2 3\n#chord keep 9'
+	status_is 1
+	[ "$stderr" = "chord-fwd: stdin: line 2: keep 9: only 3 positions are filled" ]
+	run --separate-stderr chord-fwd <<< $'1 2 3\n#chord keep x'
+	status_is 1
+	[ "$stderr" = 'chord-fwd: stdin: line 2: bad control line (want "#chord keep N")' ]
+}
