@@ -241,10 +241,13 @@ model_load(struct model *m, const struct gguf *g, struct cerr *e)
 	m->path = g->path;
 	if (gguf_get_str(g, "general.architecture", &arch, e) < 0)
 		return -1;
-	if (!arch_supported(arch.p, arch.len))
-		return cerr_set(e, "%s: architecture '%.*s' not supported "
-		    "(chord runs %s)", g->path, (int)(arch.len > 40 ? 40 :
-		    arch.len), arch.p, arch_names());
+	if (!arch_supported(arch.p, arch.len)) {
+		char shown[64];
+
+		cvis(shown, sizeof shown, arch.p, arch.len);
+		return cerr_set(e, "%s: architecture '%s' not supported (chord "
+		    "runs %s)", g->path, shown, arch_names());
+	}
 	memcpy(m->hp.arch, arch.p, arch.len);
 	if (load_hparams(&m->hp, g, m->hp.arch, e) < 0)
 		return -1;

@@ -97,11 +97,12 @@ parse_ids(struct tokstream *ts, const char *s, struct cerr *e)
 			s++;
 		}
 		if (s == start || (*s && !strchr(" \t\r\n\v\f", *s))) {
-			int n = (int)strcspn(start, " \t\r\n\v\f");
+			char shown[64];
+			size_t n = strcspn(start, " \t\r\n\v\f");
 
+			cvis(shown, sizeof shown, start, n > 20 ? 20 : n);
 			return cerr_set(e, "%s: line %" PRIu64 ": not a token "
-			    "id: '%.*s'", ts->name, ts->lineno, n > 20 ? 20 : n,
-			    start);
+			    "id: '%s'", ts->name, ts->lineno, shown);
 		}
 		if (limit && v >= limit)
 			return cerr_set(e, "%s: line %" PRIu64 ": token %" PRIu64

@@ -293,9 +293,13 @@ vocab_load(struct vocab *v, const struct gguf *g, struct cerr *e)
 		v->kind = VOCAB_SPM;
 	else if (gguf_str_eq(v->model, "gpt2"))
 		v->kind = VOCAB_BPE;
-	else
-		return cerr_set(e, "%s: tokenizer %.*s not supported", g->path,
-		    (int)v->model.len, v->model.p);
+	else {
+		char shown[64];
+
+		cvis(shown, sizeof shown, v->model.p, v->model.len);
+		return cerr_set(e, "%s: tokenizer %s not supported", g->path,
+		    shown);
+	}
 	if (gguf_get_str(g, "tokenizer.ggml.pre", &v->pre, e) < 0)
 		v->pre = (struct gguf_str){ 7, "default" };
 	kv = gguf_kv_get(g, "tokenizer.ggml.tokens");

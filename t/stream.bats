@@ -80,3 +80,10 @@ st() { "$TBIN/stream-test" "$@"; }
 	status_is 1
 	[ "$output" = "stream-test: stdin: not a logits stream (bad magic)" ]
 }
+
+@test "a bad token in a stream is shown escaped: no terminal escape reaches stderr" {
+	need_model "$SMOL"
+	run --separate-stderr chord-fwd <<< $'1 \e[2Jx'
+	status_is 1
+	[ "$stderr" = 'chord-fwd: stdin: line 1: not a token id: '"'"'\x1b[2Jx'"'" ]
+}
