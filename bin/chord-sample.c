@@ -109,12 +109,8 @@ score(const struct logits_hdr *h)
 		die("out of memory");
 	while ((r = logits_read_frame(stdin, "stdin", h, &fr, &e)) == 1) {
 		if (have && (long long)fr.pos >= opt.score_from) {
-			double l = prev[fr.token];
-
-			if (fr.token < 0 || (uint32_t)fr.token >= h->n_vocab)
-				die("stdin: frame at %u: token %d out of range",
-				    fr.pos, fr.token);
-			nll += logsumexp(prev, h->n_vocab) - l;
+			/* the reader checked fr.token < n_vocab */
+			nll += logsumexp(prev, h->n_vocab) - prev[fr.token];
 			count++;
 		}
 		memcpy(prev, fr.logits, (size_t)h->n_vocab * sizeof *prev);

@@ -103,3 +103,13 @@ mk() { python3 "$TOP/t/mklogits.py" 16 "$@"; }
 	status_is 1
 	[ "$stderr" = "chord-sample: --logit-bias: token 99 out of range (n_vocab 16)" ]
 }
+
+@test "a frame's token out of range: clear error, not a crash (--score too)" {
+	python3 "$TOP/t/mklogits.py" 100 uniform @1000000:uniform > "$TMP/s"
+	run --separate-stderr chord-sample --score < "$TMP/s"
+	status_is 1
+	[ "$stderr" = "chord-sample: stdin: frame at position 1: token 1000000 out of range (n_vocab 100)" ]
+	run --separate-stderr chord-sample --temp 0 < <(mk @-1:uniform)
+	status_is 1
+	[ "$stderr" = "chord-sample: stdin: frame at position 0: token -1 out of range (n_vocab 16)" ]
+}
