@@ -135,8 +135,7 @@ generate(const struct logits_hdr *h)
 	long long made = 0;
 	int r;
 
-	if (sampler_init(&s, &so, h->n_vocab, &e) < 0)
-		die_err(&e);
+	sampler_init(&s, &so);
 	while (opt.n != 0 &&
 	    (r = logits_read_frame(stdin, "stdin", h, &fr, &e)) == 1) {
 		int32_t id;
