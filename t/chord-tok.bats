@@ -172,3 +172,21 @@ load helper
 	status_is 0
 	[ "$output" = "A<0xZZ><0x-1><0x42A<0x4<0x4g> hi" ]
 }
+
+@test "--chat: an endless, huge, NUL-holding or directory template is a clear error" {
+	need_model "$SMOL"
+	run --separate-stderr timeout 60 chord-tok --chat /dev/zero <<< hi
+	status_is 1
+	[ "$stderr" = "chord-tok: /dev/zero: template too large (over 1048576 bytes)" ]
+	{ echo 'user {content}'; echo 'assistant x'; head -c 2000000 /dev/zero | tr '\0' '#'; } > "$TMP/big"
+	run --separate-stderr chord-tok --chat "$TMP/big" <<< hi
+	status_is 1
+	[ "$stderr" = "chord-tok: $TMP/big: template too large (over 1048576 bytes)" ]
+	printf 'user {content}\n\0assistant x\n' > "$TMP/nul"
+	run --separate-stderr chord-tok --chat "$TMP/nul" <<< hi
+	status_is 1
+	[ "$stderr" = "chord-tok: $TMP/nul: NUL byte in template" ]
+	run --separate-stderr chord-tok --chat "$TMP" <<< hi
+	status_is 1
+	[ "$stderr" = "chord-tok: $TMP: Is a directory" ]
+}
