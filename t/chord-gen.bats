@@ -119,6 +119,22 @@ hdr() { printf x | chord-tok | head -n 1; }
 	status_is 1
 }
 
+@test "a prompt with NUL bytes (stdin or -f) is refused, not taken for ids" {
+	printf 'The capital\0 of France is' > "$TMP/nul"
+	run --separate-stderr chord-gen --temp 0 -n 3 < "$TMP/nul"
+	status_is 1
+	[ "$stderr" = "chord-gen: prompt contains NUL bytes" ]
+	[ -z "$output" ]
+	run --separate-stderr chord-gen --temp 0 -n 3 -f "$TMP/nul"
+	status_is 1
+	[ "$stderr" = "chord-gen: prompt contains NUL bytes" ]
+	# grep took this one for ids and then for an empty prompt
+	printf '12\0 34' > "$TMP/nul"
+	run --separate-stderr chord-gen --temp 0 -n 3 < "$TMP/nul"
+	status_is 1
+	[ "$stderr" = "chord-gen: prompt contains NUL bytes" ]
+}
+
 @test "a failing stage makes chord-gen fail" {
 	run --separate-stderr chord-gen -m "$TMP/none.gguf" -p hi
 	status_is 1
