@@ -84,26 +84,29 @@ alive() {
 	s=$(ps -o stat= -p "$1") && [ "${s#Z}" = "$s" ]
 }
 
-# signal_ends SIG STATUS: chord-gen, sent SIG to its own pid once text flows,
-# ends its stages, removes its temp dir and exits with STATUS (128 + SIG).
+# signal_ends SIG STATUS NKIDS ARGS...: chord-gen ARGS (stdin: $TMP/in),
+# sent SIG to its own pid once text flows, ends its NKIDS stages, removes
+# its temp dir and exits with STATUS (128 + SIG).
 signal_ends() {
+	local sig=$1 want=$2 nkids=$3
+	shift 3
 	export TMPDIR=$TMP
 	# a background job starts with SIGINT ignored; give it back its default
 	perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV' chord-gen --temp 0 \
-	    -n 5000 --ignore-eos -p 'Once upon a time' > "$TMP/out" &
+	    -n 5000 --ignore-eos "$@" < "$TMP/in" > "$TMP/out" &
 	pid=$!
 	for i in $(seq 240); do [ -s "$TMP/out" ] && break; sleep 0.5; done
 	[ -s "$TMP/out" ]
 	kids=$(pgrep -P "$pid" | tr '\n' ' ')
-	[ "$(echo $kids | wc -w)" -eq 5 ]     # cat, chord-fwd, chord-sample, tee, chord-tok
+	[ "$(echo $kids | wc -w)" -eq "$nkids" ]
 	[ -n "$(ls "$TMP" | grep chord-gen)" ]
-	kill -"$1" "$pid"
+	kill -"$sig" "$pid"
 	# a bounded poll: the old chord-gen ran on to -n with its stages
 	for i in $(seq 40); do alive "$pid" || break; sleep 0.25; done
 	if alive "$pid"; then kill -KILL $pid $kids; false; fi
 	st=0
 	wait "$pid" || st=$?
-	[ "$st" -eq "$2" ] || { echo "status $st, want $2"; false; }
+	[ "$st" -eq "$want" ] || { echo "status $st, want $want"; false; }
 	for k in $kids; do
 		for i in $(seq 40); do alive "$k" || break; sleep 0.25; done
 		! alive "$k" || { echo "stage $k left running"; false; }
@@ -113,17 +116,34 @@ signal_ends() {
 
 @test "SIGTERM to chord-gen's pid ends its stages and temp dir: status 143" {
 	need_model "$SMOL"
-	signal_ends TERM 143
+	: > "$TMP/in"
+	# its stages: cat, chord-fwd, chord-sample, tee, chord-tok
+	signal_ends TERM 143 5 -p 'Once upon a time'
 }
 
 @test "SIGHUP to chord-gen's pid ends its stages and temp dir: status 129" {
 	need_model "$SMOL"
-	signal_ends HUP 129
+	: > "$TMP/in"
+	# its stages: cat, chord-fwd, chord-sample, tee, chord-tok
+	signal_ends HUP 129 5 -p 'Once upon a time'
 }
 
 @test "SIGINT to chord-gen's pid ends its stages and temp dir: status 130" {
 	need_model "$SMOL"
-	signal_ends INT 130
+	: > "$TMP/in"
+	# its stages: cat, chord-fwd, chord-sample, tee, chord-tok
+	signal_ends INT 130 5 -p 'Once upon a time'
+}
+
+@test "-i: SIGTERM to chord-gen's pid ends the chat's stages and temp dir" {
+	need_model "$SMOL"
+	# a user who has not typed the next line yet: stdin stays open
+	mkfifo "$TMP/in"
+	{ echo 'Tell me a long story.'; exec sleep 300; } > "$TMP/in" &
+	feeder=$!
+	# chord-fwd, chord-sample, chord-tok
+	signal_ends TERM 143 3 -i --chat chatml || { kill $feeder; false; }
+	kill $feeder
 }
 
 @test "Ctrl-C stops generation: text so far stays, no process or temp file left" {

@@ -122,13 +122,16 @@ peak_rss() {
 
 @test "a vocab of 2^24: memory is a small multiple of one frame, not of the vocab" {
 	frame=$(( (1 << 24) * 4 ))      # 64 MiB of logits
+	# slack: the runtime, and a sanitizer's shadow memory (make san);
+	# before, the default options took 264 MB and top-k 0 362 MB
+	slack=48000000
 	python3 "$TOP/t/mklogits.py" $((1 << 24)) uniform uniform > "$TMP/big"
 	# top-k (the default) keeps K candidates; greedy none
-	[ "$(peak_rss --seed 1 < "$TMP/big")" -lt $((frame + 20000000)) ]
-	[ "$(peak_rss --temp 0 < "$TMP/big")" -lt $((frame + 20000000)) ]
+	[ "$(peak_rss --seed 1 < "$TMP/big")" -lt $((frame + slack)) ]
+	[ "$(peak_rss --temp 0 < "$TMP/big")" -lt $((frame + slack)) ]
 	# scoring keeps the previous frame
-	[ "$(peak_rss --score < "$TMP/big")" -lt $((2 * frame + 20000000)) ]
+	[ "$(peak_rss --score < "$TMP/big")" -lt $((2 * frame + slack)) ]
 	# top-k off: every token a candidate (8 bytes each), sorted in place
 	head -c $((64 + 24 + frame)) "$TMP/big" > "$TMP/one"
-	[ "$(peak_rss --seed 1 --top-k 0 < "$TMP/one")" -lt $((3 * frame + 20000000)) ]
+	[ "$(peak_rss --seed 1 --top-k 0 < "$TMP/one")" -lt $((3 * frame + slack)) ]
 }
