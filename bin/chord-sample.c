@@ -109,12 +109,8 @@ score(const struct logits_hdr *h)
 		die("out of memory");
 	while ((r = logits_read_frame(stdin, "stdin", h, &fr, &e)) == 1) {
 		if (have && (long long)fr.pos >= opt.score_from) {
-			double l = prev[fr.token];
-
-			if (fr.token < 0 || (uint32_t)fr.token >= h->n_vocab)
-				die("stdin: frame at %u: token %d out of range",
-				    fr.pos, fr.token);
-			nll += logsumexp(prev, h->n_vocab) - l;
+			/* the reader checked fr.token < n_vocab */
+			nll += logsumexp(prev, h->n_vocab) - prev[fr.token];
 			count++;
 		}
 		memcpy(prev, fr.logits, (size_t)h->n_vocab * sizeof *prev);
@@ -139,8 +135,7 @@ generate(const struct logits_hdr *h)
 	long long made = 0;
 	int r;
 
-	if (sampler_init(&s, &so, h->n_vocab, &e) < 0)
-		die_err(&e);
+	sampler_init(&s, &so);
 	while (opt.n != 0 &&
 	    (r = logits_read_frame(stdin, "stdin", h, &fr, &e)) == 1) {
 		int32_t id;

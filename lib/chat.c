@@ -1,4 +1,5 @@
 /* chat.c: reading chat templates and wrapping messages in them. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,21 +77,58 @@ unescape(char *s)
 	*o = '\0';
 }
 
+/* The whole template file, NUL-terminated, at most CHAT_MAX_BYTES: a
+ * device or FIFO without end (/dev/zero) is an error, not a hang. */
+static char *
+slurp(const char *path, struct cerr *e)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+
+	if (!f) {
+		cerr_set(e, "%s: no such chat template", path);
+		return NULL;
+	}
+	if (!(buf = malloc(CHAT_MAX_BYTES + 2))) {
+		fclose(f);
+		cerr_set(e, "out of memory");
+		return NULL;
+	}
+	n = fread(buf, 1, CHAT_MAX_BYTES + 1, f);
+	if (ferror(f))
+		cerr_set(e, "%s: %s", path, strerror(errno ? errno : EIO));
+	else if (n > CHAT_MAX_BYTES)
+		cerr_set(e, "%s: template too large (over %d bytes)", path,
+		    CHAT_MAX_BYTES);
+	else if (memchr(buf, '\0', n))
+		cerr_set(e, "%s: NUL byte in template", path);
+	else {
+		fclose(f);
+		buf[n] = '\0';
+		return buf;
+	}
+	fclose(f);
+	free(buf);
+	return NULL;
+}
+
 static int
 load(const char *path, char *parts[NPARTS], struct cerr *e)
 {
-	FILE *f = fopen(path, "r");
-	char line[4096];
-	int lineno = 0;
+	char *text = slurp(path, e), *line, *next;
+	int lineno = 0, r = -1;
 
-	if (!f)
-		return cerr_set(e, "%s: no such chat template", path);
-	while (fgets(line, sizeof line, f)) {
+	if (!text)
+		return -1;
+	for (line = text; *line; line = next) {
 		char *key = line, *val;
 		int k;
 
 		lineno++;
-		line[strcspn(line, "\n")] = '\0';
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
 		if (line[0] == '#' || line[0] == '\0')
 			continue;
 		val = key + strcspn(key, " \t");
@@ -100,21 +138,24 @@ load(const char *path, char *parts[NPARTS], struct cerr *e)
 		for (k = 0; k < NPARTS && strcmp(key, part_names[k]); k++)
 			;
 		if (k == NPARTS) {
-			fclose(f);
-			return cerr_set(e, "%s: line %d: unknown part '%s'", path,
+			cerr_set(e, "%s: line %d: unknown part '%s'", path,
 			    lineno, key);
+			goto done;
 		}
 		free(parts[k]);
 		if (!(parts[k] = strdup(val))) {
-			fclose(f);
-			return cerr_set(e, "out of memory");
+			cerr_set(e, "out of memory");
+			goto done;
 		}
 		unescape(parts[k]);
 	}
-	fclose(f);
 	if (!parts[PART_USER] || !parts[PART_ASSISTANT])
-		return cerr_set(e, "%s: needs 'user' and 'assistant' parts", path);
-	return 0;
+		cerr_set(e, "%s: needs 'user' and 'assistant' parts", path);
+	else
+		r = 0;
+done:
+	free(text);
+	return r;
 }
 
 /* Template text with control tokens parsed, {content} as plain text. */

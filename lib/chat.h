@@ -6,11 +6,14 @@
  *     system     <|im_start|>system\n{content}<|im_end|>\n
  *     user       <|im_start|>user\n{content}<|im_end|>\n
  *     assistant  <|im_start|>assistant\n
- * The template's own text may hold control tokens; the message never does. */
+ * The template's own text may hold control tokens; the message never does.
+ * A template file is at most CHAT_MAX_BYTES, with no NUL byte. */
 #ifndef CHORD_CHAT_H
 #define CHORD_CHAT_H
 
 #include "tok.h"
+
+#define CHAT_MAX_BYTES (1 << 20)
 
 struct chat_msg {
 	const char *system;     /* NULL: none */

@@ -47,9 +47,8 @@ sampler_uniform(struct sampler *s)
 	return (double)(next64(s->rng) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-int
-sampler_init(struct sampler *s, const struct sampler_opts *o, size_t n_vocab,
-	struct cerr *e)
+void
+sampler_init(struct sampler *s, const struct sampler_opts *o)
 {
 	uint64_t z = o->seed;
 
@@ -63,10 +62,6 @@ sampler_init(struct sampler *s, const struct sampler_opts *o, size_t n_vocab,
 		s->rng[i] = x ^ (x >> 31);
 	}
 	s->mu = 2.0f * o->mirostat_tau;
-	if (!(s->c = malloc(n_vocab * sizeof *s->c)))
-		return cerr_set(e, "out of memory");
-	s->cap = n_vocab;
-	return 0;
 }
 
 void
@@ -74,6 +69,21 @@ sampler_free(struct sampler *s)
 {
 	free(s->c);
 	s->c = NULL;
+	s->cap = 0;
+}
+
+static int
+reserve(struct sampler *s, size_t n)
+{
+	struct cand *p;
+
+	if (n <= s->cap)
+		return 0;
+	if (!(p = realloc(s->c, n * sizeof *p)))
+		return -1;
+	s->c = p;
+	s->cap = n;
+	return 0;
 }
 
 static int
@@ -107,38 +117,69 @@ sift_down(struct cand *c, size_t k, size_t j)
 	}
 }
 
-/* Move the k best candidates (in by_logit order) to the front, in O(n log k):
- * a min-heap of the best seen so far. Returns k. */
-static size_t
-select_top(struct cand *c, size_t n, size_t k)
+/* Sort c into by_logit order (best first), in place: a heapsort, for qsort
+ * may take scratch memory as large as the candidates. */
+static void
+sort_cands(struct cand *c, size_t n)
 {
-	for (size_t i = k / 2; i-- > 0;)
-		sift_down(c, k, i);
-	for (size_t i = k; i < n; i++) {
-		if (by_logit(&c[i], &c[0]) >= 0)
-			continue;
-		c[0] = c[i];
-		sift_down(c, k, 0);
+	for (size_t j = n / 2; j-- > 0;)
+		sift_down(c, n, j);
+	for (size_t k = n; k > 1; k--) {
+		struct cand t = c[0];
+
+		c[0] = c[k - 1];
+		c[k - 1] = t;
+		sift_down(c, k - 1, 0);
 	}
-	return k;
 }
 
-/* p = softmax(logit / 1) over the n candidates (sorted, max first). */
-static void
-softmax(struct cand *c, size_t n)
+/* The k best of the n logits that are above -inf, in O(n log k) and k
+ * candidates of memory: a min-heap (worst kept at the root) of the best
+ * seen so far. Returns how many were kept (fewer than k if fewer finite). */
+static size_t
+select_top(struct cand *c, const float *logits, size_t n, size_t k)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct cand x = { (int32_t)i, logits[i] };
+
+		if (!(x.logit > -INFINITY))
+			continue;
+		if (m < k) {
+			c[m++] = x;
+			if (m == k)
+				for (size_t j = k / 2; j-- > 0;)
+					sift_down(c, k, j);
+		} else if (by_logit(&x, &c[0]) < 0) {
+			c[0] = x;
+			sift_down(c, k, 0);
+		}
+	}
+	return m;
+}
+
+/* softmax(logit / 1) over the n candidates (sorted, max first): the sum
+ * of exp(logit - max), then prob() of each. */
+static double
+softmax(const struct cand *c, size_t n)
 {
 	double sum = 0.0;
 
-	for (size_t i = 0; i < n; i++) {
-		c[i].p = expf(c[i].logit - c[0].logit);
-		sum += c[i].p;
-	}
 	for (size_t i = 0; i < n; i++)
-		c[i].p = (float)(c[i].p / sum);
+		sum += expf(c[i].logit - c[0].logit);
+	return sum;
 }
 
+static float
+prob(float logit, float max, double sum)
+{
+	return (float)(expf(logit - max) / sum);
+}
+
+/* Penalise the ids of the last repeat_last_n tokens, in place. */
 static void
-penalties(const struct sampler_opts *o, struct cand *c, const int32_t *h,
+penalties(const struct sampler_opts *o, float *logits, const int32_t *h,
 	size_t nh, size_t n_vocab)
 {
 	size_t from = nh > (size_t)o->repeat_last_n ? nh - (size_t)o->repeat_last_n : 0;
@@ -161,24 +202,24 @@ penalties(const struct sampler_opts *o, struct cand *c, const int32_t *h,
 		}
 		if (seen)
 			continue;
-		if (c[id].logit <= 0)
-			c[id].logit *= o->repeat_penalty;
+		if (logits[id] <= 0)
+			logits[id] *= o->repeat_penalty;
 		else
-			c[id].logit /= o->repeat_penalty;
-		c[id].logit -= (float)count * o->freq_penalty + o->presence_penalty;
+			logits[id] /= o->repeat_penalty;
+		logits[id] -= (float)count * o->freq_penalty + o->presence_penalty;
 	}
 }
 
 static size_t
 top_p(struct cand *c, size_t n, float p)
 {
-	double cum = 0.0;
+	double cum = 0.0, sum;
 
 	if (p >= 1.0f)
 		return n;
-	softmax(c, n);
+	sum = softmax(c, n);
 	for (size_t i = 0; i < n; i++) {
-		cum += c[i].p;
+		cum += prob(c[i].logit, c[0].logit, sum);
 		if (cum >= p)
 			return i + 1;
 	}
@@ -189,11 +230,13 @@ static size_t
 min_p(struct cand *c, size_t n, float p)
 {
 	size_t k = 1;
+	double sum;
 
 	if (p <= 0.0f)
 		return n;
-	softmax(c, n);
-	while (k < n && c[k].p >= p * c[0].p)
+	sum = softmax(c, n);
+	while (k < n && prob(c[k].logit, c[0].logit, sum) >=
+	    p * prob(c[0].logit, c[0].logit, sum))
 		k++;
 	return k;
 }
@@ -203,18 +246,21 @@ min_p(struct cand *c, size_t n, float p)
 static size_t
 typical(struct cand *c, size_t n, float p)
 {
-	double ent = 0.0, cum = 0.0;
+	double ent = 0.0, cum = 0.0, sum;
+	float max = c[0].logit, *pr, *score;
 	size_t k;
-	float *score;
 
-	if (p >= 1.0f || n < 2 || !(score = malloc(n * sizeof *score)))
+	if (p >= 1.0f || n < 2 || !(pr = malloc(2 * n * sizeof *pr)))
 		return n;
-	softmax(c, n);
+	score = pr + n;
+	sum = softmax(c, n);
 	for (size_t i = 0; i < n; i++)
-		if (c[i].p > 0)
-			ent -= c[i].p * log(c[i].p);
+		pr[i] = prob(c[i].logit, max, sum);
 	for (size_t i = 0; i < n; i++)
-		score[i] = (float)fabs(-log(c[i].p) - ent);
+		if (pr[i] > 0)
+			ent -= pr[i] * log(pr[i]);
+	for (size_t i = 0; i < n; i++)
+		score[i] = (float)fabs(-log(pr[i]) - ent);
 	/* selection sort by score: n is already cut by top-k in practice */
 	for (k = 0; k < n; k++) {
 		size_t best = k;
@@ -223,31 +269,32 @@ typical(struct cand *c, size_t n, float p)
 			if (score[j] < score[best])
 				best = j;
 		struct cand t = c[k];
-		float ts = score[k];
+		float ts = score[k], tp = pr[k];
 
 		c[k] = c[best];
 		c[best] = t;
 		score[k] = score[best];
 		score[best] = ts;
-		cum += c[k].p;
+		pr[k] = pr[best];
+		pr[best] = tp;
+		cum += pr[k];
 		if (cum >= p) {
 			k++;
 			break;
 		}
 	}
-	free(score);
-	qsort(c, k, sizeof *c, by_logit);
+	free(pr);
+	sort_cands(c, k);
 	return k;
 }
 
 static size_t
 draw(struct sampler *s, struct cand *c, size_t n)
 {
-	double r = sampler_uniform(s), cum = 0.0;
+	double r = sampler_uniform(s), cum = 0.0, sum = softmax(c, n);
 
-	softmax(c, n);
 	for (size_t i = 0; i < n; i++) {
-		cum += c[i].p;
+		cum += prob(c[i].logit, c[0].logit, sum);
 		if (r < cum)
 			return i;
 	}
@@ -260,62 +307,71 @@ static size_t
 mirostat2(struct sampler *s, struct cand *c, size_t n)
 {
 	size_t k = 1, pick;
+	double sum = softmax(c, n);
 	float surprise;
 
-	softmax(c, n);
-	while (k < n && -log2f(c[k].p) <= s->mu)
+	while (k < n && -log2f(prob(c[k].logit, c[0].logit, sum)) <= s->mu)
 		k++;
 	pick = draw(s, c, k);
-	softmax(c, n);
-	surprise = -log2f(c[pick].p);
+	surprise = -log2f(prob(c[pick].logit, c[0].logit, sum));
 	s->mu -= s->o.mirostat_eta * (surprise - s->o.mirostat_tau);
 	return pick;
 }
 
+/* NaN is -inf; bias and penalties; if any logit is +inf, only those
+ * count, as equals. Returns how many are left above -inf. */
+static size_t
+prepare(const struct sampler_opts *o, float *logits, size_t n_vocab,
+	const int32_t *history, size_t n_hist)
+{
+	size_t n = 0, n_inf = 0;
+
+	for (size_t i = 0; i < n_vocab; i++)
+		if (isnan(logits[i]))
+			logits[i] = -INFINITY;
+	for (size_t i = 0; i < o->n_bias; i++)
+		if (o->bias[i].id >= 0 && (size_t)o->bias[i].id < n_vocab)
+			logits[o->bias[i].id] += o->bias[i].v;
+	penalties(o, logits, history, n_hist, n_vocab);
+	for (size_t i = 0; i < n_vocab; i++) {
+		if (isnan(logits[i]))   /* inf - inf from a bias */
+			logits[i] = -INFINITY;
+		n += logits[i] > -INFINITY;
+		n_inf += logits[i] == INFINITY;
+	}
+	if (n_inf == 0)
+		return n;
+	for (size_t i = 0; i < n_vocab; i++)
+		logits[i] = logits[i] == INFINITY ? 0.0f : -INFINITY;
+	return n_inf;
+}
+
 int32_t
-sample(struct sampler *s, const float *logits, size_t n_vocab,
+sample(struct sampler *s, float *logits, size_t n_vocab,
 	const int32_t *history, size_t n_hist, struct cerr *e)
 {
 	const struct sampler_opts *o = &s->o;
-	struct cand *c = s->c;
-	size_t n = 0;
+	struct cand *c;
+	size_t n = prepare(o, logits, n_vocab, history, n_hist);
 
-	for (size_t i = 0; i < n_vocab; i++) {
-		float l = logits[i];
-
-		c[i] = (struct cand){ (int32_t)i, isnan(l) ? -INFINITY : l, 0 };
-	}
-	for (size_t i = 0; i < o->n_bias; i++)
-		if (o->bias[i].id >= 0 && (size_t)o->bias[i].id < n_vocab)
-			c[o->bias[i].id].logit += o->bias[i].v;
-	penalties(o, c, history, n_hist, n_vocab);
-	for (size_t i = 0; i < n_vocab; i++)    /* drop -inf (and NaN) */
-		if (c[i].logit > -INFINITY)
-			c[n++] = c[i];
 	if (n == 0)
 		return cerr_set(e, "no candidate left: every logit is NaN or "
 		    "-inf");
-	for (size_t i = 0; i < n; i++)          /* +inf: only those count */
-		if (isinf(c[i].logit)) {
-			size_t k = 0;
-
-			for (size_t j = 0; j < n; j++)
-				if (isinf(c[j].logit))
-					c[k++] = (struct cand){ c[j].id, 0.0f, 0 };
-			n = k;
-			break;
-		}
-	if (o->temp <= 0.0f) {          /* greedy: no need to sort */
+	if (o->temp <= 0.0f) {          /* greedy: the first of the largest */
 		size_t best = 0;
 
-		for (size_t i = 1; i < n; i++)
-			if (by_logit(&c[i], &c[best]) < 0)
+		for (size_t i = 1; i < n_vocab; i++)
+			if (logits[i] > logits[best])
 				best = i;
-		return c[best].id;
+		return (int32_t)best;
 	}
 	if (o->mirostat != 2 && o->top_k > 0 && (size_t)o->top_k < n)
-		n = select_top(c, n, (size_t)o->top_k);
-	qsort(c, n, sizeof *c, by_logit);
+		n = (size_t)o->top_k;
+	if (reserve(s, n) < 0)
+		return cerr_set(e, "out of memory");
+	c = s->c;
+	n = select_top(c, logits, n_vocab, n);
+	sort_cands(c, n);
 	if (o->mirostat == 2) {
 		for (size_t i = 0; i < n; i++)
 			c[i].logit /= o->temp;

@@ -36,27 +36,29 @@ struct sampler_opts {
 
 void sampler_defaults(struct sampler_opts *o);
 
+/* A token still in the draw. Probabilities are computed when needed, not
+ * stored: with a vocabulary of 2^24 every byte here costs 16 MiB. */
 struct cand {
 	int32_t id;
 	float logit;
-	float p;
 };
 
 struct sampler {
 	struct sampler_opts o;
 	uint64_t rng[4];
 	float mu;               /* mirostat state */
-	struct cand *c;
+	struct cand *c;         /* top-k candidates, or all with top-k off */
 	size_t cap;
 };
 
-int sampler_init(struct sampler *s, const struct sampler_opts *o,
-	size_t n_vocab, struct cerr *e);
+void sampler_init(struct sampler *s, const struct sampler_opts *o);
 void sampler_free(struct sampler *s);
 
-/* Pick a token. history: the ids so far (oldest first). -1 with e filled
- * when no candidate is left (every logit NaN or -inf). */
-int32_t sample(struct sampler *s, const float *logits, size_t n_vocab,
+/* Pick a token. logits (n_vocab) is scratch: bias and penalties are applied
+ * to it in place. history: the ids so far (oldest first). -1 with e filled
+ * when no candidate is left (every logit NaN or -inf) or out of memory.
+ * Memory: the candidates only; top-k K keeps K of them, not n_vocab. */
+int32_t sample(struct sampler *s, float *logits, size_t n_vocab,
 	const int32_t *history, size_t n_hist, struct cerr *e);
 
 /* A uniform double in [0, 1) from the sampler's generator. */

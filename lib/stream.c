@@ -339,6 +339,13 @@ logits_read_header(FILE *f, const char *name, struct logits_hdr *h,
 	return 0;
 }
 
+/* Ids from a stream index arrays: each must be in [0, n_vocab). */
+static int
+bad_id(const struct logits_hdr *h, int32_t id)
+{
+	return id < 0 || (uint32_t)id >= h->n_vocab;
+}
+
 int
 logits_read_frame(FILE *f, const char *name, const struct logits_hdr *h,
 	struct logits_frame *fr, struct cerr *e)
@@ -370,12 +377,20 @@ logits_read_frame(FILE *f, const char *name, const struct logits_hdr *h,
 		fr->ids = p;
 		fr->ids_cap = fr->n_new;
 	}
+	if (bad_id(h, fr->token))
+		return cerr_set(e, "%s: frame at position %" PRIu32 ": token %"
+		    PRId32 " out of range (n_vocab %" PRIu32 ")", name, fr->pos,
+		    fr->token, h->n_vocab);
 	for (uint32_t i = 0; i < fr->n_new; i++) {
 		uint8_t w[4];
 
 		if (read_full(f, w, 4, &got) != 1)
 			return cerr_set(e, "%s: truncated logits frame", name);
 		fr->ids[i] = (int32_t)get32(w);
+		if (bad_id(h, fr->ids[i]))
+			return cerr_set(e, "%s: frame at position %" PRIu32
+			    ": history id %" PRId32 " out of range (n_vocab %"
+			    PRIu32 ")", name, fr->pos, fr->ids[i], h->n_vocab);
 	}
 	if (h->n_vocab > fr->logits_cap) {
 		float *p = realloc(fr->logits, (size_t)h->n_vocab * sizeof *p);

@@ -113,7 +113,8 @@ int logits_write_frame(FILE *f, const struct logits_hdr *h, uint32_t pos,
 /* Read the header: 0, or -1 ("stdin: not a logits stream", "empty input"). */
 int logits_read_header(FILE *f, const char *name, struct logits_hdr *h,
 	struct cerr *e);
-/* Next frame: 1, 0 at a clean end of input, -1 on a truncated or bad frame. */
+/* Next frame: 1, 0 at a clean end of input, -1 on a truncated or bad frame
+ * (one whose token or history ids are not in [0, n_vocab) among them). */
 int logits_read_frame(FILE *f, const char *name, const struct logits_hdr *h,
 	struct logits_frame *fr, struct cerr *e);
 void logits_frame_free(struct logits_frame *fr);

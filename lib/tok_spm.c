@@ -212,15 +212,44 @@ done:
 	return r;
 }
 
+static int
+hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The byte of a piece that is exactly "<0xHH>", or -1. The piece's bytes
+ * lie in the mapped file with no NUL after them: only its len are read. */
+static int
+byte_piece(const struct gguf_str *p)
+{
+	int hi, lo;
+
+	if (p->len != 6 || memcmp(p->p, "<0x", 3) != 0 || p->p[5] != '>')
+		return -1;
+	if ((hi = hexdigit(p->p[3])) < 0 || (lo = hexdigit(p->p[4])) < 0)
+		return -1;
+	return hi << 4 | lo;
+}
+
+/* A token of type BYTE whose piece is not <0xHH> is shown as its text, as
+ * any other piece: a malformed byte token is no byte. */
 int
 spm_piece(const struct spm *t, int32_t id, char *buf, size_t cap)
 {
 	struct gguf_str p = t->v->text[id];
 	size_t n = 0;
+	int b;
 
-	if (t->v->types && t->v->types[id] == TOKTYPE_BYTE && p.len == 6 &&
-	    cap > 0) {
-		buf[0] = (char)strtol(p.p + 3, NULL, 16);
+	if (t->v->types && t->v->types[id] == TOKTYPE_BYTE &&
+	    (b = byte_piece(&p)) >= 0 && cap > 0) {
+		buf[0] = (char)b;
 		return 1;
 	}
 	for (uint64_t i = 0; i < p.len && n < cap;) {

@@ -103,3 +103,35 @@ mk() { python3 "$TOP/t/mklogits.py" 16 "$@"; }
 	status_is 1
 	[ "$stderr" = "chord-sample: --logit-bias: token 99 out of range (n_vocab 16)" ]
 }
+
+@test "a frame's token out of range: clear error, not a crash (--score too)" {
+	python3 "$TOP/t/mklogits.py" 100 uniform @1000000:uniform > "$TMP/s"
+	run --separate-stderr chord-sample --score < "$TMP/s"
+	status_is 1
+	[ "$stderr" = "chord-sample: stdin: frame at position 1: token 1000000 out of range (n_vocab 100)" ]
+	run --separate-stderr chord-sample --temp 0 < <(mk @-1:uniform)
+	status_is 1
+	[ "$stderr" = "chord-sample: stdin: frame at position 0: token -1 out of range (n_vocab 16)" ]
+}
+
+# Peak resident memory of chord-sample ARGS... on stdin, in bytes.
+peak_rss() {
+	/usr/bin/time -f %M -o "$TMP/rss" chord-sample "$@" > /dev/null
+	echo $(( $(cat "$TMP/rss") * 1024 ))
+}
+
+@test "a vocab of 2^24: memory is a small multiple of one frame, not of the vocab" {
+	frame=$(( (1 << 24) * 4 ))      # 64 MiB of logits
+	# slack: the runtime, and a sanitizer's shadow memory (make san);
+	# before, the default options took 264 MB and top-k 0 362 MB
+	slack=48000000
+	python3 "$TOP/t/mklogits.py" $((1 << 24)) uniform uniform > "$TMP/big"
+	# top-k (the default) keeps K candidates; greedy none
+	[ "$(peak_rss --seed 1 < "$TMP/big")" -lt $((frame + slack)) ]
+	[ "$(peak_rss --temp 0 < "$TMP/big")" -lt $((frame + slack)) ]
+	# scoring keeps the previous frame
+	[ "$(peak_rss --score < "$TMP/big")" -lt $((2 * frame + slack)) ]
+	# top-k off: every token a candidate (8 bytes each), sorted in place
+	head -c $((64 + 24 + frame)) "$TMP/big" > "$TMP/one"
+	[ "$(peak_rss --seed 1 --top-k 0 < "$TMP/one")" -lt $((3 * frame + slack)) ]
+}

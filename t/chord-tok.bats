@@ -258,3 +258,46 @@ PY
 	status_is 1
 	[ "$output" = "chord-tok: $TMP/none.gguf: No such file or directory" ]
 }
+
+@test "SPM byte tokens: only <0xHH> is a byte; a malformed one decodes as its text" {
+	# a vocab-only GGUF whose BYTE-type tokens are <0x41> and five
+	# malformed ones (strtol took <0xZZ> for NUL and <0x-1> for 0xff)
+	python3 - "$TOP/t" "$TMP/v.gguf" <<-'PY'
+	import sys
+	sys.path.insert(0, sys.argv[1])
+	from mkgguf import pack, kv, STR, ARR, I32, F32, U32
+	toks = ["<unk>", "<s>", "</s>", "<0x41>", "<0xZZ>", "<0x-1>",
+	        "<0x42A", "<0x4", "<0x4g>", "\u2581hi"]
+	types = [2, 3, 3, 6, 6, 6, 6, 6, 6, 1]
+	open(sys.argv[2], "wb").write(pack([
+	    kv("general.architecture", STR, "llama"),
+	    kv("tokenizer.ggml.model", STR, "llama"),
+	    kv("tokenizer.ggml.tokens", ARR, (STR, toks)),
+	    kv("tokenizer.ggml.scores", ARR, (F32, [0.0] * len(toks))),
+	    kv("tokenizer.ggml.token_type", ARR, (I32, types)),
+	    kv("tokenizer.ggml.unknown_token_id", U32, 0),
+	    kv("tokenizer.ggml.bos_token_id", U32, 1),
+	    kv("tokenizer.ggml.eos_token_id", U32, 2)], []))
+	PY
+	run chord-tok -m "$TMP/v.gguf" -d <<< "3 4 5 6 7 8 9"
+	status_is 0
+	[ "$output" = "A<0xZZ><0x-1><0x42A<0x4<0x4g> hi" ]
+}
+
+@test "--chat: an endless, huge, NUL-holding or directory template is a clear error" {
+	need_model "$SMOL"
+	run --separate-stderr timeout 60 chord-tok --chat /dev/zero <<< hi
+	status_is 1
+	[ "$stderr" = "chord-tok: /dev/zero: template too large (over 1048576 bytes)" ]
+	{ echo 'user {content}'; echo 'assistant x'; head -c 2000000 /dev/zero | tr '\0' '#'; } > "$TMP/big"
+	run --separate-stderr chord-tok --chat "$TMP/big" <<< hi
+	status_is 1
+	[ "$stderr" = "chord-tok: $TMP/big: template too large (over 1048576 bytes)" ]
+	printf 'user {content}\n\0assistant x\n' > "$TMP/nul"
+	run --separate-stderr chord-tok --chat "$TMP/nul" <<< hi
+	status_is 1
+	[ "$stderr" = "chord-tok: $TMP/nul: NUL byte in template" ]
+	run --separate-stderr chord-tok --chat "$TMP" <<< hi
+	status_is 1
+	[ "$stderr" = "chord-tok: $TMP: Is a directory" ]
+}

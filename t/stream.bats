@@ -86,4 +86,16 @@ st() { "$TBIN/stream-test" "$@"; }
 	run --separate-stderr chord-fwd <<< $'1 \e[2Jx'
 	status_is 1
 	[ "$stderr" = 'chord-fwd: stdin: line 1: not a token id: '"'"'\x1b[2Jx'"'" ]
+
+@test "logits stream: a token or history id outside the vocab is an error" {
+	python3 "$TOP/t/mklogits.py" 16 uniform @16:uniform > "$TMP/l"
+	run st read < "$TMP/l"
+	status_is 1
+	[ "${lines[-1]}" = "stream-test: stdin: frame at position 1: token 16 out of range (n_vocab 16)" ]
+	# frame 0's one history id (bytes 84..87) made 99
+	python3 "$TOP/t/mklogits.py" 16 uniform > "$TMP/l"
+	printf '\143\0\0\0' | dd of="$TMP/l" bs=1 seek=84 conv=notrunc 2> /dev/null
+	run st read < "$TMP/l"
+	status_is 1
+	[ "${lines[-1]}" = "stream-test: stdin: frame at position 0: history id 99 out of range (n_vocab 16)" ]
 }
