@@ -86,6 +86,7 @@ st() { "$TBIN/stream-test" "$@"; }
 	run --separate-stderr chord-fwd <<< $'1 \e[2Jx'
 	status_is 1
 	[ "$stderr" = 'chord-fwd: stdin: line 1: not a token id: '"'"'\x1b[2Jx'"'" ]
+}
 
 @test "logits stream: a token or history id outside the vocab is an error" {
 	python3 "$TOP/t/mklogits.py" 16 uniform @16:uniform > "$TMP/l"
