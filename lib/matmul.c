@@ -1,11 +1,9 @@
 /* matmul.c: weight rows times quantized activations.
  *
- * Weight blocks (ggml-common.h layouts), 32 values each:
- *   Q4_0  fp16 d, u8 qs[16]            x = d * (q - 8)     4.5 bits/weight
- *   Q4_1  fp16 d, fp16 m, u8 qs[16]    x = d * q + m       5.0
- *   Q5_0  fp16 d, u8 qh[4], u8 qs[16]  x = d * (q - 16)    5.5
- *   Q5_1  fp16 d, fp16 m, qh[4], qs[16] x = d * q + m      6.0
- *   Q8_0  fp16 d, i8 qs[32]            x = d * q           8.5
+ * Weight blocks of 32 values (struct block_q4_0 ... block_q8_0, blocks.h):
+ *   Q4_0  x = d * (q - 8)      Q4_1  x = d * q + m
+ *   Q5_0  x = d * (q - 16)     Q5_1  x = d * q + m
+ *   Q8_0  x = d * q
  * where value j < 16 is the low nibble of qs[j], value j + 16 the high one,
  * and for Q5 bit j of qh is the fifth bit of value j.
  * Other types are dequantized a row at a time and multiplied in floats. */
@@ -17,6 +15,7 @@
 #endif
 
 #include "attn.h"
+#include "blocks.h"
 #include "fdot.h"
 #include "matmul.h"
 #include "quant.h"
@@ -31,13 +30,14 @@ matmul_force_scalar(int on)
 	force_scalar = on;
 }
 
+/* A block's fp16 field as a float. */
 static inline float
-half(const uint8_t *p)
+half(uint16_t h)
 {
 #ifdef __F16C__
-	return _cvtsh_ss((uint16_t)(p[0] | p[1] << 8));
+	return _cvtsh_ss(h);
 #else
-	return fp16_to_f32((uint16_t)(p[0] | p[1] << 8));
+	return fp16_to_f32(h);
 #endif
 }
 
@@ -91,32 +91,34 @@ quantize_act(const float *x, int n, int cols, struct qblk *qa)
 /* ---- portable kernels: one weight row . one activation row ---- */
 
 static float
-dot_q4_0(const uint8_t *w, const struct qblk *a, int nb)
+dot_q4_0(const void *row, const struct qblk *a, int nb)
 {
+	const struct block_q4_0 *w = row;
 	float sum = 0.0f;
 
-	for (int b = 0; b < nb; b++, w += 18, a++) {
+	for (int b = 0; b < nb; b++, w++, a++) {
 		int s = 0;
 
 		for (int j = 0; j < 16; j++)
-			s += ((w[2 + j] & 15) - 8) * a->q[j] +
-			    ((w[2 + j] >> 4) - 8) * a->q[j + 16];
-		sum += (float)s * (half(w) * a->d);
+			s += ((w->qs[j] & 15) - 8) * a->q[j] +
+			    ((w->qs[j] >> 4) - 8) * a->q[j + 16];
+		sum += (float)s * (half(w->d) * a->d);
 	}
 	return sum;
 }
 
 static float
-dot_q4_1(const uint8_t *w, const struct qblk *a, int nb)
+dot_q4_1(const void *row, const struct qblk *a, int nb)
 {
+	const struct block_q4_1 *w = row;
 	float sum = 0.0f;
 
-	for (int b = 0; b < nb; b++, w += 20, a++) {
+	for (int b = 0; b < nb; b++, w++, a++) {
 		int s = 0;
 
 		for (int j = 0; j < 16; j++)
-			s += (w[4 + j] & 15) * a->q[j] + (w[4 + j] >> 4) * a->q[j + 16];
-		sum += (float)s * (half(w) * a->d) + half(w + 2) * a->s;
+			s += (w->qs[j] & 15) * a->q[j] + (w->qs[j] >> 4) * a->q[j + 16];
+		sum += (float)s * (half(w->d) * a->d) + half(w->m) * a->s;
 	}
 	return sum;
 }
@@ -132,31 +134,33 @@ q5_value(const uint8_t *qh, const uint8_t *qs, int j)
 }
 
 static float
-dot_q5_0(const uint8_t *w, const struct qblk *a, int nb)
+dot_q5_0(const void *row, const struct qblk *a, int nb)
 {
+	const struct block_q5_0 *w = row;
 	float sum = 0.0f;
 
-	for (int b = 0; b < nb; b++, w += 22, a++) {
+	for (int b = 0; b < nb; b++, w++, a++) {
 		int s = 0;
 
 		for (int j = 0; j < 32; j++)
-			s += (q5_value(w + 2, w + 6, j) - 16) * a->q[j];
-		sum += (float)s * (half(w) * a->d);
+			s += (q5_value(w->qh, w->qs, j) - 16) * a->q[j];
+		sum += (float)s * (half(w->d) * a->d);
 	}
 	return sum;
 }
 
 static float
-dot_q5_1(const uint8_t *w, const struct qblk *a, int nb)
+dot_q5_1(const void *row, const struct qblk *a, int nb)
 {
+	const struct block_q5_1 *w = row;
 	float sum = 0.0f;
 
-	for (int b = 0; b < nb; b++, w += 24, a++) {
+	for (int b = 0; b < nb; b++, w++, a++) {
 		int s = 0;
 
 		for (int j = 0; j < 32; j++)
-			s += q5_value(w + 4, w + 8, j) * a->q[j];
-		sum += (float)s * (half(w) * a->d) + half(w + 2) * a->s;
+			s += q5_value(w->qh, w->qs, j) * a->q[j];
+		sum += (float)s * (half(w->d) * a->d) + half(w->m) * a->s;
 	}
 	return sum;
 }
@@ -168,16 +172,17 @@ dot_q5_1(const uint8_t *w, const struct qblk *a, int nb)
 __attribute__((optimize("no-tree-vectorize")))
 #endif
 static float
-dot_q8_0(const uint8_t *w, const struct qblk *a, int nb)
+dot_q8_0(const void *row, const struct qblk *a, int nb)
 {
+	const struct block_q8_0 *w = row;
 	float sum = 0.0f;
 
-	for (int b = 0; b < nb; b++, w += 34, a++) {
+	for (int b = 0; b < nb; b++, w++, a++) {
 		int s = 0;
 
 		for (int j = 0; j < 32; j++)
-			s += (int8_t)w[2 + j] * a->q[j];
-		sum += (float)s * (half(w) * a->d);
+			s += w->qs[j] * a->q[j];
+		sum += (float)s * (half(w->d) * a->d);
 	}
 	return sum;
 }
@@ -223,51 +228,54 @@ hsum(__m256 v)
 }
 
 static float
-dot_q4_1_avx2(const uint8_t *w, const struct qblk *a, int nb)
+dot_q4_1_avx2(const void *row, const struct qblk *a, int nb)
 {
+	const struct block_q4_1 *w = row;
 	__m256 acc = _mm256_setzero_ps();
 	float off = 0.0f;
 
-	for (int b = 0; b < nb; b++, w += 20, a++) {
+	for (int b = 0; b < nb; b++, w++, a++) {
 		__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
-		__m256 d = _mm256_set1_ps(half(w) * a->d);
+		__m256 d = _mm256_set1_ps(half(w->d) * a->d);
 
-		acc = _mm256_fmadd_ps(d, block_dot(nibbles(w + 4), aq), acc);
-		off += half(w + 2) * a->s;
+		acc = _mm256_fmadd_ps(d, block_dot(nibbles(w->qs), aq), acc);
+		off += half(w->m) * a->s;
 	}
 	return hsum(acc) + off;
 }
 
 static float
-dot_q4_0_avx2(const uint8_t *w, const struct qblk *a, int nb)
+dot_q4_0_avx2(const void *row, const struct qblk *a, int nb)
 {
+	const struct block_q4_0 *w = row;
 	__m256 acc = _mm256_setzero_ps();
 
-	for (int b = 0; b < nb; b++, w += 18, a++) {
+	for (int b = 0; b < nb; b++, w++, a++) {
 		__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
-		__m256i wq = _mm256_sub_epi8(nibbles(w + 2), _mm256_set1_epi8(8));
+		__m256i wq = _mm256_sub_epi8(nibbles(w->qs), _mm256_set1_epi8(8));
 		__m256 p = block_dot(_mm256_sign_epi8(wq, wq),
 		    _mm256_sign_epi8(aq, wq));
 
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w) * a->d), p, acc);
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w->d) * a->d), p, acc);
 	}
 	return hsum(acc);
 }
 
 static float
-dot_q8_0_avx2(const uint8_t *w, const struct qblk *a, int nb)
+dot_q8_0_avx2(const void *row, const struct qblk *a, int nb)
 {
+	const struct block_q8_0 *w = row;
 	__m256 acc = _mm256_setzero_ps();
 
-	for (int b = 0; b < nb; b++, w += 34, a++) {
+	for (int b = 0; b < nb; b++, w++, a++) {
 		__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
-		__m256i wq = _mm256_loadu_si256((const __m256i *)(w + 2));
+		__m256i wq = _mm256_loadu_si256((const __m256i *)w->qs);
 		/* s8 x s8: the sign moves onto the activation; |-128| = 128
 		 * as u8 is exact */
 		__m256 p = block_dot(_mm256_sign_epi8(wq, wq),
 		    _mm256_sign_epi8(aq, wq));
 
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w) * a->d), p, acc);
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w->d) * a->d), p, acc);
 	}
 	return hsum(acc);
 }
@@ -290,35 +298,37 @@ fifth_bits(const uint8_t *qh)
 }
 
 static float
-dot_q5_0_avx2(const uint8_t *w, const struct qblk *a, int nb)
+dot_q5_0_avx2(const void *row, const struct qblk *a, int nb)
 {
+	const struct block_q5_0 *w = row;
 	__m256 acc = _mm256_setzero_ps();
 
-	for (int b = 0; b < nb; b++, w += 22, a++) {
+	for (int b = 0; b < nb; b++, w++, a++) {
 		__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
-		__m256i wq = _mm256_sub_epi8(_mm256_or_si256(nibbles(w + 6),
-		    fifth_bits(w + 2)), _mm256_set1_epi8(16));
+		__m256i wq = _mm256_sub_epi8(_mm256_or_si256(nibbles(w->qs),
+		    fifth_bits(w->qh)), _mm256_set1_epi8(16));
 		__m256 p = block_dot(_mm256_sign_epi8(wq, wq),
 		    _mm256_sign_epi8(aq, wq));
 
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w) * a->d), p, acc);
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w->d) * a->d), p, acc);
 	}
 	return hsum(acc);
 }
 
 static float
-dot_q5_1_avx2(const uint8_t *w, const struct qblk *a, int nb)
+dot_q5_1_avx2(const void *row, const struct qblk *a, int nb)
 {
+	const struct block_q5_1 *w = row;
 	__m256 acc = _mm256_setzero_ps();
 	float off = 0.0f;
 
-	for (int b = 0; b < nb; b++, w += 24, a++) {
+	for (int b = 0; b < nb; b++, w++, a++) {
 		__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
-		__m256i wq = _mm256_or_si256(nibbles(w + 8), fifth_bits(w + 4));
-		__m256 d = _mm256_set1_ps(half(w) * a->d);
+		__m256i wq = _mm256_or_si256(nibbles(w->qs), fifth_bits(w->qh));
+		__m256 d = _mm256_set1_ps(half(w->d) * a->d);
 
 		acc = _mm256_fmadd_ps(d, block_dot(wq, aq), acc);
-		off += half(w + 2) * a->s;
+		off += half(w->m) * a->s;
 	}
 	return hsum(acc) + off;
 }
@@ -356,16 +366,17 @@ hsum512_hi(__m512 v)
 }
 
 static void
-dot4_q4_1_avx512(const uint8_t *w, const struct qblk *a, int nb, float *out)
+dot4_q4_1_avx512(const void *row, const struct qblk *a, int nb, float *out)
 {
+	const struct block_q4_1 *w = row;
 	__m512 acc01 = _mm512_setzero_ps(), acc23 = _mm512_setzero_ps();
 	float off[4] = { 0 };
 	const struct qblk *a0 = a, *a1 = a + nb, *a2 = a + 2 * nb,
 	    *a3 = a + 3 * nb;
 
-	for (int b = 0; b < nb; b++, w += 20) {
-		__m512i wq = _mm512_broadcast_i64x4(nibbles(w + 4));
-		float d = half(w), m = half(w + 2);
+	for (int b = 0; b < nb; b++, w++) {
+		__m512i wq = _mm512_broadcast_i64x4(nibbles(w->qs));
+		float d = half(w->d), m = half(w->m);
 		__m512i p01 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq,
 		    two_rows(a0 + b, a1 + b));
 		__m512i p23 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq,
@@ -388,15 +399,16 @@ dot4_q4_1_avx512(const uint8_t *w, const struct qblk *a, int nb, float *out)
 #endif
 
 static void
-dot4_q4_1_avx2(const uint8_t *w, const struct qblk *a, int nb, float *out)
+dot4_q4_1_avx2(const void *row, const struct qblk *a, int nb, float *out)
 {
+	const struct block_q4_1 *w = row;
 	__m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(),
 	    _mm256_setzero_ps(), _mm256_setzero_ps() };
 	float off[4] = { 0 };
 
-	for (int b = 0; b < nb; b++, w += 20) {
-		__m256i wq = nibbles(w + 4);
-		float d = half(w), m = half(w + 2);
+	for (int b = 0; b < nb; b++, w++) {
+		__m256i wq = nibbles(w->qs);
+		float d = half(w->d), m = half(w->m);
 
 		for (int t = 0; t < 4; t++) {
 			const struct qblk *at = a + (size_t)t * nb + b;
@@ -412,15 +424,16 @@ dot4_q4_1_avx2(const uint8_t *w, const struct qblk *a, int nb, float *out)
 }
 
 static void
-dot4_q8_0_avx2(const uint8_t *w, const struct qblk *a, int nb, float *out)
+dot4_q8_0_avx2(const void *row, const struct qblk *a, int nb, float *out)
 {
+	const struct block_q8_0 *w = row;
 	__m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(),
 	    _mm256_setzero_ps(), _mm256_setzero_ps() };
 
-	for (int b = 0; b < nb; b++, w += 34) {
-		__m256i wq = _mm256_loadu_si256((const __m256i *)(w + 2));
+	for (int b = 0; b < nb; b++, w++) {
+		__m256i wq = _mm256_loadu_si256((const __m256i *)w->qs);
 		__m256i wabs = _mm256_sign_epi8(wq, wq);
-		float d = half(w);
+		float d = half(w->d);
 
 		for (int t = 0; t < 4; t++) {
 			const struct qblk *at = a + (size_t)t * nb + b;
@@ -440,17 +453,18 @@ dot4_q8_0_avx2(const uint8_t *w, const struct qblk *a, int nb, float *out)
  * used as the embedding): one exact integer dot per block, chained in one
  * fused multiply-add per block. */
 static float
-dot_q4_0_rp(const uint8_t *w, const struct qblk *a, int nb)
+dot_q4_0_rp(const void *row, const struct qblk *a, int nb)
 {
+	const struct block_q4_0 *w = row;
 	float acc = 0.0f;
 
-	for (int b = 0; b < nb; b++, w += 18, a++) {
+	for (int b = 0; b < nb; b++, w++, a++) {
 		int s = 0;
 
 #ifdef __AVX2__
 		if (!force_scalar) {
 			__m256i aq = _mm256_loadu_si256((const __m256i *)a->q);
-			__m256i wq = _mm256_sub_epi8(nibbles(w + 2),
+			__m256i wq = _mm256_sub_epi8(nibbles(w->qs),
 			    _mm256_set1_epi8(8));
 			__m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(
 			    _mm256_sign_epi8(wq, wq), _mm256_sign_epi8(aq, wq)),
@@ -464,15 +478,17 @@ dot_q4_0_rp(const uint8_t *w, const struct qblk *a, int nb)
 		} else
 #endif
 		for (int j = 0; j < 16; j++)
-			s += ((w[2 + j] & 15) - 8) * a->q[j] +
-			    ((w[2 + j] >> 4) - 8) * a->q[j + 16];
-		acc = fmaf((float)s, half(w) * a->d, acc);
+			s += ((w->qs[j] & 15) - 8) * a->q[j] +
+			    ((w->qs[j] >> 4) - 8) * a->q[j + 16];
+		acc = fmaf((float)s, half(w->d) * a->d, acc);
 	}
 	return acc;
 }
 
-typedef float (*qdot_fn)(const uint8_t *, const struct qblk *, int);
-typedef void (*qdot4_fn)(const uint8_t *, const struct qblk *, int, float *);
+/* One weight row (nb blocks of its type) against one or four activation
+ * rows. */
+typedef float (*qdot_fn)(const void *, const struct qblk *, int);
+typedef void (*qdot4_fn)(const void *, const struct qblk *, int, float *);
 
 static qdot4_fn
 kernel4(uint32_t type)

@@ -14,10 +14,9 @@
 #include <immintrin.h>
 #endif
 
+#include "blocks.h"
 #include "matmul.h"
 #include "quant.h"
-
-#define QK_K 256
 
 static int force_scalar_k;
 
@@ -25,12 +24,6 @@ void
 matmul_k_force_scalar(int on)
 {
 	force_scalar_k = on;
-}
-
-static float
-h2f(const uint8_t *p)
-{
-	return fp16_to_f32((uint16_t)(p[0] | p[1] << 8));
 }
 
 #ifdef __AVX2__
@@ -90,17 +83,18 @@ struct kdec {
 /* The decoders walk each layout the way its dequantizer does (straight
  * loops the compiler vectorises); t/kernel-test holds them to it. */
 static void
-decode_q2_k(const uint8_t *b, struct kdec *k)
+decode_q2_k(const void *blk, struct kdec *k)
 {
-	const uint8_t *q = b + 16;
+	const struct block_q2_K *b = blk;
+	const uint8_t *q = b->qs;
 	int8_t *y = k->q;
 
 	k->group = 16;
-	k->d = h2f(b + 80);
-	k->dmin = h2f(b + 82);
+	k->d = fp16_to_f32(b->d);
+	k->dmin = fp16_to_f32(b->dmin);
 	for (int g = 0; g < 16; g++) {
-		k->scale[g] = b[g] & 15;
-		k->min[g] = b[g] >> 4;
+		k->scale[g] = b->scales[g] & 15;
+		k->min[g] = b->scales[g] >> 4;
 	}
 #ifdef __AVX2__
 	if (!force_scalar_k) {
@@ -120,14 +114,15 @@ decode_q2_k(const uint8_t *b, struct kdec *k)
 }
 
 static void
-decode_q3_k(const uint8_t *b, struct kdec *k)
+decode_q3_k(const void *blk, struct kdec *k)
 {
-	const uint8_t *hm = b, *q = b + 32, *s = b + 96;
+	const struct block_q3_K *b = blk;
+	const uint8_t *hm = b->hmask, *q = b->qs, *s = b->scales;
 	int8_t *y = k->q;
 	int bit = 0;
 
 	k->group = 16;
-	k->d = h2f(b + 108);
+	k->d = fp16_to_f32(b->d);
 	k->dmin = 0;
 	for (int g = 0; g < 16; g++) {
 		int lo = g < 8 ? s[g] & 15 : s[g - 8] >> 4;
@@ -173,16 +168,17 @@ scale_min(const uint8_t *s, int j, int *sc, int *m)
 }
 
 static void
-decode_q4_k(const uint8_t *b, struct kdec *k)
+decode_q4_k(const void *blk, struct kdec *k)
 {
-	const uint8_t *q = b + 16;
+	const struct block_q4_K *b = blk;
+	const uint8_t *q = b->qs;
 	int8_t *y = k->q;
 
 	k->group = 32;
-	k->d = h2f(b);
-	k->dmin = h2f(b + 2);
+	k->d = fp16_to_f32(b->d);
+	k->dmin = fp16_to_f32(b->dmin);
 	for (int g = 0; g < 8; g++)
-		scale_min(b + 4, g, &k->scale[g], &k->min[g]);
+		scale_min(b->scales, g, &k->scale[g], &k->min[g]);
 #ifdef __AVX2__
 	if (!force_scalar_k) {
 		for (int c = 0; c < 4; c++, q += 32, y += 64) {
@@ -202,16 +198,17 @@ decode_q4_k(const uint8_t *b, struct kdec *k)
 }
 
 static void
-decode_q5_k(const uint8_t *b, struct kdec *k)
+decode_q5_k(const void *blk, struct kdec *k)
 {
-	const uint8_t *qh = b + 16, *q = b + 48;
+	const struct block_q5_K *b = blk;
+	const uint8_t *qh = b->qh, *q = b->qs;
 	int8_t *y = k->q;
 
 	k->group = 32;
-	k->d = h2f(b);
-	k->dmin = h2f(b + 2);
+	k->d = fp16_to_f32(b->d);
+	k->dmin = fp16_to_f32(b->dmin);
 	for (int g = 0; g < 8; g++)
-		scale_min(b + 4, g, &k->scale[g], &k->min[g]);
+		scale_min(b->scales, g, &k->scale[g], &k->min[g]);
 #ifdef __AVX2__
 	if (!force_scalar_k) {
 		__m256i hb = _mm256_loadu_si256((const __m256i *)qh);
@@ -237,16 +234,17 @@ decode_q5_k(const uint8_t *b, struct kdec *k)
 }
 
 static void
-decode_q6_k(const uint8_t *b, struct kdec *k)
+decode_q6_k(const void *blk, struct kdec *k)
 {
-	const uint8_t *ql = b, *qh = b + 128;
+	const struct block_q6_K *b = blk;
+	const uint8_t *ql = b->ql, *qh = b->qh;
 	int8_t *y = k->q;
 
 	k->group = 16;
-	k->d = h2f(b + 208);
+	k->d = fp16_to_f32(b->d);
 	k->dmin = 0;
 	for (int g = 0; g < 16; g++) {
-		k->scale[g] = (int8_t)b[192 + g];
+		k->scale[g] = b->scales[g];
 		k->min[g] = 0;
 	}
 #ifdef __AVX2__
@@ -350,17 +348,19 @@ group_sums(const struct kdec *k, const struct q8k *a, int *sums)
 		    k->group);
 }
 
-typedef void (*decode_fn)(const uint8_t *, struct kdec *);
+/* Decode one block of a K type into k. */
+typedef void (*decode_fn)(const void *, struct kdec *);
 
+/* The decoder of a type, and in *size its block's bytes. */
 static decode_fn
 decoder(uint32_t type, int *size)
 {
 	switch (type) {
-	case GGML_Q2_K: *size = 84; return decode_q2_k;
-	case GGML_Q3_K: *size = 110; return decode_q3_k;
-	case GGML_Q4_K: *size = 144; return decode_q4_k;
-	case GGML_Q5_K: *size = 176; return decode_q5_k;
-	case GGML_Q6_K: *size = 210; return decode_q6_k;
+	case GGML_Q2_K: *size = sizeof(struct block_q2_K); return decode_q2_k;
+	case GGML_Q3_K: *size = sizeof(struct block_q3_K); return decode_q3_k;
+	case GGML_Q4_K: *size = sizeof(struct block_q4_K); return decode_q4_k;
+	case GGML_Q5_K: *size = sizeof(struct block_q5_K); return decode_q5_k;
+	case GGML_Q6_K: *size = sizeof(struct block_q6_K); return decode_q6_k;
 	default: return NULL;
 	}
 }

@@ -1,37 +1,27 @@
-/* quant_k.c: the K-quants, super-blocks of QK_K = 256 values (layouts of
- * ggml-common.h). Plain C dequantizers: the specification the tests hold
- * against llama.cpp's Python reader.
+/* quant_k.c: the K-quants, super-blocks of QK_K = 256 values (struct
+ * block_q2_K ... block_q6_K in blocks.h, the layouts of ggml-common.h).
+ * Plain C dequantizers: the specification the tests hold against
+ * llama.cpp's Python reader.
  *
- *   Q2_K  u8 scales[16] (4-bit scale | 4-bit min), u8 qs[64], fp16 d, dmin
- *         x = d * scale * q2 - dmin * min                       2.625 bpw
- *   Q3_K  u8 hmask[32], u8 qs[64], u8 scales[12] (16 x 6 bits), fp16 d
- *         x = d * (scale - 32) * (q2 - (high bit ? 0 : 4))     3.4375 bpw
- *   Q4_K  fp16 d, dmin, u8 scales[12] (8 x 6-bit scale, min), u8 qs[128]
- *         x = d * scale * q4 - dmin * min                       4.5 bpw
- *   Q5_K  as Q4_K plus u8 qh[32]: the fifth bit of each value   5.5 bpw
- *   Q6_K  u8 ql[128], u8 qh[64], i8 scales[16], fp16 d
- *         x = d * scale * (q6 - 32)                             6.5625 bpw */
+ *   Q2_K  x = d * scale * q2 - dmin * min        (4-bit scale | 4-bit min)
+ *   Q3_K  x = d * (scale - 32) * (q2 - (high bit ? 0 : 4))  (6-bit scales)
+ *   Q4_K  x = d * scale * q4 - dmin * min        (6-bit scales and mins)
+ *   Q5_K  as Q4_K with q5: qh holds the fifth bit of each value
+ *   Q6_K  x = d * scale * (q6 - 32)              (8-bit signed scales) */
 #include <string.h>
 
+#include "blocks.h"
 #include "quant.h"
 #include "quant_k.h"
-
-#define QK_K 256
-
-static float
-h2f(const uint8_t *p)
-{
-	return fp16_to_f32((uint16_t)(p[0] | p[1] << 8));
-}
 
 void
 dequant_q2_k(const void *vx, float *y, int64_t n)
 {
-	const uint8_t *b = vx;
+	const struct block_q2_K *b = vx;
 
-	for (int64_t i = 0; i < n / QK_K; i++, b += 84) {
-		const uint8_t *sc = b, *q = b + 16;
-		float d = h2f(b + 80), min = h2f(b + 82);
+	for (int64_t i = 0; i < n / QK_K; i++, b++) {
+		const uint8_t *sc = b->scales, *q = b->qs;
+		float d = fp16_to_f32(b->d), min = fp16_to_f32(b->dmin);
 		int is = 0;
 
 		for (int half = 0; half < 2; half++, q += 32)
@@ -63,16 +53,16 @@ q3_scales(const uint8_t *s, int8_t out[16])
 void
 dequant_q3_k(const void *vx, float *y, int64_t n)
 {
-	const uint8_t *b = vx;
+	const struct block_q3_K *b = vx;
 
-	for (int64_t i = 0; i < n / QK_K; i++, b += 110) {
-		const uint8_t *hm = b, *q = b + 32;
-		float d = h2f(b + 108);
+	for (int64_t i = 0; i < n / QK_K; i++, b++) {
+		const uint8_t *hm = b->hmask, *q = b->qs;
+		float d = fp16_to_f32(b->d);
 		int8_t sc[16];
 		int is = 0;
 		uint8_t m = 1;
 
-		q3_scales(b + 96, sc);
+		q3_scales(b->scales, sc);
 		for (int half = 0; half < 2; half++, q += 32)
 			for (int shift = 0; shift < 8; shift += 2, m <<= 1)
 				for (int k = 0; k < 2; k++) {
@@ -102,17 +92,17 @@ scale_min_k4(int j, const uint8_t *q, float *sc, float *m)
 void
 dequant_q4_k(const void *vx, float *y, int64_t n)
 {
-	const uint8_t *b = vx;
+	const struct block_q4_K *b = vx;
 
-	for (int64_t i = 0; i < n / QK_K; i++, b += 144) {
-		const uint8_t *q = b + 16;
-		float d = h2f(b), min = h2f(b + 2);
+	for (int64_t i = 0; i < n / QK_K; i++, b++) {
+		const uint8_t *q = b->qs;
+		float d = fp16_to_f32(b->d), min = fp16_to_f32(b->dmin);
 
 		for (int j = 0; j < 8; j += 2, q += 32) {
 			float s1, m1, s2, m2;
 
-			scale_min_k4(j, b + 4, &s1, &m1);
-			scale_min_k4(j + 1, b + 4, &s2, &m2);
+			scale_min_k4(j, b->scales, &s1, &m1);
+			scale_min_k4(j + 1, b->scales, &s2, &m2);
 			for (int l = 0; l < 32; l++)
 				*y++ = d * s1 * (float)(q[l] & 15) - min * m1;
 			for (int l = 0; l < 32; l++)
@@ -124,18 +114,18 @@ dequant_q4_k(const void *vx, float *y, int64_t n)
 void
 dequant_q5_k(const void *vx, float *y, int64_t n)
 {
-	const uint8_t *b = vx;
+	const struct block_q5_K *b = vx;
 
-	for (int64_t i = 0; i < n / QK_K; i++, b += 176) {
-		const uint8_t *qh = b + 16, *q = b + 48;
-		float d = h2f(b), min = h2f(b + 2);
+	for (int64_t i = 0; i < n / QK_K; i++, b++) {
+		const uint8_t *qh = b->qh, *q = b->qs;
+		float d = fp16_to_f32(b->d), min = fp16_to_f32(b->dmin);
 		uint8_t u1 = 1, u2 = 2;
 
 		for (int j = 0; j < 8; j += 2, q += 32, u1 <<= 2, u2 <<= 2) {
 			float s1, m1, s2, m2;
 
-			scale_min_k4(j, b + 4, &s1, &m1);
-			scale_min_k4(j + 1, b + 4, &s2, &m2);
+			scale_min_k4(j, b->scales, &s1, &m1);
+			scale_min_k4(j + 1, b->scales, &s2, &m2);
 			for (int l = 0; l < 32; l++)
 				*y++ = d * s1 * (float)((q[l] & 15) +
 				    (qh[l] & u1 ? 16 : 0)) - min * m1;
@@ -149,12 +139,12 @@ dequant_q5_k(const void *vx, float *y, int64_t n)
 void
 dequant_q6_k(const void *vx, float *y, int64_t n)
 {
-	const uint8_t *b = vx;
+	const struct block_q6_K *b = vx;
 
-	for (int64_t i = 0; i < n / QK_K; i++, b += 210) {
-		const uint8_t *ql = b, *qh = b + 128;
-		const int8_t *sc = (const int8_t *)(b + 192);
-		float d = h2f(b + 208);
+	for (int64_t i = 0; i < n / QK_K; i++, b++) {
+		const uint8_t *ql = b->ql, *qh = b->qh;
+		const int8_t *sc = b->scales;
+		float d = fp16_to_f32(b->d);
 
 		for (int half = 0; half < 2; half++, y += 128, ql += 64,
 		    qh += 32, sc += 8)

@@ -1,7 +1,7 @@
 /* quant_k_ref.c: the K-quant reference quantizers, the algorithms of
  * llama.cpp's quantize_row_q{2..6}_K_ref (what llama-quantize uses without an
  * importance matrix), written to give the same blocks bit for bit. Block
- * layouts are drawn in quant_k.c.
+ * layouts are in blocks.h, their bits drawn in quant_k.c.
  *
  * Each super-block of 256 values is cut into sub-blocks of 16 or 32; every
  * sub-block gets the scale (and minimum) that minimises a weighted squared
@@ -12,26 +12,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "blocks.h"
 #include "quant.h"
 #include "quant_k.h"
 
-#define QK_K 256
 #define GROUP_MAX_EPS 1e-15f
-
-static void
-f2h(uint8_t *p, float f)
-{
-	uint16_t h = f32_to_fp16(f);
-
-	p[0] = (uint8_t)h;
-	p[1] = (uint8_t)(h >> 8);
-}
-
-static float
-h2f(const uint8_t *p)
-{
-	return fp16_to_f32((uint16_t)(p[0] | p[1] << 8));
-}
 
 /* Round to nearest, ties to even (what ggml's 1.5*2^23 trick computes);
  * values beyond its range, and NaN, saturate instead of being undefined. */
@@ -249,10 +234,10 @@ pack_2bit(const uint8_t *L, uint8_t *qs)
 void
 quant_q2_k(const float *x, void *vy, int64_t n)
 {
-	uint8_t *b = vy;
+	struct block_q2_K *b = vy;
 
-	for (int64_t i = 0; i < n / QK_K; i++, b += 84, x += QK_K) {
-		uint8_t L[QK_K], *sc = b;
+	for (int64_t i = 0; i < n / QK_K; i++, b++, x += QK_K) {
+		uint8_t L[QK_K], *sc = b->scales;
 		float w[16], scales[16], mins[16];
 		float max_scale = 0, max_min = 0, d, dm;
 
@@ -273,7 +258,7 @@ quant_q2_k(const float *x, void *vy, int64_t n)
 			for (int j = 0; j < 16; j++)
 				sc[j] = (uint8_t)nearest_int(iscale * scales[j]);
 		}
-		f2h(b + 80, max_scale > 0 ? max_scale / 15.f : 0.f);
+		b->d = f32_to_fp16(max_scale > 0 ? max_scale / 15.f : 0.f);
 		if (max_min > 0) {
 			float iscale = 15.f / max_min;
 
@@ -281,17 +266,17 @@ quant_q2_k(const float *x, void *vy, int64_t n)
 				sc[j] = (uint8_t)(sc[j] |
 				    nearest_int(iscale * mins[j]) << 4);
 		}
-		f2h(b + 82, max_min > 0 ? max_min / 15.f : 0.f);
+		b->dmin = f32_to_fp16(max_min > 0 ? max_min / 15.f : 0.f);
 		for (int j = 0; j < 16; j++) {
-			d = h2f(b + 80) * (float)(sc[j] & 15);
+			d = fp16_to_f32(b->d) * (float)(sc[j] & 15);
 			if (d == 0)
 				continue;
-			dm = h2f(b + 82) * (float)(sc[j] >> 4);
+			dm = fp16_to_f32(b->dmin) * (float)(sc[j] >> 4);
 			for (int l = 0; l < 16; l++)
 				L[16 * j + l] = (uint8_t)clampi(nearest_int(
 				    (x[16 * j + l] + dm) / d), 0, 3);
 		}
-		pack_2bit(L, b + 16);
+		pack_2bit(L, b->qs);
 	}
 }
 
@@ -299,10 +284,10 @@ quant_q2_k(const float *x, void *vy, int64_t n)
 void
 quant_q3_k(const float *x, void *vy, int64_t n)
 {
-	uint8_t *b = vy;
+	struct block_q3_K *b = vy;
 
-	for (int64_t i = 0; i < n / QK_K; i++, b += 110, x += QK_K) {
-		uint8_t *hmask = b, *sc = b + 96;
+	for (int64_t i = 0; i < n / QK_K; i++, b++, x += QK_K) {
+		uint8_t *hmask = b->hmask, *sc = b->scales;
 		int8_t L[QK_K];
 		float scales[16], amax = 0, max_scale = 0;
 
@@ -313,7 +298,7 @@ quant_q3_k(const float *x, void *vy, int64_t n)
 				max_scale = scales[j];
 			}
 		}
-		memset(sc, 0, 12);
+		memset(sc, 0, sizeof b->scales);
 		if (max_scale != 0) {
 			float iscale = -32.f / max_scale;
 
@@ -328,16 +313,16 @@ quant_q3_k(const float *x, void *vy, int64_t n)
 				sc[j % 4 + 8] = (uint8_t)(sc[j % 4 + 8] |
 				    (l >> 4) << (2 * (j / 4)));
 			}
-			f2h(b + 108, 1 / iscale);
+			b->d = f32_to_fp16(1 / iscale);
 		} else {
-			f2h(b + 108, 0.f);
+			b->d = f32_to_fp16(0.f);
 		}
 		for (int j = 0; j < 16; j++) {
 			int s = j < 8 ? sc[j] & 15 : sc[j - 8] >> 4;
 			float d;
 
 			s = (s | (sc[8 + j % 4] >> (2 * (j / 4)) & 3) << 4) - 32;
-			d = h2f(b + 108) * (float)s;
+			d = fp16_to_f32(b->d) * (float)s;
 			if (d == 0)
 				continue;
 			for (int l = 0; l < 16; l++)
@@ -345,26 +330,26 @@ quant_q3_k(const float *x, void *vy, int64_t n)
 				    x[16 * j + l] / d), -4, 3) + 4);
 		}
 		/* bit 0 of hmask[m] for values 0..31, bit 1 for 32..63, ... */
-		memset(hmask, 0, 32);
+		memset(hmask, 0, sizeof b->hmask);
 		for (int j = 0; j < QK_K; j++)
 			if (L[j] > 3) {
 				hmask[j % 32] = (uint8_t)(hmask[j % 32] |
 				    1 << (j / 32));
 				L[j] = (int8_t)(L[j] - 4);
 			}
-		pack_2bit((const uint8_t *)L, b + 32);
+		pack_2bit((const uint8_t *)L, b->qs);
 	}
 }
 
 /* Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins, packed
- * into 12 bytes; the values are requantized to 0..nmax against them. */
+ * into sc's 12 bytes against the fp16 *dp and *dminp; the values are
+ * requantized to 0..nmax against them. */
 static void
-k4_scales(const float *x, uint8_t *b, uint8_t *L, int nmax, float rmin,
-	int nstep)
+k4_scales(const float *x, uint16_t *dp, uint16_t *dminp, uint8_t *sc,
+	uint8_t *L, int nmax, float rmin, int nstep)
 {
 	float w[32], scales[8], mins[8], max_scale = 0, max_min = 0;
 	float inv_scale, inv_min;
-	uint8_t *sc = b + 4;
 
 	for (int j = 0; j < 8; j++) {
 		const float *xb = x + 32 * j;
@@ -399,8 +384,8 @@ k4_scales(const float *x, uint8_t *b, uint8_t *L, int nmax, float rmin,
 			sc[j] = (uint8_t)(sc[j] | (lm >> 4) << 6);
 		}
 	}
-	f2h(b, max_scale / 63.f);
-	f2h(b + 2, max_min / 63.f);
+	*dp = f32_to_fp16(max_scale / 63.f);
+	*dminp = f32_to_fp16(max_min / 63.f);
 	for (int j = 0; j < 8; j++) {
 		int s, m;
 		float d, dm;
@@ -412,10 +397,10 @@ k4_scales(const float *x, uint8_t *b, uint8_t *L, int nmax, float rmin,
 			s = (sc[j + 4] & 15) | (sc[j - 4] >> 6) << 4;
 			m = (sc[j + 4] >> 4) | (sc[j] >> 6) << 4;
 		}
-		d = h2f(b) * (float)s;
+		d = fp16_to_f32(*dp) * (float)s;
 		if (d == 0)
 			continue;
-		dm = h2f(b + 2) * (float)m;
+		dm = fp16_to_f32(*dminp) * (float)m;
 		for (int l = 0; l < 32; l++)
 			L[32 * j + l] = (uint8_t)clampi(nearest_int(
 			    (x[32 * j + l] + dm) / d), 0, nmax);
@@ -425,12 +410,12 @@ k4_scales(const float *x, uint8_t *b, uint8_t *L, int nmax, float rmin,
 void
 quant_q4_k(const float *x, void *vy, int64_t n)
 {
-	uint8_t *b = vy;
+	struct block_q4_K *b = vy;
 
-	for (int64_t i = 0; i < n / QK_K; i++, b += 144, x += QK_K) {
-		uint8_t L[QK_K], *q = b + 16;
+	for (int64_t i = 0; i < n / QK_K; i++, b++, x += QK_K) {
+		uint8_t L[QK_K], *q = b->qs;
 
-		k4_scales(x, b, L, 15, -1.f, 20);
+		k4_scales(x, &b->d, &b->dmin, b->scales, L, 15, -1.f, 20);
 		for (int j = 0; j < QK_K; j += 64, q += 32)
 			for (int l = 0; l < 32; l++)
 				q[l] = (uint8_t)(L[j + l] | L[j + l + 32] << 4);
@@ -440,14 +425,14 @@ quant_q4_k(const float *x, void *vy, int64_t n)
 void
 quant_q5_k(const float *x, void *vy, int64_t n)
 {
-	uint8_t *b = vy;
+	struct block_q5_K *b = vy;
 
-	for (int64_t i = 0; i < n / QK_K; i++, b += 176, x += QK_K) {
-		uint8_t L[QK_K], *qh = b + 16, *ql = b + 48;
+	for (int64_t i = 0; i < n / QK_K; i++, b++, x += QK_K) {
+		uint8_t L[QK_K], *qh = b->qh, *ql = b->qs;
 		uint8_t m1 = 1, m2 = 2;
 
-		k4_scales(x, b, L, 31, -0.5f, 15);
-		memset(qh, 0, 32);
+		k4_scales(x, &b->d, &b->dmin, b->scales, L, 31, -0.5f, 15);
+		memset(qh, 0, sizeof b->qh);
 		for (int j = 0; j < QK_K; j += 64, ql += 32, m1 <<= 2, m2 <<= 2)
 			for (int l = 0; l < 32; l++) {
 				int l1 = L[j + l], l2 = L[j + l + 32];
@@ -469,11 +454,11 @@ quant_q5_k(const float *x, void *vy, int64_t n)
 void
 quant_q6_k(const float *x, void *vy, int64_t n)
 {
-	uint8_t *b = vy;
+	struct block_q6_K *b = vy;
 
-	for (int64_t i = 0; i < n / QK_K; i++, b += 210, x += QK_K) {
-		int8_t L[QK_K], *sc = (int8_t *)(b + 192);
-		uint8_t *ql = b, *qh = b + 128;
+	for (int64_t i = 0; i < n / QK_K; i++, b++, x += QK_K) {
+		int8_t L[QK_K], *sc = b->scales;
+		uint8_t *ql = b->ql, *qh = b->qh;
 		float scales[16], max_scale = 0, max_abs = 0, iscale;
 
 		for (int j = 0; j < 16; j++) {
@@ -484,18 +469,18 @@ quant_q6_k(const float *x, void *vy, int64_t n)
 			}
 		}
 		if (max_abs < GROUP_MAX_EPS) {
-			memset(b, 0, 210);
+			memset(b, 0, sizeof *b);
 			continue;
 		}
 		iscale = -128.f / max_scale;
-		f2h(b + 208, 1 / iscale);
+		b->d = f32_to_fp16(1 / iscale);
 		for (int j = 0; j < 16; j++) {
 			int s = nearest_int(iscale * scales[j]);
 
 			sc[j] = (int8_t)(s < 127 ? s : 127);
 		}
 		for (int j = 0; j < 16; j++) {
-			float d = h2f(b + 208) * (float)sc[j];
+			float d = fp16_to_f32(b->d) * (float)sc[j];
 
 			if (d == 0)
 				continue;

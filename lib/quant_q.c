@@ -1,15 +1,15 @@
-/* quant_q.c: the float types and the 32-value block types (layouts of
- * ggml-common.h): plain C dequantizers, the specification every kernel is
- * tested against, and the reference quantizers, which give llama.cpp's
- * quantize_row_*_ref blocks bit for bit (t/quant.bats).
+/* quant_q.c: the float types and the 32-value block types (struct
+ * block_q4_0 ... block_q8_0 in blocks.h, the layouts of ggml-common.h):
+ * plain C dequantizers, the specification every kernel is tested against,
+ * and the reference quantizers, which give llama.cpp's quantize_row_*_ref
+ * blocks bit for bit (t/quant.bats).
  *
- *   Q4_0  fp16 d, u8 qs[16] (value j low nibble, j+16 high)
- *         x = d * (q4 - 8)                                      4.5 bpw
- *   Q4_1  fp16 d, fp16 m, u8 qs[16]     x = d * q4 + m          5.0 bpw
- *   Q5_0  fp16 d, u8 qh[4] (fifth bits), u8 qs[16]
- *         x = d * (q5 - 16)                                     5.5 bpw
- *   Q5_1  fp16 d, fp16 m, u8 qh[4], u8 qs[16]  x = d * q5 + m   6.0 bpw
- *   Q8_0  fp16 d, i8 qs[32]             x = d * q8              8.5 bpw
+ *   Q4_0  x = d * (q4 - 8)          Q4_1  x = d * q4 + m
+ *   Q5_0  x = d * (q5 - 16)         Q5_1  x = d * q5 + m
+ *   Q8_0  x = d * q8
+ *
+ * where value j < 16 is the low nibble of qs[j], value j + 16 the high one,
+ * and bit j of the little-endian 32 bits of qh is value j's fifth bit.
  *
  * The quantizers depend on float evaluation order: the Makefile compiles
  * with -std=c11, which keeps GCC from fusing multiply-adds. */
@@ -17,11 +17,13 @@
 #include <math.h>
 #include <string.h>
 
+#include "blocks.h"
 #include "quant.h"
 #include "quant_q.h"
 
-#define QK 32
+#define QK 32                   /* QK4_0 = QK4_1 = QK5_0 = QK5_1 = QK8_0 */
 
+/* F16 values, little-endian byte by byte (F16 is not a block type). */
 static float
 h2f(const uint8_t *p)
 {
@@ -110,65 +112,65 @@ bit5(const uint8_t *qh, int j)
 void
 dequant_q4_0(const void *vx, float *y, int64_t n)
 {
-	const uint8_t *b = vx;
+	const struct block_q4_0 *b = vx;
 
-	for (int64_t i = 0; i < n / QK; i++, b += 18) {
-		float d = h2f(b);
+	for (int64_t i = 0; i < n / QK4_0; i++, b++) {
+		float d = fp16_to_f32(b->d);
 
-		for (int j = 0; j < QK; j++)
-			*y++ = (float)(nib(b + 2, j) - 8) * d;
+		for (int j = 0; j < QK4_0; j++)
+			*y++ = (float)(nib(b->qs, j) - 8) * d;
 	}
 }
 
 void
 dequant_q4_1(const void *vx, float *y, int64_t n)
 {
-	const uint8_t *b = vx;
+	const struct block_q4_1 *b = vx;
 
-	for (int64_t i = 0; i < n / QK; i++, b += 20) {
-		float d = h2f(b), m = h2f(b + 2);
+	for (int64_t i = 0; i < n / QK4_1; i++, b++) {
+		float d = fp16_to_f32(b->d), m = fp16_to_f32(b->m);
 
-		for (int j = 0; j < QK; j++)
-			*y++ = (float)nib(b + 4, j) * d + m;
+		for (int j = 0; j < QK4_1; j++)
+			*y++ = (float)nib(b->qs, j) * d + m;
 	}
 }
 
 void
 dequant_q5_0(const void *vx, float *y, int64_t n)
 {
-	const uint8_t *b = vx;
+	const struct block_q5_0 *b = vx;
 
-	for (int64_t i = 0; i < n / QK; i++, b += 22) {
-		float d = h2f(b);
+	for (int64_t i = 0; i < n / QK5_0; i++, b++) {
+		float d = fp16_to_f32(b->d);
 
-		for (int j = 0; j < QK; j++)
-			*y++ = (float)((nib(b + 6, j) | bit5(b + 2, j)) - 16) * d;
+		for (int j = 0; j < QK5_0; j++)
+			*y++ = (float)((nib(b->qs, j) | bit5(b->qh, j)) - 16) * d;
 	}
 }
 
 void
 dequant_q5_1(const void *vx, float *y, int64_t n)
 {
-	const uint8_t *b = vx;
+	const struct block_q5_1 *b = vx;
 
-	for (int64_t i = 0; i < n / QK; i++, b += 24) {
-		float d = h2f(b), m = h2f(b + 2);
+	for (int64_t i = 0; i < n / QK5_1; i++, b++) {
+		float d = fp16_to_f32(b->d), m = fp16_to_f32(b->m);
 
-		for (int j = 0; j < QK; j++)
-			*y++ = (float)(nib(b + 8, j) | bit5(b + 4, j)) * d + m;
+		for (int j = 0; j < QK5_1; j++)
+			*y++ = (float)(nib(b->qs, j) | bit5(b->qh, j)) * d + m;
 	}
 }
 
 void
 dequant_q8_0(const void *vx, float *y, int64_t n)
 {
-	const uint8_t *b = vx;
+	const struct block_q8_0 *b = vx;
 
-	for (int64_t i = 0; i < n / QK; i++, b += 34) {
-		float d = h2f(b);
+	for (int64_t i = 0; i < n / QK8_0; i++, b++) {
+		float d = fp16_to_f32(b->d);
 
-		for (int j = 0; j < QK; j++)
-			*y++ = (float)(int8_t)b[2 + j] * d;
+		for (int j = 0; j < QK8_0; j++)
+			*y++ = (float)b->qs[j] * d;
 	}
 }
 
@@ -220,13 +222,13 @@ pack_nibbles(const uint8_t q[QK], uint8_t *qs, uint8_t *qh)
 
 /* Symmetric types: d = max / -half, q = trunc(x / d + half + 0.5) capped. */
 static void
-quant_sym(const float *x, uint8_t *b, int half, uint8_t *qs, uint8_t *qh)
+quant_sym(const float *x, uint16_t *dp, int half, uint8_t *qs, uint8_t *qh)
 {
 	float d = signed_absmax(x) / (float)-half;
 	float id = d != 0 ? 1.0f / d : 0.0f;
 	uint8_t q[QK];
 
-	f2h(b, d);
+	*dp = f32_to_fp16(d);
 	for (int j = 0; j < QK; j++) {
 		int v = (int)(x[j] * id + ((float)half + 0.5f));
 
@@ -237,7 +239,8 @@ quant_sym(const float *x, uint8_t *b, int half, uint8_t *qs, uint8_t *qh)
 
 /* Types with a minimum: d = (max - min) / (levels - 1), q = trunc(... + 0.5). */
 static void
-quant_min(const float *x, uint8_t *b, int levels, uint8_t *qs, uint8_t *qh)
+quant_min(const float *x, uint16_t *dp, uint16_t *mp, int levels, uint8_t *qs,
+	uint8_t *qh)
 {
 	float min, max, d, id;
 	uint8_t q[QK];
@@ -245,8 +248,8 @@ quant_min(const float *x, uint8_t *b, int levels, uint8_t *qs, uint8_t *qh)
 	min_max(x, &min, &max);
 	d = (max - min) / (float)(levels - 1);
 	id = d != 0 ? 1.0f / d : 0.0f;
-	f2h(b, d);
-	f2h(b + 2, min);
+	*dp = f32_to_fp16(d);
+	*mp = f32_to_fp16(min);
 	for (int j = 0; j < QK; j++) {
 		int v = (int)((x[j] - min) * id + 0.5f);
 
@@ -258,53 +261,53 @@ quant_min(const float *x, uint8_t *b, int levels, uint8_t *qs, uint8_t *qh)
 void
 quant_q4_0(const float *x, void *vy, int64_t n)
 {
-	uint8_t *b = vy;
+	struct block_q4_0 *b = vy;
 
-	for (int64_t i = 0; i < n / QK; i++, b += 18, x += QK)
-		quant_sym(x, b, 8, b + 2, NULL);
+	for (int64_t i = 0; i < n / QK4_0; i++, b++, x += QK4_0)
+		quant_sym(x, &b->d, 8, b->qs, NULL);
 }
 
 void
 quant_q4_1(const float *x, void *vy, int64_t n)
 {
-	uint8_t *b = vy;
+	struct block_q4_1 *b = vy;
 
-	for (int64_t i = 0; i < n / QK; i++, b += 20, x += QK)
-		quant_min(x, b, 16, b + 4, NULL);
+	for (int64_t i = 0; i < n / QK4_1; i++, b++, x += QK4_1)
+		quant_min(x, &b->d, &b->m, 16, b->qs, NULL);
 }
 
 void
 quant_q5_0(const float *x, void *vy, int64_t n)
 {
-	uint8_t *b = vy;
+	struct block_q5_0 *b = vy;
 
-	for (int64_t i = 0; i < n / QK; i++, b += 22, x += QK)
-		quant_sym(x, b, 16, b + 6, b + 2);
+	for (int64_t i = 0; i < n / QK5_0; i++, b++, x += QK5_0)
+		quant_sym(x, &b->d, 16, b->qs, b->qh);
 }
 
 void
 quant_q5_1(const float *x, void *vy, int64_t n)
 {
-	uint8_t *b = vy;
+	struct block_q5_1 *b = vy;
 
-	for (int64_t i = 0; i < n / QK; i++, b += 24, x += QK)
-		quant_min(x, b, 32, b + 8, b + 4);
+	for (int64_t i = 0; i < n / QK5_1; i++, b++, x += QK5_1)
+		quant_min(x, &b->d, &b->m, 32, b->qs, b->qh);
 }
 
 void
 quant_q8_0(const float *x, void *vy, int64_t n)
 {
-	uint8_t *b = vy;
+	struct block_q8_0 *b = vy;
 
-	for (int64_t i = 0; i < n / QK; i++, b += 34, x += QK) {
+	for (int64_t i = 0; i < n / QK8_0; i++, b++, x += QK8_0) {
 		float amax = 0, d, id;
 
-		for (int j = 0; j < QK; j++)
+		for (int j = 0; j < QK8_0; j++)
 			amax = fmaxf(amax, fabsf(x[j]));
 		d = amax / 127;
 		id = d != 0 ? 1.0f / d : 0.0f;
-		f2h(b, d);
-		for (int j = 0; j < QK; j++)
-			b[2 + j] = (uint8_t)(int8_t)roundf(x[j] * id);
+		b->d = f32_to_fp16(d);
+		for (int j = 0; j < QK8_0; j++)
+			b->qs[j] = (int8_t)roundf(x[j] * id);
 	}
 }
