@@ -1,5 +1,6 @@
 /* model.c: hyperparameters and weight matrices of a model, as its file
  * names them. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,11 @@ get_mat(const struct gguf *g, const char *name, int64_t cols, int64_t rows,
 		    "%lld x %lld", g->path, name, (unsigned long long)t->ne[0],
 		    (unsigned long long)t->ne[1], (long long)cols,
 		    (long long)(rows ? rows : 1));
+	/* the kernels read blocks through structs of fp16 fields and floats
+	 * as floats: an odd offset (general.alignment 1) cannot be read */
+	if ((uintptr_t)t->data % (t->type == GGML_F32 ? 4 : 2))
+		return cerr_set(e, "%s: tensor %s: data not aligned for its type",
+		    g->path, name);
 	m->data = t->data;
 	m->type = t->type;
 	m->cols = cols;

@@ -235,3 +235,12 @@ synth() {
 	status_is 1
 	[ "$stderr" = 'chord-fwd: stdin: line 2: bad control line (want "#chord keep N")' ]
 }
+
+@test "tensor data at an odd offset (general.alignment 1) is refused, not misread" {
+	need_model "$SMOL"
+	# a one-byte longer name puts the data of every tensor at an odd byte
+	gguf-repack -q -s general.alignment:u32=1 -s general.name=x12 "$SMOL" "$TMP/a.gguf"
+	run --separate-stderr chord-fwd -m "$TMP/a.gguf" <<< "1"
+	status_is 1
+	[ "$stderr" = "chord-fwd: $TMP/a.gguf: tensor token_embd.weight: data not aligned for its type" ]
+}
