@@ -72,6 +72,14 @@ PY
 	[ "${lines[-1]}" = "212 strings, 0 differences" ]
 }
 
+@test "Qwen2.5 (BPE, qwen2 pre-tokenizer): every golden string gives llama.cpp's ids and text back" {
+	need_model "$QWEN"
+	run python3 "$TOP/t/goldcheck.py" tokens "$QWEN" "$GOLDEN/tokens-qwen2.jsonl"
+	echo "$output"
+	status_is 0
+	[ "${lines[-1]}" = "212 strings, 0 differences" ]
+}
+
 @test "BPE pre-tokenizers (gpt2, smollm, llama3, qwen2) split as llama.cpp's regexes do" {
 	run python3 "$TOP/t/pretok.py" "$TBIN/pretok-test" "$GOLDEN/tokens-smollm2.jsonl"
 	echo "$output"

@@ -20,6 +20,7 @@ load helper
 @test "token ids are inside each vocabulary" {
 	[ "$(jq -s '[.[].ids[]] | max' "$GOLDEN/tokens-smollm2.jsonl")" -lt 49152 ]
 	[ "$(jq -s '[.[].ids[]] | max' "$GOLDEN/tokens-gemma3.jsonl")" -lt 262144 ]
+	[ "$(jq -s '[.[].ids[]] | max' "$GOLDEN/tokens-qwen2.jsonl")" -lt 151936 ]
 }
 
 @test "the perplexity text is the one the README names" {
