@@ -516,21 +516,61 @@ matmul_lanes(const struct mat *w, const struct q8k *qa, int n, float *y,
  * once, (float)s1 * d - dmin * (float)s2 with the subtraction fused; the
  * caller adds it times the activations' d in one fused multiply-add (GCC
  * fuses ggml's add of a product). */
+/* The 16 integer dot products of 16 weight levels with 16 activations
+ * that make up a block (sums of 32 are two of them added). Integer sums
+ * are exact in any order, so the SIMD path gives the portable one's. */
+static void
+group_dots(const int8_t *w, const int8_t *a, int32_t out[16])
+{
+#ifdef __AVX2__
+	if (!force_scalar_k) {
+		for (int g = 0; g < 16; g += 2) {
+			__m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+			    (const __m128i *)(w + 16 * g)));
+			__m256i a0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+			    (const __m128i *)(a + 16 * g)));
+			__m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+			    (const __m128i *)(w + 16 * g + 16)));
+			__m256i a1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+			    (const __m128i *)(a + 16 * g + 16)));
+			/* lanes of group g in p0, of g+1 in p1 */
+			__m256i p0 = _mm256_madd_epi16(w0, a0);
+			__m256i p1 = _mm256_madd_epi16(w1, a1);
+			__m256i h = _mm256_hadd_epi32(p0, p1);
+			__m128i s = _mm_add_epi32(_mm256_castsi256_si128(h),
+			    _mm256_extracti128_si256(h, 1));
+
+			s = _mm_hadd_epi32(s, s);
+			out[g] = _mm_cvtsi128_si32(s);
+			out[g + 1] = _mm_extract_epi32(s, 1);
+		}
+		return;
+	}
+#endif
+	for (int g = 0; g < 16; g++) {
+		int32_t sum = 0;
+
+		for (int j = 0; j < 16; j++)
+			sum += w[16 * g + j] * a[16 * g + j];
+		out[g] = sum;
+	}
+}
+
 static float
 tiled_block(const struct kdec *k, const struct q8k *a)
 {
-	int32_t s1 = 0, s2 = 0;
-	int groups = QK_K / k->group;
+	int32_t s1 = 0, s2 = 0, dots[16];
+	int per = k->group / 16, groups = QK_K / k->group;
 	float r;
 
+	group_dots(k->q, a->q, dots);
 	for (int g = 0; g < groups; g++) {
-		const int8_t *wq = k->q + g * k->group, *aq = a->q + g * k->group;
 		int32_t isum = 0, bsum = 0;
 
-		for (int j = 0; j < k->group; j++)
-			isum += wq[j] * aq[j];
-		for (int j = 0; j < k->group / 16; j++)
-			bsum += a->bsums[g * k->group / 16 + j];
+		for (int j = g * per; j < (g + 1) * per; j++) {
+			isum += dots[j];
+			bsum += a->bsums[j];
+		}
 		s1 += k->scale[g] * isum;
 		s2 += k->min[g] * bsum;
 	}
@@ -554,21 +594,21 @@ repacked_k_row(const struct kdec *k, const struct q8k *a, int nb, int step)
 	float acc = 0.0f, accmin = 0.0f;
 
 	for (int i = 0; i < nb; i++) {
-		int gs = k[i].group, groups = QK_K / gs;
+		int per = k[i].group / 16, groups = QK_K / k[i].group;
 		float dd = k[i].d * a[i].d, dm = k[i].dmin * a[i].d;
+		int32_t dots[16];
 
+		group_dots(k[i].q, a[i].q, dots);
 		for (int g0 = 0; g0 < groups; g0 += step) {
 			int32_t s1 = 0, s2 = 0;
 
 			for (int g = g0; g < g0 + step; g++) {
-				const int8_t *wq = k[i].q + g * gs;
-				const int8_t *aq = a[i].q + g * gs;
 				int32_t isum = 0, bsum = 0;
 
-				for (int j = 0; j < gs; j++)
-					isum += wq[j] * aq[j];
-				for (int j = 0; j < gs / 16; j++)
-					bsum += a[i].bsums[g * gs / 16 + j];
+				for (int j = g * per; j < (g + 1) * per; j++) {
+					isum += dots[j];
+					bsum += a[i].bsums[j];
+				}
 				s1 += k[i].scale[g] * isum;
 				s2 += k[i].min[g] * bsum;
 			}
