@@ -446,6 +446,33 @@ dot4_q8_0_avx2(const void *row, const struct qblk *a, int nb, float *out)
 	for (int t = 0; t < 4; t++)
 		out[t] = hsum(acc[t]);
 }
+
+/* dot_q5_0_avx2 for four activation rows at once: each row's sum in the
+ * same order, the weights decoded once. */
+static void
+dot4_q5_0_avx2(const void *row, const struct qblk *a, int nb, float *out)
+{
+	const struct block_q5_0 *w = row;
+	__m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(),
+	    _mm256_setzero_ps(), _mm256_setzero_ps() };
+
+	for (int b = 0; b < nb; b++, w++) {
+		__m256i wq = _mm256_sub_epi8(_mm256_or_si256(nibbles(w->qs),
+		    fifth_bits(w->qh)), _mm256_set1_epi8(16));
+		__m256i wabs = _mm256_sign_epi8(wq, wq);
+		float d = half(w->d);
+
+		for (int t = 0; t < 4; t++) {
+			const struct qblk *at = a + (size_t)t * nb + b;
+			__m256i aq = _mm256_loadu_si256((const __m256i *)at->q);
+
+			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * at->d),
+			    block_dot(wabs, _mm256_sign_epi8(aq, wq)), acc[t]);
+		}
+	}
+	for (int t = 0; t < 4; t++)
+		out[t] = hsum(acc[t]);
+}
 #endif
 
 /* Q4_0 as ggml's repacked q4_0_8x8 kernels sum it (llama.cpp repacks every
@@ -502,6 +529,8 @@ kernel4(uint32_t type)
 		return dot4_q4_1_avx2;
 	if (!force_scalar && type == GGML_Q8_0)
 		return dot4_q8_0_avx2;
+	if (!force_scalar && type == GGML_Q5_0)
+		return dot4_q5_0_avx2;
 #endif
 	(void)type;
 	return NULL;
