@@ -94,7 +94,8 @@ tok_close(struct tok *pub)
 struct enc {
 	const struct tokenizer *t;
 	int parse_special;
-	int first;              /* no text fragment encoded yet */
+	int first;              /* no text fragment since the start or since a
+	                         * special token */
 	struct ids *out;
 	struct cerr *e;
 };
@@ -158,7 +159,9 @@ partition(struct enc *c, const char *s, size_t n, uint32_t k)
 				return -1;
 			if (ids_push(c->out, id) < 0)
 				return cerr_set(c->e, "out of memory");
-			c->first = 0;
+			/* SentencePiece's space prefix goes on the text after
+			 * every special token, as on the first (llama.cpp) */
+			c->first = 1;
 			n -= (size_t)(at - s) + len;
 			s = at + len;
 			if (v->strip[id] & VOCAB_RSTRIP)

@@ -309,3 +309,11 @@ PY
 	status_is 1
 	[ "$stderr" = "chord-tok: $TMP: Is a directory" ]
 }
+
+@test "SentencePiece: the text after a special token gets the space prefix too (llama.cpp)" {
+	[ -f "$VOCAB/ggml-vocab-llama-spm.gguf" ] || { echo "missing $VOCAB: run make models"; false; }
+	run --separate-stderr chord-tok -m "$VOCAB/ggml-vocab-llama-spm.gguf" --special <<< '<s>[INST] hi [/INST]'
+	status_is 0
+	# llama-tokenize (0.3.36) on the same vocabulary and text
+	[ "${lines[1]}" = "1 1 518 25580 29962 7251 518 29914 25580 29962" ]
+}

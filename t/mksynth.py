@@ -48,12 +48,16 @@ def main():
     w.add_name("chord synthetic " + arch)
     n_vocab = copy_vocab(w, vocab)
     head = HEAD
-    qd = N_HEAD * head
+    # qwen3 has more query heads than dim / head (Q is wider than the
+    # residual stream); the others have dim = heads x head size, as phi3
+    # requires
+    n_head = N_HEAD if arch == "qwen3" else DIM // HEAD
+    qd = n_head * head
     w.add_context_length(4096)
     w.add_embedding_length(DIM)
     w.add_block_count(N_LAYER)
     w.add_feed_forward_length(FFN)
-    w.add_head_count(N_HEAD)
+    w.add_head_count(n_head)
     w.add_head_count_kv(N_KV)
     w.add_key_length(head)
     w.add_value_length(head)
