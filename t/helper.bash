@@ -11,7 +11,8 @@ GOLDEN=$TOP/t/golden
 CHORD_DATA=${CHORD_DATA:-${XDG_DATA_HOME:-$HOME/.local/share}/chord}
 SMOL=$CHORD_DATA/models/SmolLM2-135M-Instruct.Q4_1.gguf
 GEMMA=$CHORD_DATA/models/gemma-3-270m-q4_k_m.gguf
-export PATH TOP BIN TBIN GOLDEN CHORD_DATA SMOL GEMMA
+VOCAB=$CHORD_DATA/vocab     # llama.cpp's ggml-vocab-*.gguf (+ .inp/.out)
+export PATH TOP BIN TBIN GOLDEN CHORD_DATA SMOL GEMMA VOCAB
 
 setup() {
 	TMP=$BATS_TEST_TMPDIR
