@@ -587,11 +587,24 @@ push(struct stack *st, uint32_t pc, size_t pos)
 	return 0;
 }
 
+/* Threads (pc, pos) known to fail, one row of bits a position from the
+ * word's start: what llama.cpp's regexes have no captures or lookbehind
+ * for, so a thread's fate depends on (pc, pos) alone, and a failed search
+ * from one position spares the next the same work (\s+$ over a long run
+ * of spaces would otherwise take quadratic time). */
+struct memo {
+	unsigned char *bits;    /* NULL: none */
+	size_t start, row;      /* first position, bytes a row */
+	size_t maxpos;          /* furthest position marked */
+};
+
 /* Match re's program from pc at pos, text ec up to end: 1 and *mend the
- * end of the first match in priority order, 0 for none, -1 out of memory. */
+ * end of the first match in priority order, 0 for none, -1 out of memory.
+ * m: the memo, NULL inside a lookahead (a thread there may be cut short
+ * by the lookahead's success, not failed). */
 static int
 re_run(const struct re *re, const uint32_t *ec, size_t end, uint32_t pc,
-	size_t pos, struct stack *st, size_t *mend)
+	size_t pos, struct stack *st, struct memo *m, size_t *mend)
 {
 	size_t base = st->n, d;
 	int r;
@@ -604,6 +617,16 @@ re_run(const struct re *re, const uint32_t *ec, size_t end, uint32_t pc,
 		for (;;) {
 			const struct inst *in = &re->in[pc];
 
+			if (m && m->bits) {
+				unsigned char *b = &m->bits[(pos - m->start) *
+				    m->row + pc / 8];
+
+				if (*b & 1 << pc % 8)
+					break;
+				*b |= (unsigned char)(1 << pc % 8);
+				if (pos > m->maxpos)
+					m->maxpos = pos;
+			}
 			if (in->op == I_CLS) {
 				if (pos >= end || !cls_has(&re->cl[in->x], ec[pos]))
 					break;
@@ -620,7 +643,8 @@ re_run(const struct re *re, const uint32_t *ec, size_t end, uint32_t pc,
 					break;
 				pc++;
 			} else if (in->op == I_LOOK || in->op == I_NLOOK) {
-				if ((r = re_run(re, ec, end, pc + 1, pos, st, &d)) < 0)
+				if ((r = re_run(re, ec, end, pc + 1, pos, st, NULL,
+				    &d)) < 0)
 					return -1;
 				if (r != (in->op == I_LOOK))
 					break;
@@ -906,21 +930,34 @@ re_split(const struct re *re, const uint32_t *ec, size_t s, size_t e,
 	struct stack *st, struct ids *out)
 {
 	size_t at = s, pos = s, m;
+	struct memo memo = { NULL, s, (re->n + 7) / 8, s };
 	int r;
 
+	/* a memo only where it stays small (not JAIS 2's \s{512} on 1 MB) */
+	if ((e - s + 1) <= ((size_t)1 << 25) / memo.row)
+		memo.bits = calloc(e - s + 1, memo.row);
 	while (pos <= e) {
-		if ((r = re_run(re, ec, e, 0, pos, st, &m)) < 0)
-			return -1;
+		if ((r = re_run(re, ec, e, 0, pos, st, &memo, &m)) < 0)
+			goto oom;
 		if (r == 0) {
 			pos++;
 			continue;
 		}
 		if (put(out, pos - at) < 0 || put(out, m - pos) < 0)
-			return -1;
+			goto oom;
 		at = m;
 		pos = m > pos ? m : pos + 1;
+		/* threads the match cut short may yet succeed: forget them */
+		if (memo.bits && memo.maxpos >= pos)
+			memset(&memo.bits[(pos - s) * memo.row], 0,
+			    (memo.maxpos - pos + 1) * memo.row);
+		memo.maxpos = pos;
 	}
+	free(memo.bits);
 	return put(out, e - at);
+oom:
+	free(memo.bits);
+	return -1;
 }
 
 static int

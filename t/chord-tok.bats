@@ -94,6 +94,14 @@ PY
 	[ "$(printf '1234567' | "$TBIN/pretok-test" tiny_aya | tr '\n' ' ')" = "1 3 3 " ]
 }
 
+@test "a 200 KB run of spaces before a digit splits (DeepSeek LLM's whitespace-at-the-end regex is not quadratic)" {
+	{ head -c 200000 /dev/zero | tr '\0' ' '; printf 1; } > "$TMP/spaces"
+	# timeout only as a safety net: without the memo this took many minutes
+	run timeout 60 "$TBIN/pretok-test" deepseek-llm < "$TMP/spaces"
+	status_is 0
+	[ "$(echo $output)" = "200000 1" ]
+}
+
 @test "an unknown pre-tokenizer is a clear error, not a guess" {
 	run "$TBIN/pretok-test" nosuch <<< "hi"
 	status_is 1
