@@ -10,8 +10,9 @@
  *    as it is, without merging: merges alone may not reach it.
  * 4. Each final symbol is a piece of the vocab; one that is not falls back
  *    to its single-byte pieces.
- * A few pre-tokenizers (Gemma 4's, ...: PRETOK_RAW) skip step 2: BPE runs
- * on the UTF-8 characters, and bytes fall back to <0xXX> pieces. */
+ * A few pre-tokenizers (whitespace, sarvam-moe, gemma4: PRETOK_RAW) skip
+ * step 2: BPE runs on the UTF-8 characters, and bytes fall back to <0xXX>
+ * pieces. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,8 @@ struct bpe {
 	struct pretok *pre;     /* from tokenizer.ggml.pre */
 	int ignore_merges;      /* a word that is a piece is that piece */
 	int raw;                /* no byte mapping (PRETOK_RAW) */
-	struct strmap merges;   /* "left right" -> rank; empty: split only */
-	int32_t byte_tok[256];  /* id of each byte's single-byte piece */
-	                        /* (raw: its <0xXX> piece) */
+	struct strmap merges;   /* "left right" -> rank */
+	int32_t byte_tok[256];  /* each byte's single-byte (raw: <0xXX>) piece */
 };
 
 /* ---- bytes <-> printable codepoints (GPT-2) ---- */
