@@ -1,7 +1,7 @@
 /* tok_bpe.c: byte-level BPE (tokenizer.ggml.model = gpt2).
  *
- * 1. Pre-tokenize: split the text into words with the regexes that
- *    tokenizer.ggml.pre names (hand-coded, on codepoint categories).
+ * 1. Pre-tokenize: split the text into words with the rules that
+ *    tokenizer.ggml.pre names (pretok.c).
  * 2. Map each byte of a word to a printable codepoint (GPT-2's
  *    bytes_to_unicode) so every byte string is a string of "characters".
  * 3. Merge adjacent symbols, always the pair of lowest merge rank first
@@ -9,38 +9,26 @@
  *    vocabularies (llama.cpp's ignore_merges) take a word that is a piece
  *    as it is, without merging: merges alone may not reach it.
  * 4. Each final symbol is a piece of the vocab; one that is not falls back
- *    to its single-byte pieces. */
+ *    to its single-byte pieces.
+ * A few pre-tokenizers (whitespace, sarvam-moe, gemma4: PRETOK_RAW) skip
+ * step 2: BPE runs on the UTF-8 characters, and bytes fall back to <0xXX>
+ * pieces. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pretok.h"
 #include "tok_kind.h"
 #include "unicode.h"
-
-enum bpe_pre {
-	PRE_GPT2 = 1,           /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+|... */
-	PRE_SMOLLM,             /* \p{N} alone first, then GPT-2 */
-	PRE_LLAMA3,             /* (?i:'s|...)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|... */
-	PRE_QWEN2,              /* the same with \p{N} one digit at a time */
-};
-
-static const struct {
-	const char *name;
-	int pre;
-} pre_names[] = {
-	{ "default", PRE_GPT2 }, { "gpt2", PRE_GPT2 }, { "gpt-2", PRE_GPT2 },
-	{ "smollm", PRE_SMOLLM }, { "starcoder", PRE_SMOLLM },
-	{ "refact", PRE_SMOLLM }, { "codeshell", PRE_SMOLLM },
-	{ "llama3", PRE_LLAMA3 }, { "llama-v3", PRE_LLAMA3 },
-	{ "llama-bpe", PRE_LLAMA3 }, { "qwen2", PRE_QWEN2 },
-};
 
 struct bpe {
 	const struct vocab *v;
 	const struct strmap *pieces;    /* piece text -> id (tok.c's) */
-	int pre;                /* enum bpe_pre, from tokenizer.ggml.pre */
+	struct pretok *pre;     /* from tokenizer.ggml.pre */
 	int ignore_merges;      /* a word that is a piece is that piece */
-	struct strmap merges;   /* "left right" -> rank; empty: split only */
-	int32_t byte_tok[256];  /* id of each byte's single-byte piece */
+	int raw;                /* no byte mapping (PRETOK_RAW) */
+	struct strmap merges;   /* "left right" -> rank */
+	int32_t byte_tok[256];  /* each byte's single-byte (raw: <0xXX>) piece */
 };
 
 /* ---- bytes <-> printable codepoints (GPT-2) ---- */
@@ -61,6 +49,16 @@ init_byte_map(void)
 	}
 }
 
+/* Length of the UTF-8 character lead byte c starts, as llama.cpp's
+ * unicode_len_utf8 (a continuation byte counts as one). */
+static size_t
+utf8_lead_len(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	return u < 0xc0 ? 1 : u < 0xe0 ? 2 : u < 0xf0 ? 3 : 4;
+}
+
 /* codepoint -> byte, -1 if cp is not in the map */
 static int
 cp_byte(uint32_t cp)
@@ -74,16 +72,6 @@ cp_byte(uint32_t cp)
 }
 
 /* ---- init ---- */
-
-static int
-pre_kind(const char *name, size_t len)
-{
-	for (size_t i = 0; i < sizeof pre_names / sizeof *pre_names; i++)
-		if (strlen(pre_names[i].name) == len &&
-		    !memcmp(pre_names[i].name, name, len))
-			return pre_names[i].pre;
-	return 0;
-}
 
 static int
 load_merges(struct bpe *t, const struct gguf *g, struct cerr *e)
@@ -127,17 +115,18 @@ bpe_open(const struct gguf *g, const struct vocab *v,
 	init_byte_map();
 	t->v = v;
 	t->pieces = pieces;
-	if (!(t->pre = pre_kind(v->pre.p, (size_t)v->pre.len))) {
-		cerr_set(e, "%s: pre-tokenizer '%.*s' not supported", g->path,
-		    (int)v->pre.len, v->pre.p);
+	if (!(t->pre = pretok_open(v->pre.p, (size_t)v->pre.len, e))) {
+		cerr_prefix(e, "%s", g->path);
 		goto fail;
 	}
-	t->ignore_merges = t->pre == PRE_LLAMA3;
+	t->ignore_merges = pretok_flags(t->pre) & PRETOK_IGNORE_MERGES;
+	t->raw = (pretok_flags(t->pre) & PRETOK_RAW) != 0;
 	if (load_merges(t, g, e) < 0)
 		goto fail;
 	for (int b = 0; b < 256; b++) {
-		char s[4];
-		int n = utf8_encode(byte_cp[b], s);
+		char s[8];
+		int n = t->raw ? snprintf(s, sizeof s, "<0x%02X>", b) :
+		    utf8_encode(byte_cp[b], s);
 
 		t->byte_tok[b] = strmap_get(pieces, s, (uint32_t)n);
 	}
@@ -153,131 +142,8 @@ bpe_close(struct bpe *t)
 	if (!t)
 		return;
 	strmap_free(&t->merges);
+	pretok_close(t->pre);
 	free(t);
-}
-
-/* ---- pre-tokenizer ---- */
-
-struct cps {
-	uint32_t *cp;           /* codepoints of the text */
-	uint32_t *off;          /* byte offset of each, plus one past the end */
-	size_t n;
-};
-
-static unsigned
-fl(const struct cps *c, size_t i, size_t end)
-{
-	return i < end ? ucat(c->cp[i]) : 0;
-}
-
-#define IS_L(f) ((f) & UCAT_LETTER)
-#define IS_N(f) ((f) & UCAT_NUMBER)
-#define IS_WS(f) ((f) & UCAT_WHITESPACE)
-/* [^\s\p{L}\p{N}] over assigned codepoints, as llama.cpp tests it */
-#define IS_OTHER(f) ((f) && !IS_WS(f) && !IS_L(f) && !IS_N(f))
-
-/* Length of the GPT-2 word starting at pos, within [pos, end). */
-static size_t
-gpt2_word(const struct cps *c, size_t pos, size_t end)
-{
-	uint32_t ch = c->cp[pos];
-	unsigned f = fl(c, pos, end), f2;
-	size_t j, k;
-
-	if (ch == '\'' && pos + 1 < end) {
-		uint32_t a = c->cp[pos + 1], b = pos + 2 < end ? c->cp[pos + 2] : 0;
-
-		if (a == 's' || a == 't' || a == 'm' || a == 'd')
-			return 2;
-		if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') ||
-		    (a == 'l' && b == 'l'))
-			return 3;
-	}
-	f2 = ch == ' ' ? fl(c, pos + 1, end) : f;
-	j = pos + (ch == ' ');
-	if (IS_L(f2)) {
-		while (j < end && IS_L(fl(c, j, end)))
-			j++;
-		return j - pos;
-	}
-	if (IS_N(f2)) {
-		while (j < end && IS_N(fl(c, j, end)))
-			j++;
-		return j - pos;
-	}
-	if (IS_OTHER(f2)) {
-		while (j < end && IS_OTHER(fl(c, j, end)))
-			j++;
-		return j - pos;
-	}
-	for (k = 0; pos + k < end && IS_WS(fl(c, pos + k, end)); k++)
-		;
-	if (k > 1 && pos + k < end)     /* \s+(?!\S): leave one for the word */
-		return k - 1;
-	return k > 0 ? k : 1;
-}
-
-static uint32_t
-ascii_lower(uint32_t c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-static int
-is_crlf(uint32_t c)
-{
-	return c == '\r' || c == '\n';
-}
-
-/* Length of the Llama 3 word at pos (Qwen 2: max_digits 1):
- *   (?i:'s|'t|'re|'ve|'m|'ll|'d) | [^\r\n\p{L}\p{N}]?\p{L}+ |
- *   \p{N}{1,max_digits} | ?[^\s\p{L}\p{N}]+[\r\n]* | \s*[\r\n]+ |
- *   \s+(?!\S) | \s+ */
-static size_t
-llama3_word(const struct cps *c, size_t pos, size_t end, int max_digits)
-{
-	uint32_t ch = c->cp[pos];
-	unsigned f = fl(c, pos, end), f2;
-	size_t j, k, last_nl = 0;
-
-	if (ch == '\'' && pos + 1 < end) {
-		uint32_t a = ascii_lower(c->cp[pos + 1]);
-		uint32_t b = pos + 2 < end ? ascii_lower(c->cp[pos + 2]) : 0;
-
-		if (a == 's' || a == 't' || a == 'm' || a == 'd')
-			return 2;
-		if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') ||
-		    (a == 'l' && b == 'l'))
-			return 3;
-	}
-	if (!is_crlf(ch) && !IS_N(f) && (IS_L(f) || IS_L(fl(c, pos + 1, end)))) {
-		for (j = pos + 1; j < end && IS_L(fl(c, j, end)); j++)
-			;
-		return j - pos;
-	}
-	if (IS_N(f)) {
-		for (j = pos; j < end && j - pos < (size_t)max_digits &&
-		    IS_N(fl(c, j, end)); j++)
-			;
-		return j - pos;
-	}
-	f2 = ch == ' ' ? fl(c, pos + 1, end) : f;
-	if (IS_OTHER(f2) && f) {
-		j = pos + (ch == ' ');
-		while (j < end && IS_OTHER(fl(c, j, end)))
-			j++;
-		while (j < end && is_crlf(c->cp[j]))
-			j++;
-		return j - pos;
-	}
-	for (k = 0; pos + k < end && IS_WS(fl(c, pos + k, end)); k++)
-		if (is_crlf(c->cp[pos + k]))
-			last_nl = k + 1;
-	if (last_nl)                    /* \s*[\r\n]+ */
-		return last_nl;
-	if (k > 1 && pos + k < end)     /* \s+(?!\S) */
-		return k - 1;
-	return k > 0 ? k : 1;
 }
 
 /* ---- merging ---- */
@@ -378,13 +244,22 @@ bpe_word(const struct bpe *t, const char *s, size_t n, struct ids *out,
 		cerr_set(e, "out of memory");
 		goto done;
 	}
-	for (size_t i = 0; i < n; i++) {
-		int k = utf8_encode(byte_cp[(unsigned char)s[i]], w + wl);
+	for (size_t i = 0; i < n;) {
+		size_t k, used;
 
+		if (t->raw) {   /* one UTF-8 character, by its lead byte */
+			k = used = utf8_lead_len(s[i]) < n - i ?
+			    utf8_lead_len(s[i]) : n - i;
+			memcpy(w + wl, s + i, k);
+		} else {
+			k = (size_t)utf8_encode(byte_cp[(unsigned char)s[i]], w + wl);
+			used = 1;
+		}
+		i += used;
 		sy[ns] = (struct sym){ (uint32_t)wl, (uint32_t)k,
-		    (int32_t)ns - 1, i + 1 < n ? (int32_t)ns + 1 : -1 };
+		    (int32_t)ns - 1, i < n ? (int32_t)ns + 1 : -1 };
 		ns++;
-		wl += (size_t)k;
+		wl += k;
 	}
 	if (t->ignore_merges && wl <= UINT32_MAX &&
 	    strmap_get(t->pieces, w, (uint32_t)wl) >= 0) {
@@ -420,9 +295,10 @@ bpe_word(const struct bpe *t, const char *s, size_t n, struct ids *out,
 		}
 		for (uint32_t k = 0; k < sy[i].len;) {  /* byte fallback */
 			uint32_t cp;
-			int l = utf8_decode(w + sy[i].start + k, sy[i].len - k,
-			    &cp);
-			int b = cp_byte(cp);
+			int l = t->raw ? 1 : utf8_decode(w + sy[i].start + k,
+			    sy[i].len - k, &cp);
+			int b = t->raw ? (unsigned char)w[sy[i].start + k] :
+			    cp_byte(cp);
 
 			if (b >= 0 && t->byte_tok[b] >= 0 &&
 			    ids_push(out, t->byte_tok[b]) < 0)
@@ -442,83 +318,89 @@ done:
 	return r;
 }
 
-/* The words of [start, end) of the codepoints, each through BPE. */
+/* The codepoints of s and the byte offset of each (and of the end). */
+struct cps {
+	uint32_t *cp;
+	uint32_t *off;
+	size_t n;
+};
+
 static int
-gpt2_split(const struct bpe *t, const char *s, const struct cps *c, size_t start,
-	size_t end, struct ids *out, struct cerr *e)
+decode(const char *s, size_t n, struct cps *c)
 {
-	for (size_t pos = start; pos < end;) {
-		size_t len = t->pre == PRE_LLAMA3 ? llama3_word(c, pos, end, 3) :
-		    t->pre == PRE_QWEN2 ? llama3_word(c, pos, end, 1) :
-		    gpt2_word(c, pos, end);
-
-		if (!t->merges.cap) {   /* pre-tokenizing only (tests) */
-			if (ids_push(out, (int32_t)(c->off[pos + len] -
-			    c->off[pos])) < 0)
-				return cerr_set(e, "out of memory");
-			pos += len;
-			continue;
-		}
-
-		if (bpe_word(t, s + c->off[pos], c->off[pos + len] - c->off[pos],
-		    out, e) < 0)
-			return -1;
-		pos += len;
+	c->cp = malloc((n + 1) * sizeof *c->cp);
+	c->off = malloc((n + 1) * sizeof *c->off);
+	c->n = 0;
+	if (!c->cp || !c->off || n > UINT32_MAX) {
+		free(c->cp);
+		free(c->off);
+		return -1;
 	}
+	for (size_t i = 0; i < n;) {
+		c->off[c->n] = (uint32_t)i;
+		i += (size_t)utf8_decode(s + i, n - i, &c->cp[c->n]);
+		c->n++;
+	}
+	c->off[c->n] = (uint32_t)n;
 	return 0;
+}
+
+/* Pre-tokenize s; the words through BPE, or (pieces NULL, for tests)
+ * their byte lengths to out. */
+static int
+encode(const struct bpe *t, const struct pretok *pre, const char *s, size_t n,
+	struct ids *out, struct cerr *e)
+{
+	struct ids words = { 0 };
+	struct cps c;
+	size_t pos = 0;
+	int r = -1;
+
+	if (decode(s, n, &c) < 0)
+		return cerr_set(e, "out of memory");
+	if (pretok_split(pre, c.cp, c.n, &words, e) < 0)
+		goto done;
+	for (size_t i = 0; i < words.n; i++) {
+		size_t a = c.off[pos], b = c.off[pos + (size_t)words.v[i]];
+
+		pos += (size_t)words.v[i];
+		if (!t) {
+			if (ids_push(out, (int32_t)(b - a)) < 0) {
+				cerr_set(e, "out of memory");
+				goto done;
+			}
+		} else if (bpe_word(t, s + a, b - a, out, e) < 0) {
+			goto done;
+		}
+	}
+	r = 0;
+done:
+	ids_free(&words);
+	free(c.cp);
+	free(c.off);
+	return r;
 }
 
 int
 bpe_encode(const struct bpe *t, const char *s, size_t n, struct ids *out,
 	struct cerr *e)
 {
-	struct cps c = { malloc((n + 1) * sizeof *c.cp),
-	    malloc((n + 1) * sizeof *c.off), 0 };
-	int r = 0;
-
-	if (!c.cp || !c.off) {
-		free(c.cp);
-		free(c.off);
-		return cerr_set(e, "out of memory");
-	}
-	for (size_t i = 0; i < n;) {
-		c.off[c.n] = (uint32_t)i;
-		i += (size_t)utf8_decode(s + i, n - i, &c.cp[c.n]);
-		c.n++;
-	}
-	c.off[c.n] = (uint32_t)n;
-	if (t->pre == PRE_SMOLLM) {
-		/* \p{N} first: every digit its own piece, then GPT-2 on each
-		 * piece between them. */
-		size_t a = 0;
-
-		for (size_t i = 0; i <= c.n && r == 0; i++) {
-			if (i < c.n && !IS_N(ucat(c.cp[i])))
-				continue;
-			r = gpt2_split(t, s, &c, a, i, out, e);
-			if (r == 0 && i < c.n)
-				r = gpt2_split(t, s, &c, i, i + 1, out, e);
-			a = i + 1;
-		}
-	} else {
-		r = gpt2_split(t, s, &c, 0, c.n, out, e);
-	}
-	free(c.cp);
-	free(c.off);
-	return r;
+	return encode(t, t->pre, s, n, out, e);
 }
 
 /* The pre-tokenizer alone: byte lengths of the words of s, for tests. */
 int
-bpe_pretokenize(const char *pre, const char *s, size_t n, struct ids *out,
+bpe_pretokenize(const char *name, const char *s, size_t n, struct ids *out,
 	struct cerr *e)
 {
-	struct bpe t;
+	struct pretok *pre = pretok_open(name, strlen(name), e);
+	int r;
 
-	memset(&t, 0, sizeof t);
-	if (!(t.pre = pre_kind(pre, strlen(pre))))
-		return cerr_set(e, "pre-tokenizer '%s' not supported", pre);
-	return bpe_encode(&t, s, n, out, e);
+	if (!pre)
+		return -1;
+	r = encode(NULL, pre, s, n, out, e);
+	pretok_close(pre);
+	return r;
 }
 
 int
@@ -526,6 +408,18 @@ bpe_piece(const struct bpe *t, int32_t id, char *buf, size_t cap)
 {
 	struct gguf_str p = t->v->text[id];
 	size_t n = 0;
+	unsigned b;
+
+	if (t->raw) {   /* the text as it is; <0xXX> is that byte */
+		if (p.len == 6 && !memcmp(p.p, "<0x", 3) && p.p[5] == '>' &&
+		    sscanf(p.p + 3, "%2x", &b) == 1 && cap > 0) {
+			buf[0] = (char)b;
+			return 1;
+		}
+		n = p.len < cap ? (size_t)p.len : cap;
+		memcpy(buf, p.p, n);
+		return (int)n;
+	}
 
 	for (uint64_t i = 0; i < p.len && n < cap;) {
 		uint32_t cp;

@@ -80,17 +80,73 @@ PY
 	[ "${lines[-1]}" = "212 strings, 0 differences" ]
 }
 
-@test "BPE pre-tokenizers (gpt2, smollm, llama3, qwen2) split as llama.cpp's regexes do" {
+@test "every BPE pre-tokenizer llama.cpp knows (91 names) splits as its regexes do" {
+	# scripts, digit runs 1..7, contractions, punctuation and whitespace
+	# runs, CJK, marks, emoji, the goldens' texts and random strings
 	run python3 "$TOP/t/pretok.py" "$TBIN/pretok-test" "$GOLDEN/tokens-smollm2.jsonl"
 	echo "$output"
 	status_is 0
-	[ "${lines[-1]}" = "268 splits compared, 0 differences" ]
+	[ "${lines[-1]}" = "91 names, 20839 splits compared, 0 differences" ]
+}
+
+@test "pre-tokenizers: digit groups, contractions, lookahead, CJK as llama.cpp" {
+	t=$'it\'S 1234567  x\n\n中文ab'
+	# Llama 3: \p{N}{1,3}; (?i:'s); \s+(?!\S) leaves one space to the word
+	[ "$(printf '%s' "$t" | "$TBIN/pretok-test" llama-bpe | tr '\n' ' ')" = "2 2 1 3 3 1 1 2 2 8 " ]
+	# GPT-2: contractions are lower-case only, digits in one run, a
+	# newline before a letter matches nothing and stands alone
+	[ "$(printf '%s' "$t" | "$TBIN/pretok-test" gpt-2 | tr '\n' ' ')" = "2 1 1 8 1 2 1 1 8 " ]
+	# DeepSeek LLM: CJK runs apart from letters, \s+$ at a word's end
+	[ "$(printf '%s' "$t" | "$TBIN/pretok-test" deepseek-llm | tr '\n' ' ')" = "2 1 1 1 7 1 2 1 1 6 2 " ]
+	# Tiny Aya: digits grouped by three from the right
+	[ "$(printf '1234567' | "$TBIN/pretok-test" tiny_aya | tr '\n' ' ')" = "1 3 3 " ]
+}
+
+@test "a 200 KB run of spaces before a digit splits (DeepSeek LLM's whitespace-at-the-end regex is not quadratic)" {
+	{ head -c 200000 /dev/zero | tr '\0' ' '; printf 1; } > "$TMP/spaces"
+	# timeout only as a safety net: without the memo this took many minutes
+	run timeout 60 "$TBIN/pretok-test" deepseek-llm < "$TMP/spaces"
+	status_is 0
+	[ "$(echo $output)" = "200000 1" ]
 }
 
 @test "an unknown pre-tokenizer is a clear error, not a guess" {
 	run "$TBIN/pretok-test" nosuch <<< "hi"
 	status_is 1
 	[ "$output" = "pretok-test: pre-tokenizer 'nosuch' not supported" ]
+	mkbpe nosuch "$TMP/nosuch.gguf"
+	run chord-tok -m "$TMP/nosuch.gguf" <<< "hi"
+	status_is 1
+	[ "$output" = "chord-tok: $TMP/nosuch.gguf: pre-tokenizer 'nosuch' not supported" ]
+}
+
+@test "llama.cpp's test vocabs: chord-tok gives the ids of its .out files" {
+	[ -f "$VOCAB/ggml-vocab-gpt-2.gguf.out" ] || { echo "missing $VOCAB: run make models" >&2; false; }
+	run python3 "$TOP/t/pretok.py" --vocab chord-tok "$VOCAB"
+	echo "$output"
+	status_is 0
+	# command-r deepseek-coder deepseek-llm falcon gpt-2 llama-bpe mpt
+	# qwen2 qwen35 refact starcoder (BPE), llama-spm phi-3 (SPM)
+	[ "${lines[-1]}" = "13 vocabs, 602 strings compared, 0 differences" ]
+}
+
+@test "llama.cpp's test vocabs: every BPE one tokenizes" {
+	n=0
+	for f in "$VOCAB"/ggml-vocab-*.gguf; do
+		[ "$(gguf-inspect -k tokenizer.ggml.model "$f")" = gpt2 ] || continue
+		printf 'Hello, world! 12345 中文 \xf0\x9f\x98\x80\n' | chord-tok -m "$f" > "$TMP/out" ||
+		    { echo "$f failed" >&2; false; }
+		[ "$(wc -l < "$TMP/out")" -eq 2 ]
+		n=$((n + 1))
+	done
+	[ "$n" -eq 13 ]
+}
+
+@test "raw UTF-8 BPE (whitespace pre-tokenizer): no byte mapping, <0xXX> fallback" {
+	mkbpe whitespace "$TMP/ws.gguf" "<0x20>" "<0xC3>" "<0xA9>"
+	# "ab" merges, the space is its <0x20> piece, é its two byte pieces
+	[ "$(printf 'ab é' | chord-tok -m "$TMP/ws.gguf" --no-bos | tail -n 1)" = "3 6 7 8" ]
+	[ "$(printf 'ab é' | chord-tok -m "$TMP/ws.gguf" --no-bos | chord-tok -m "$TMP/ws.gguf" -d)" = "ab é" ]
 }
 
 @test "the stream starts with the vocab fingerprint header" {

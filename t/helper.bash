@@ -12,7 +12,7 @@ CHORD_DATA=${CHORD_DATA:-${XDG_DATA_HOME:-$HOME/.local/share}/chord}
 SMOL=$CHORD_DATA/models/SmolLM2-135M-Instruct.Q4_1.gguf
 GEMMA=$CHORD_DATA/models/gemma-3-270m-q4_k_m.gguf
 QWEN=$CHORD_DATA/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
-VOCAB=$CHORD_DATA/vocab
+VOCAB=$CHORD_DATA/vocab     # llama.cpp's ggml-vocab-*.gguf (+ .inp/.out)
 export PATH TOP BIN TBIN GOLDEN CHORD_DATA SMOL GEMMA QWEN VOCAB
 
 setup() {
