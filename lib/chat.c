@@ -893,13 +893,45 @@ jskip(struct json *j)
 	return 0;
 }
 
+/* One "key": value member of an object: role and content into theirs,
+ * others skipped. */
+static int
+jmember(struct json *j, struct sbuf *role, struct sbuf *content)
+{
+	struct sbuf key = { 0 }, skip = { 0 }, *v = &skip;
+	int r;
+
+	ws(j);
+	if (jstring(j, &key) < 0 || !key.p) {
+		free(key.p);
+		return -1;
+	}
+	if (!strcmp(key.p, "role"))
+		v = role;
+	else if (!strcmp(key.p, "content"))
+		v = content;
+	free(key.p);
+	ws(j);
+	if (j->s >= j->end || *j->s++ != ':')
+		return -1;
+	ws(j);
+	v->n = 0;
+	if (v != &skip || (j->s < j->end && *j->s == '"'))
+		r = jstring(j, v);
+	else
+		r = jskip(j);
+	free(skip.p);
+	ws(j);
+	return r;
+}
+
 int
 chat_parse_json(const char *line, size_t len, struct chat_turn *m,
 	struct cerr *e)
 {
 	struct json j = { line, line + len };
 	struct sbuf role = { 0 }, content = { 0 };
-	int have_role = 0, have_content = 0;
+	char vis[64];
 
 	ws(&j);
 	if (j.s >= j.end || *j.s++ != '{')
@@ -908,65 +940,30 @@ chat_parse_json(const char *line, size_t len, struct chat_turn *m,
 	if (j.s < j.end && *j.s == '}')
 		j.s++;
 	else
-		for (;;) {
-			struct sbuf key = { 0 };
-			struct sbuf *v = NULL;
-			int r;
-
-			ws(&j);
-			r = jstring(&j, &key);
-			if (r == 0 && !strcmp(key.p, "role"))
-				v = &role, have_role = 1;
-			else if (r == 0 && !strcmp(key.p, "content"))
-				v = &content, have_content = 1;
-			free(key.p);
-			ws(&j);
-			if (r < 0 || j.s >= j.end || *j.s++ != ':')
+		do {
+			if (jmember(&j, &role, &content) < 0 || j.s >= j.end)
 				goto bad;
-			ws(&j);
-			if (v) {
-				v->n = 0;
-				r = jstring(&j, v);
-			} else if (j.s < j.end && *j.s == '"') {
-				struct sbuf skip = { 0 };
-
-				r = jstring(&j, &skip);
-				free(skip.p);
-			} else {
-				r = jskip(&j);
-			}
-			ws(&j);
-			if (r < 0 || j.s >= j.end)
-				goto bad;
-			if (*j.s == '}') {
-				j.s++;
-				break;
-			}
-			if (*j.s++ != ',')
-				goto bad;
-		}
+		} while (*j.s++ == ',');
+	if (j.s[-1] != '}')
+		goto bad;
 	ws(&j);
 	if (j.s != j.end)
 		goto bad;
 	if (role.oom || content.oom) {
-		free(role.p), free(content.p);
-		return cerr_set(e, "out of memory");
-	}
-	if (!have_role || !have_content) {
-		free(role.p), free(content.p);
-		return cerr_set(e, "needs \"role\" and \"content\"");
-	}
-	if (role_of(role.p) < 0 || strlen(role.p) != role.n) {
-		char vis[64];
-
+		cerr_set(e, "out of memory");
+	} else if (!role.p || !content.p) {
+		cerr_set(e, "needs \"role\" and \"content\"");
+	} else if (role_of(role.p) < 0 || strlen(role.p) != role.n) {
 		cvis(vis, sizeof vis, role.p, role.n);
-		free(role.p), free(content.p);
-		return cerr_set(e, "unknown role '%s'", vis);
+		cerr_set(e, "unknown role '%s'", vis);
+	} else {
+		m->role = role.p;
+		m->content = content.p;
+		m->len = content.n;
+		return 0;
 	}
-	m->role = role.p;
-	m->content = content.p;
-	m->len = content.n;
-	return 0;
+	free(role.p), free(content.p);
+	return -1;
 bad:
 	free(role.p), free(content.p);
 	return cerr_set(e, "not a JSON object (at byte %zu)",
