@@ -13,8 +13,8 @@
 static const char usage_line[] =
 	"usage: chord-tok [-h | --help] [-d | --decode] [-l | --lines] "
 	"[-c | --count] [--pieces] [-m FILE] [--special] [--bos | --no-bos] "
-	"[--eos] [--chat TEMPLATE [--system | -sys TEXT] [--jsonl] [--render] "
-	"[-v]] [FILE]";
+	"[--eos] [--chat TEMPLATE] [--system | -sys TEXT] [--jsonl] [--render] "
+	"[-v] [FILE]";
 
 static struct {
 	int decode, lines, count, pieces, special, bos, eos, jsonl, render,
