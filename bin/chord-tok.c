@@ -24,6 +24,7 @@ static struct {
 
 static struct vocab vocab;
 static struct tok *tk;
+static struct gguf_str jinja;   /* --chat jinja: the model's template */
 
 static char *
 slurp(FILE *f, size_t *n)
@@ -145,7 +146,15 @@ run_chat(char *text, size_t n, int add, struct ids *l)
 	char *out;
 	size_t len;
 
-	if (opt.render) {
+	if (jinja.p) {
+		if (chat_render_jinja(&jinja, tk, m, nt, 1, &out, &len, &e) < 0)
+			die_err(&e);
+		if (opt.render)
+			fwrite(out, 1, len, stdout);
+		else if (tok_encode(tk, out, len, add, 1, l, &e) < 0)
+			die_err(&e);
+		free(out);
+	} else if (opt.render) {
 		if (chat_render(opt.chat, m, nt, 1, &out, &len, &e) < 0)
 			die_err(&e);
 		fwrite(out, 1, len, stdout);
@@ -366,6 +375,9 @@ main(int argc, char **argv)
 		die_err(&e);
 	if (opt.chat && !strcmp(opt.chat, "auto"))
 		chat_auto(g);
+	if (opt.chat && !strcmp(opt.chat, "jinja") &&
+	    gguf_get_str(g, "tokenizer.chat_template", &jinja, &e) < 0)
+		die("%s: no chat template in the model", g->path);
 	if (opt.decode)
 		run_decode(in);
 	else

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "chat.h"
+#include "jinja.h"
 
 /* ---- a growing text ---- */
 
@@ -610,6 +611,35 @@ chat_encode(struct tok *t, const char *name, const struct chat_msg *m,
 		    strlen(m->system) };
 	turn[n++] = (struct chat_turn){ "user", m->user, m->user_len };
 	return chat_encode_turns(t, name, turn, n, add_special, out, e);
+}
+
+int
+chat_render_jinja(const struct gguf_str *tmpl, const struct tok *t,
+	const struct chat_turn *m, size_t n, int add_prompt, char **text,
+	size_t *len, struct cerr *e)
+{
+	const struct vocab *v = t->v;
+	char bos[256] = "", eos[256] = "";
+	int kb = v->bos >= 0 ? tok_piece(t, v->bos, 1, bos, sizeof bos - 1) : 0;
+	int ke = v->eos >= 0 ? tok_piece(t, v->eos, 1, eos, sizeof eos - 1) : 0;
+	size_t nb, ne;
+
+	bos[kb > 0 ? kb : 0] = '\0';
+	eos[ke > 0 ? ke : 0] = '\0';
+	if (jinja_render(tmpl->p, (size_t)tmpl->len, m, n, add_prompt, bos, eos,
+	    text, len, e) < 0)
+		return -1;
+	nb = strlen(bos), ne = strlen(eos);
+	if (v->add_bos && nb && nb <= *len && !memcmp(*text, bos, nb)) {
+		memmove(*text, *text + nb, *len - nb + 1);
+		*len -= nb;
+	}
+	if (v->add_eos && ne && ne <= *len &&
+	    !memcmp(*text + *len - ne, eos, ne)) {
+		*len -= ne;
+		(*text)[*len] = '\0';
+	}
+	return 0;
 }
 
 /* ---- recognising a model's template ---- */

@@ -58,6 +58,14 @@ int chat_encode_turns(struct tok *t, const char *name,
 int chat_encode(struct tok *t, const char *name, const struct chat_msg *m,
 	int add_special, struct ids *out, struct cerr *e);
 
+/* --chat jinja: the model's own template (tokenizer.chat_template) run by
+ * jinja.c, with bos_token and eos_token the vocab's; as llama.cpp's --jinja,
+ * a leading BOS text goes when the vocab adds BOS itself, a trailing EOS
+ * text when it adds EOS. */
+int chat_render_jinja(const struct gguf_str *tmpl, const struct tok *t,
+	const struct chat_turn *m, size_t n, int add_prompt, char **text,
+	size_t *len, struct cerr *e);
+
 /* Parse one JSON Lines record {"role": R, "content": C} (other keys are
  * ignored; R one of system, user, assistant). m's strings are malloc'd;
  * free them with chat_turn_free. */

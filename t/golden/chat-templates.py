@@ -5,8 +5,10 @@
 # from its own test, tests/test-chat-template.cpp (llama.cpp as vendored in
 # llama-cpp-python 0.3.36): every test case's model template text, the
 # conversation it is rendered with (add_generation_prompt true) and the
-# expected output of llama_chat_apply_template. Cases that add roles other
-# than system/user/assistant (granite's tool calls) are left out.
+# expected output of llama_chat_apply_template, and where the test renders
+# it with llama.cpp's Jinja engine too, the bos_token and eos_token it gives
+# and the output expected there. Cases that add roles other than
+# system/user/assistant (granite's tool calls) are left out.
 #
 # The C++ is read as C++: TestCase{...} aggregates whose fields come in
 # declaration order (name, template_str, expected_output, ...), each a run of
@@ -77,7 +79,13 @@ for c in cases:
     case = dict(zip(FIELDS, c))
     if case.get("extra"):
         continue
-    print(json.dumps({"source": "llama.cpp tests/test-chat-template.cpp: "
-                      + case["name"], "template": case["template"],
-                      "messages": conv, "expected": case["expected"]},
-                     ensure_ascii=False))
+    g = {"source": "llama.cpp tests/test-chat-template.cpp: "
+         + case["name"], "template": case["template"], "messages": conv,
+         "expected": case["expected"]}
+    if case.get("supported_with_jinja", "true") == "true":
+        # what --jinja renders: bos_token and eos_token as given, no BOS
+        # or EOS stripped (the test has no model)
+        g["jinja"] = {"bos": case.get("bos", ""), "eos": case.get("eos", ""),
+                      "expected": case.get("expected_jinja")
+                      or case["expected"]}
+    print(json.dumps(g, ensure_ascii=False))
