@@ -10,7 +10,11 @@
 
 #include "jinja.h"
 
+/* Bounds that keep a hostile template from hanging or exhausting memory:
+ * nesting, steps run (statements and expression terms) and bytes held. */
 enum { MAX_DEPTH = 200 };
+#define MAX_STEPS 20000000L
+#define MAX_BYTES ((size_t)256 << 20)
 
 /* ---- values ---- */
 
@@ -76,6 +80,10 @@ struct jinja {
 		size_t body;            /* token after the macro's %} */
 	} macro[64];
 	int nmacro;
+	long steps;
+	size_t bytes;           /* held by the arena and the output */
+	size_t lexat;           /* where the lexer is, while lexing */
+	int lexing;
 	struct cerr *e;
 	jmp_buf fail;
 };
@@ -87,7 +95,8 @@ static void
 fail(struct jinja *j, const char *fmt, ...)
 {
 	char msg[512];
-	size_t at = j->pos < j->ntk ? j->tk[j->pos].at : j->len;
+	size_t at = j->lexing ? j->lexat :
+	    j->pos < j->ntk ? j->tk[j->pos].at : j->len;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -103,8 +112,8 @@ alloc(struct jinja *j, size_t n)
 	struct arena *a = j->arena;
 	size_t k = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t);
 
-	if (n > SIZE_MAX / 2)
-		fail(j, "out of memory");
+	if (n > MAX_BYTES || (j->bytes += n) > MAX_BYTES)
+		fail(j, "more than %zu MiB of values", MAX_BYTES >> 20);
 	if (!a || a->cap - a->used < k) {
 		size_t cap = k > 4096 ? k : 4096;
 
@@ -238,8 +247,8 @@ emit(struct jinja *j, const char *s, size_t n)
 		char *p;
 
 		while (cap - j->nout <= n)
-			if ((cap *= 2) > SIZE_MAX / 4)
-				fail(j, "output too large");
+			if ((cap *= 2) > MAX_BYTES)
+				fail(j, "output over %zu MiB", MAX_BYTES >> 20);
 		if (!(p = realloc(j->out, cap))) {
 			cerr_set(j->e, "out of memory");
 			longjmp(j->fail, 1);
@@ -444,8 +453,8 @@ lex_string(struct jinja *j, size_t p)
 		buf[n++] = c;
 	}
 	if (p >= j->len) {
-		j->pos = j->ntk;
-		fail(j, "unterminated string at byte %zu", from);
+		j->lexat = from;
+		fail(j, "unterminated string");
 	}
 	buf[n] = '\0';
 	addtok(j, (struct jtok){ T_STR, buf, n, 0, from });
@@ -460,6 +469,7 @@ lex_tag(struct jinja *j, size_t p, const char *close)
 		"(", ")", "[", "]", "{", "}", ".", ",", ":", "|", "+", "-", "*",
 		"/", "%", "~", "<", ">", "=" };
 	const char *s = j->src;
+	size_t open = p - 2;
 
 	for (;;) {
 		size_t k;
@@ -467,9 +477,10 @@ lex_tag(struct jinja *j, size_t p, const char *close)
 		while (p < j->len && space(s[p]))
 			p++;
 		if (p >= j->len) {
-			j->pos = j->ntk;
+			j->lexat = open;
 			fail(j, "tag not closed");
 		}
+		j->lexat = p;
 		if (at(j, p, close) || (s[p] == '-' && at(j, p + 1, close))) {
 			p += s[p] == '-';
 			addtok(j, (struct jtok){ close[0] == '}' ? T_CLOSE_EXPR :
@@ -484,7 +495,7 @@ lex_tag(struct jinja *j, size_t p, const char *close)
 
 			for (; p < j->len && s[p] >= '0' && s[p] <= '9'; p++) {
 				if (v > (long long)1e17) {
-					j->pos = j->ntk;
+					j->lexat = from;
 					fail(j, "number too large");
 				}
 				v = v * 10 + (s[p] - '0');
@@ -506,8 +517,9 @@ lex_tag(struct jinja *j, size_t p, const char *close)
 				if (at(j, p, ops[k]))
 					break;
 			if (k == sizeof ops / sizeof *ops) {
-				j->pos = j->ntk;
-				fail(j, "unexpected character '%c'", s[p]);
+				j->lexat = p;
+				fail(j, "unexpected character 0x%02x",
+				    (unsigned char)s[p]);
 			}
 			addtok(j, (struct jtok){ T_OP, ops[k], strlen(ops[k]), 0,
 			    p });
@@ -521,6 +533,7 @@ lex(struct jinja *j)
 {
 	size_t p = 0;
 
+	j->lexing = 1;
 	while (p < j->len) {
 		p = lex_text(j, p);
 		if (p >= j->len)
@@ -532,7 +545,7 @@ lex(struct jinja *j)
 				if (j->src[q] == '#' && j->src[q + 1] == '}')
 					end = j->src + q;
 			if (!end) {
-				j->pos = j->ntk;
+				j->lexat = p;
 				fail(j, "comment not closed");
 			}
 			p = (size_t)(end - j->src) + 2;
@@ -546,6 +559,7 @@ lex(struct jinja *j)
 		p = lex_tag(j, p, is_expr ? "}}" : "%}");
 	}
 	addtok(j, (struct jtok){ T_END, "", 0, 0, j->len });
+	j->lexing = 0;
 }
 
 /* ---- expressions ---- */
@@ -1108,6 +1122,8 @@ primary(struct jinja *j)
 	struct jtok *t = cur(j);
 	struct val v;
 
+	if (++j->steps > MAX_STEPS)
+		fail(j, "more than %ld steps", MAX_STEPS);
 	if (t->t == T_STR) {
 		v = (struct val){ .t = V_STR, .s = t->p, .n = t->n };
 		j->pos++;
@@ -1442,7 +1458,7 @@ expr(struct jinja *j)
 	struct val v;
 
 	if (++j->depth > MAX_DEPTH)
-		fail(j, "expression nested too deep");
+		fail(j, "nested too deep");
 	v = or_(j);
 	if (is_name(j, "if")) {
 		struct val c, w = { .t = V_UNDEF };
@@ -1538,7 +1554,7 @@ static void
 push_scope(struct jinja *j)
 {
 	if (j->nscope == MAX_DEPTH)
-		fail(j, "blocks nested too deep");
+		fail(j, "nested too deep");
 	j->scope[j->nscope++] = newdict(j).d;
 }
 
@@ -1677,11 +1693,13 @@ static int
 exec(struct jinja *j, const char *const *stops, int n)
 {
 	if (++j->depth > MAX_DEPTH)
-		fail(j, "blocks nested too deep");
+		fail(j, "nested too deep");
 	for (;;) {
 		struct jtok *t = cur(j);
 		int k;
 
+		if (++j->steps > MAX_STEPS)
+			fail(j, "more than %ld steps", MAX_STEPS);
 		if (t->t == T_END) {
 			if (n)
 				fail(j, "'{%% %s %%}' missing", stops[n - 1]);
@@ -1718,9 +1736,11 @@ exec(struct jinja *j, const char *const *stops, int n)
 				stmt_macro(j);
 			else if (K("generation") || K("endgeneration"))
 				close_stmt(j);
-			else
+			else {
+				j->pos -= 2;    /* the message points at the tag */
 				fail(j, "'{%% %.*s %%}' not supported",
 				    (int)kw->n, kw->p);
+			}
 #undef K
 		}
 	}

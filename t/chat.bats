@@ -173,3 +173,37 @@ PY
 	printf 'begin B\nuser \\s<{content}>\nprompt P\\s\ntrim user\n' > "$TMP/t3"
 	[ "$(printf ' hi \n' | chord-tok --chat "$TMP/t3" --render)" = "B <hi>P " ]
 }
+
+@test "--chat jinja: llama.cpp's Jinja renderings of its test templates" {
+	run python3 "$TOP/t/chatcheck.py" --jinja "$GOLDEN/chat-templates.jsonl"
+	echo "$output"
+	status_is 0
+	[ "${lines[-1]}" = "32 conversations, 0 differences" ]
+}
+
+@test "--chat jinja on SmolLM2: its own template, its default system prompt when there is none" {
+	need_model "$SMOL"
+	want=$(printf '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nX')
+	[ "$(printf hi | chord-tok --chat jinja --render; echo X)" = "$want" ]
+	[ "$(printf hi | chord-tok --chat jinja -sys S --render)" = "$(printf hi | chord-tok --chat chatml -sys S --render)" ]
+	[ "$(printf hi | chord-tok --chat jinja -sys S | tail -n 1)" = "$(printf hi | chord-tok --chat chatml -sys S | tail -n 1)" ]
+}
+
+@test "--chat jinja: what the subset lacks, a raise_exception, runaway nesting: errors with the byte, exit 1" {
+	mktmpl "$TMP/a.gguf" "{% include 'x' %}"
+	run --separate-stderr chord-tok -m "$TMP/a.gguf" --chat jinja <<< hi
+	status_is 1
+	[ "$stderr" = "chord-tok: chat template: at byte 0: '{% include %}' not supported" ]
+	mktmpl "$TMP/b.gguf" "ab{{ raise_exception('no ' ~ messages[0].role) }}"
+	run --separate-stderr chord-tok -m "$TMP/b.gguf" --chat jinja <<< hi
+	status_is 1
+	[ "$stderr" = "chord-tok: chat template: at byte 47: raise_exception: no user" ]
+	mktmpl "$TMP/c.gguf" "{{ $(printf '(%.0s' $(seq 300))1 }}"
+	run --separate-stderr chord-tok -m "$TMP/c.gguf" --chat jinja <<< hi
+	status_is 1
+	[ "$stderr" = "chord-tok: chat template: at byte 202: nested too deep" ]
+	mktmpl "$TMP/d.gguf" "{{ 'abc"
+	run --separate-stderr chord-tok -m "$TMP/d.gguf" --chat jinja <<< hi
+	status_is 1
+	[ "$stderr" = "chord-tok: chat template: at byte 3: unterminated string" ]
+}
