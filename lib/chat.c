@@ -55,7 +55,7 @@ put(struct sbuf *b, const char *s, size_t n)
 }
 
 static void
-puts_(struct sbuf *b, const char *s)
+put_str(struct sbuf *b, const char *s)
 {
 	put(b, s, strlen(s));
 }
@@ -107,7 +107,7 @@ r_llama2(struct sbuf *b, const struct chat_turn *m, size_t n, int add,
 	int inside = 1;
 
 	(void)add;
-	puts_(b, "[INST] ");
+	put_str(b, "[INST] ");
 	for (size_t i = 0; i < n; i++) {
 		struct sbuf c = { 0 };
 
@@ -117,21 +117,21 @@ r_llama2(struct sbuf *b, const struct chat_turn *m, size_t n, int add,
 			put(&c, m[i].content, m[i].len);
 		if (!inside) {
 			inside = 1;
-			puts_(b, variant == 2 ? "<s>[INST] " : "[INST] ");
+			put_str(b, variant == 2 ? "<s>[INST] " : "[INST] ");
 		}
 		if (is(&m[i], ROLE_SYSTEM) && variant > 0) {
-			puts_(b, "<<SYS>>\n");
+			put_str(b, "<<SYS>>\n");
 			put(b, c.p, c.n);
-			puts_(b, "\n<</SYS>>\n\n");
+			put_str(b, "\n<</SYS>>\n\n");
 		} else if (is(&m[i], ROLE_SYSTEM)) {
 			put(b, c.p, c.n);
-			puts_(b, "\n");
+			put_str(b, "\n");
 		} else if (is(&m[i], ROLE_USER)) {
 			put(b, c.p, c.n);
-			puts_(b, " [/INST]");
+			put_str(b, " [/INST]");
 		} else {
 			put(b, c.p, c.n);
-			puts_(b, "</s>");
+			put_str(b, "</s>");
 			inside = 0;
 		}
 		b->oom |= c.oom;
@@ -151,25 +151,25 @@ r_mistral(struct sbuf *b, const struct chat_turn *m, size_t n, int add,
 	(void)add;
 	for (size_t i = 0; i < n; i++) {
 		if (!inside) {
-			puts_(b, lead);
-			puts_(b, "[INST]");
-			puts_(b, trail);
+			put_str(b, lead);
+			put_str(b, "[INST]");
+			put_str(b, trail);
 			inside = 1;
 		}
 		if (is(&m[i], ROLE_SYSTEM)) {
 			put(b, m[i].content, m[i].len);
-			puts_(b, "\n\n");
+			put_str(b, "\n\n");
 		} else if (is(&m[i], ROLE_USER)) {
 			put(b, m[i].content, m[i].len);
-			puts_(b, lead);
-			puts_(b, "[/INST]");
+			put_str(b, lead);
+			put_str(b, "[/INST]");
 		} else {
-			puts_(b, trail);
+			put_str(b, trail);
 			if (variant == 3)
 				put_trim(b, m[i].content, m[i].len);
 			else
 				put(b, m[i].content, m[i].len);
-			puts_(b, "</s>");
+			put_str(b, "</s>");
 			inside = 0;
 		}
 	}
@@ -182,14 +182,14 @@ r_monarch(struct sbuf *b, const struct chat_turn *m, size_t n, int add,
 {
 	(void)variant;
 	for (size_t i = 0; i < n; i++) {
-		puts_(b, i ? "<s>" : "");
-		puts_(b, m[i].role);
-		puts_(b, "\n");
+		put_str(b, i ? "<s>" : "");
+		put_str(b, m[i].role);
+		put_str(b, "\n");
 		put(b, m[i].content, m[i].len);
-		puts_(b, "</s>\n");
+		put_str(b, "</s>\n");
 	}
 	if (add)
-		puts_(b, "<s>assistant\n");
+		put_str(b, "<s>assistant\n");
 }
 
 /* gemma has no system turn: the system text, trimmed, heads the next user
@@ -208,19 +208,19 @@ r_gemma(struct sbuf *b, const struct chat_turn *m, size_t n, int add,
 			put_trim(&sys, m[i].content, m[i].len);
 			continue;
 		}
-		puts_(b, "<start_of_turn>");
-		puts_(b, model ? "model" : m[i].role);
-		puts_(b, "\n");
+		put_str(b, "<start_of_turn>");
+		put_str(b, model ? "model" : m[i].role);
+		put_str(b, "\n");
 		if (sys.n && !model) {
 			put(b, sys.p, sys.n);
-			puts_(b, "\n\n");
+			put_str(b, "\n\n");
 			sys.n = 0;
 		}
 		put_trim(b, m[i].content, m[i].len);
-		puts_(b, "<end_of_turn>\n");
+		put_str(b, "<end_of_turn>\n");
 	}
 	if (add)
-		puts_(b, "<start_of_turn>model\n");
+		put_str(b, "<start_of_turn>model\n");
 	b->oom |= sys.oom;
 	free(sys.p);
 }
@@ -237,17 +237,17 @@ r_orion(struct sbuf *b, const struct chat_turn *m, size_t n, int add,
 		if (is(&m[i], ROLE_SYSTEM)) {
 			put(&sys, m[i].content, m[i].len);
 		} else if (is(&m[i], ROLE_USER)) {
-			puts_(b, "Human: ");
+			put_str(b, "Human: ");
 			if (sys.n) {
 				put(b, sys.p, sys.n);
-				puts_(b, "\n\n");
+				put_str(b, "\n\n");
 				sys.n = 0;
 			}
 			put(b, m[i].content, m[i].len);
-			puts_(b, "\n\nAssistant: </s>");
+			put_str(b, "\n\nAssistant: </s>");
 		} else {
 			put(b, m[i].content, m[i].len);
-			puts_(b, "</s>");
+			put_str(b, "</s>");
 		}
 	}
 	b->oom |= sys.oom;
@@ -264,11 +264,11 @@ r_rwkv(struct sbuf *b, const struct chat_turn *m, size_t n, int add,
 
 	(void)add, (void)variant;
 	for (size_t i = 0; i < n; i++) {
-		puts_(b, pre[role_of(m[i].role)]);
+		put_str(b, pre[role_of(m[i].role)]);
 		put_trim(b, m[i].content, m[i].len);
-		puts_(b, "\n\n");
+		put_str(b, "\n\n");
 		if (is(&m[i], ROLE_USER) && i == n - 1)
-			puts_(b, "Assistant:");
+			put_str(b, "Assistant:");
 	}
 }
 
@@ -280,26 +280,26 @@ r_gigachat(struct sbuf *b, const struct chat_turn *m, size_t n, int add,
 	size_t i = 0;
 
 	(void)variant;
-	puts_(b, "<s>");
+	put_str(b, "<s>");
 	if (n && is(&m[0], ROLE_SYSTEM)) {
 		put(b, m[0].content, m[0].len);
-		puts_(b, "<|message_sep|>");
+		put_str(b, "<|message_sep|>");
 		i = 1;
 	}
 	for (; i < n; i++) {
 		if (is(&m[i], ROLE_USER)) {
-			puts_(b, "user<|role_sep|>");
+			put_str(b, "user<|role_sep|>");
 			put(b, m[i].content, m[i].len);
-			puts_(b, "<|message_sep|>available functions<|role_sep|>"
+			put_str(b, "<|message_sep|>available functions<|role_sep|>"
 			    "[]<|message_sep|>");
 		} else if (is(&m[i], ROLE_ASSISTANT)) {
-			puts_(b, "assistant<|role_sep|>");
+			put_str(b, "assistant<|role_sep|>");
 			put(b, m[i].content, m[i].len);
-			puts_(b, "<|message_sep|>");
+			put_str(b, "<|message_sep|>");
 		}
 	}
 	if (add)
-		puts_(b, "assistant<|role_sep|>");
+		put_str(b, "assistant<|role_sep|>");
 }
 
 /* Ling 2.0: a default system turn when the chat does not start with one. */
@@ -312,16 +312,16 @@ r_bailing2(struct sbuf *b, const struct chat_turn *m, size_t n, int add,
 
 	(void)variant;
 	if (!n || !is(&m[0], ROLE_SYSTEM))
-		puts_(b, "<role>SYSTEM</role>detailed thinking off<|role_end|>");
+		put_str(b, "<role>SYSTEM</role>detailed thinking off<|role_end|>");
 	for (size_t i = 0; i < n; i++) {
-		puts_(b, "<role>");
-		puts_(b, name[role_of(m[i].role)]);
-		puts_(b, "</role>");
+		put_str(b, "<role>");
+		put_str(b, name[role_of(m[i].role)]);
+		put_str(b, "</role>");
 		put(b, m[i].content, m[i].len);
-		puts_(b, "<|role_end|>");
+		put_str(b, "<|role_end|>");
 	}
 	if (add)
-		puts_(b, "<role>ASSISTANT</role>");
+		put_str(b, "<role>ASSISTANT</role>");
 }
 
 /* Hunyuan dense (0) and VL (1): only a first system message counts. No
@@ -332,28 +332,28 @@ r_hunyuan(struct sbuf *b, const struct chat_turn *m, size_t n, int add,
 {
 	(void)add;
 	if (vl)
-		puts_(b, "<｜hy_begin▁of▁sentence｜>");
+		put_str(b, "<｜hy_begin▁of▁sentence｜>");
 	for (size_t i = 0; i < n; i++) {
 		if (i == 0 && is(&m[i], ROLE_SYSTEM)) {
 			put(b, m[i].content, m[i].len);
-			puts_(b, "<｜hy_place▁holder▁no▁3｜>");
+			put_str(b, "<｜hy_place▁holder▁no▁3｜>");
 			if (vl)
 				continue;
 		}
 		if (is(&m[i], ROLE_ASSISTANT) && vl) {
 			put(b, m[i].content, m[i].len);
-			puts_(b, "<｜hy_Assistant｜>");
+			put_str(b, "<｜hy_Assistant｜>");
 		} else if (is(&m[i], ROLE_USER) && vl) {
 			put(b, m[i].content, m[i].len);
-			puts_(b, "<｜hy_User｜>");
+			put_str(b, "<｜hy_User｜>");
 		} else if (is(&m[i], ROLE_ASSISTANT)) {
-			puts_(b, "<｜hy_Assistant｜>");
+			put_str(b, "<｜hy_Assistant｜>");
 			put(b, m[i].content, m[i].len);
-			puts_(b, "<｜hy_place▁holder▁no▁2｜>");
+			put_str(b, "<｜hy_place▁holder▁no▁2｜>");
 		} else if (is(&m[i], ROLE_USER)) {
-			puts_(b, "<｜hy_User｜>");
+			put_str(b, "<｜hy_User｜>");
 			put(b, m[i].content, m[i].len);
-			puts_(b, "<｜hy_Assistant｜>");
+			put_str(b, "<｜hy_Assistant｜>");
 		}
 	}
 }
@@ -369,13 +369,13 @@ r_pangu(struct sbuf *b, const struct chat_turn *m, size_t n, int add,
 	(void)variant;
 	for (size_t i = 0; i < n; i++) {
 		if (i == 0 && !is(&m[i], ROLE_SYSTEM))
-			puts_(b, "[unused9]系统：[unused10]");
-		puts_(b, pre[role_of(m[i].role)]);
+			put_str(b, "[unused9]系统：[unused10]");
+		put_str(b, pre[role_of(m[i].role)]);
 		put(b, m[i].content, m[i].len);
-		puts_(b, "[unused10]");
+		put_str(b, "[unused10]");
 	}
 	if (add)
-		puts_(b, "[unused9]助手：");
+		put_str(b, "[unused9]助手：");
 }
 
 typedef void render_fn(struct sbuf *, const struct chat_turn *, size_t, int,
@@ -521,7 +521,7 @@ r_file(struct sbuf *b, char *parts[NPARTS], const struct chat_turn *m,
 	size_t n, int add)
 {
 	if (parts[PART_BEGIN])
-		puts_(b, parts[PART_BEGIN]);
+		put_str(b, parts[PART_BEGIN]);
 	for (size_t i = 0; i < n; i++) {
 		const char *t = parts[PART_SYSTEM + role_of(m[i].role)];
 		const char *at;
@@ -534,10 +534,10 @@ r_file(struct sbuf *b, char *parts[NPARTS], const struct chat_turn *m,
 			put_trim(b, m[i].content, m[i].len);
 		else
 			put(b, m[i].content, m[i].len);
-		puts_(b, at + strlen("{content}"));
+		put_str(b, at + strlen("{content}"));
 	}
 	if (add && parts[PART_PROMPT])
-		puts_(b, parts[PART_PROMPT]);
+		put_str(b, parts[PART_PROMPT]);
 }
 
 int
