@@ -111,12 +111,14 @@ read_turns(char *text, size_t n, struct chat_turn **turns)
 	}
 	for (size_t a = 0; a < n;) {
 		char *nl = memchr(text + a, '\n', n - a);
-		size_t end = nl ? (size_t)(nl - text) : n;
+		size_t end = nl ? (size_t)(nl - text) : n, k = a;
 		struct cerr e;
 
 		lineno++;
-		if (end > a && text[a] != '\r' && strspn(text + a, " \t\r") <
-		    end - a) {
+		while (k < end && (text[k] == ' ' || text[k] == '\t' ||
+		    text[k] == '\r'))
+			k++;
+		if (k < end) {          /* not a blank line */
 			if (nt == cap) {
 				struct chat_turn *p = realloc(m,
 				    2 * cap * sizeof *m);
@@ -291,7 +293,8 @@ chat_auto(const struct gguf *g)
 		return;
 	}
 	if (!(opt.chat = chat_recognise(&t)))
-		die("%s: chat template not recognised; name one", g->path);
+		die("%s: chat template not recognised; name one, or use "
+		    "--chat jinja", g->path);
 	if (opt.verbose)
 		fprintf(stderr, "%s: %s: chat template %s\n", progname, g->path,
 		    opt.chat);

@@ -140,7 +140,7 @@ PY
 	mktmpl "$TMP/u.gguf" "{{ messages }}"
 	run --separate-stderr chord-tok -m "$TMP/u.gguf" --chat auto <<< hi
 	status_is 1
-	[ "$stderr" = "chord-tok: $TMP/u.gguf: chat template not recognised; name one" ]
+	[ "$stderr" = "chord-tok: $TMP/u.gguf: chat template not recognised; name one, or use --chat jinja" ]
 }
 
 @test "every llama.cpp template name renders system + user" {
