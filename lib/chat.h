@@ -15,7 +15,8 @@
  *                white space at both ends first, llama.cpp's trim())
  * Templates that need logic (llama2's open turns, gemma's system prompt
  * folded into the first user turn, ...) are code in chat.c under the same
- * names. */
+ * names. A model's own Jinja template runs through jinja.c instead
+ * (chat_render_jinja, llama.cpp's --jinja). */
 #ifndef CHORD_CHAT_H
 #define CHORD_CHAT_H
 
