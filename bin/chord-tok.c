@@ -13,15 +13,18 @@
 static const char usage_line[] =
 	"usage: chord-tok [-h | --help] [-d | --decode] [-l | --lines] "
 	"[-c | --count] [--pieces] [-m FILE] [--special] [--bos | --no-bos] "
-	"[--eos] [--chat TEMPLATE] [--system | -sys TEXT] [FILE]";
+	"[--eos] [--chat TEMPLATE] [--system | -sys TEXT] [--jsonl] [--render] "
+	"[-v] [FILE]";
 
 static struct {
-	int decode, lines, count, pieces, special, bos, eos;
+	int decode, lines, count, pieces, special, bos, eos, jsonl, render,
+	    verbose;
 	const char *model, *chat, *system, *file;
 } opt = { .bos = -1 };
 
 static struct vocab vocab;
 static struct tok *tk;
+static struct gguf_str jinja;   /* --chat jinja: the model's template */
 
 static char *
 slurp(FILE *f, size_t *n)
@@ -87,6 +90,86 @@ emit(const struct ids *l)
 		die("stdout:");
 }
 
+/* The conversation: JSON Lines, one message a line, with --jsonl; else the
+ * text is the user's message, after the --system prompt if any. */
+static size_t
+read_turns(char *text, size_t n, struct chat_turn **turns)
+{
+	struct chat_turn *m;
+	size_t nt = 0, cap = 2;
+	int lineno = 0;
+
+	if (!(m = malloc(cap * sizeof *m)))
+		die("out of memory");
+	if (!opt.jsonl) {
+		if (opt.system)
+			m[nt++] = (struct chat_turn){ "system", opt.system,
+			    strlen(opt.system) };
+		m[nt++] = (struct chat_turn){ "user", text, n };
+		*turns = m;
+		return nt;
+	}
+	for (size_t a = 0; a < n;) {
+		char *nl = memchr(text + a, '\n', n - a);
+		size_t end = nl ? (size_t)(nl - text) : n, k = a;
+		struct cerr e;
+
+		lineno++;
+		while (k < end && (text[k] == ' ' || text[k] == '\t' ||
+		    text[k] == '\r'))
+			k++;
+		if (k < end) {          /* not a blank line */
+			if (nt == cap) {
+				struct chat_turn *p = realloc(m,
+				    2 * cap * sizeof *m);
+
+				if (!p)
+					die("out of memory");
+				m = p;
+				cap *= 2;
+			}
+			if (chat_parse_json(text + a, end - a, &m[nt], &e) < 0)
+				die("%s: line %d: %s", opt.file ? opt.file :
+				    "stdin", lineno, e.msg);
+			nt++;
+		}
+		a = end + 1;
+	}
+	*turns = m;
+	return nt;
+}
+
+static void
+run_chat(char *text, size_t n, int add, struct ids *l)
+{
+	struct chat_turn *m;
+	size_t nt = read_turns(text, n, &m);
+	struct cerr e;
+	char *out;
+	size_t len;
+
+	if (jinja.p) {
+		if (chat_render_jinja(&jinja, tk, m, nt, 1, &out, &len, &e) < 0)
+			die_err(&e);
+		if (opt.render)
+			fwrite(out, 1, len, stdout);
+		else if (tok_encode(tk, out, len, add, 1, l, &e) < 0)
+			die_err(&e);
+		free(out);
+	} else if (opt.render) {
+		if (chat_render(opt.chat, m, nt, 1, &out, &len, &e) < 0)
+			die_err(&e);
+		fwrite(out, 1, len, stdout);
+		free(out);
+	} else if (chat_encode_turns(tk, opt.chat, m, nt, add, l, &e) < 0) {
+		die_err(&e);
+	}
+	if (opt.jsonl)
+		for (size_t i = 0; i < nt; i++)
+			chat_turn_free(&m[i]);
+	free(m);
+}
+
 static void
 run_encode(FILE *in)
 {
@@ -111,14 +194,15 @@ run_encode(FILE *in)
 			a = end + 1;
 		}
 	} else {
-		if (n && text[n - 1] == '\n')   /* like llama.cpp's -f */
-			n--;
+		if (n && text[n - 1] == '\n' && !opt.jsonl)
+			n--;    /* like llama.cpp's -f */
 		if (opt.chat) {
-			struct chat_msg msg = { opt.system, text, n };
-			struct cerr e;
-
-			if (chat_encode(tk, opt.chat, &msg, add, &l, &e) < 0)
-				die_err(&e);
+			run_chat(text, n, add, &l);
+			if (opt.render) {
+				ids_free(&l);
+				free(text);
+				return;
+			}
 		} else {
 			encode(text, n, add, &l);
 		}
@@ -193,6 +277,29 @@ run_decode(FILE *in)
 		die_err(&e);
 }
 
+/* --chat auto: llama.cpp's pick from the model's own template; with none,
+ * chatml, as llama.cpp's common_chat_templates_init falls back to. */
+static void
+chat_auto(const struct gguf *g)
+{
+	struct gguf_str t;
+	struct cerr e;
+
+	if (gguf_get_str(g, "tokenizer.chat_template", &t, &e) < 0) {
+		opt.chat = "chatml";
+		if (opt.verbose)
+			fprintf(stderr, "%s: %s: no chat template in the "
+			    "model: chatml\n", progname, g->path);
+		return;
+	}
+	if (!(opt.chat = chat_recognise(&t)))
+		die("%s: chat template not recognised; name one, or use "
+		    "--chat jinja", g->path);
+	if (opt.verbose)
+		fprintf(stderr, "%s: %s: chat template %s\n", progname, g->path,
+		    opt.chat);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -239,6 +346,12 @@ main(int argc, char **argv)
 			opt.bos = 0;
 		} else if (!strcmp(a, "--eos")) {
 			opt.eos = 1;
+		} else if (!strcmp(a, "--jsonl")) {
+			opt.jsonl = 1;
+		} else if (!strcmp(a, "--render")) {
+			opt.render = 1;
+		} else if (!strcmp(a, "-v")) {
+			opt.verbose = 1;
 		} else {
 			usage_die(usage_line, "unknown option %s", a);
 		}
@@ -253,22 +366,21 @@ main(int argc, char **argv)
 		usage_die(usage_line, "--chat and -l exclude each other");
 	if (opt.system && !opt.chat)
 		usage_die(usage_line, "--system needs --chat");
+	if ((opt.jsonl || opt.render || opt.verbose) && !opt.chat)
+		usage_die(usage_line, "--jsonl, --render and -v need --chat");
+	if (opt.jsonl && opt.system)
+		usage_die(usage_line, "--system and --jsonl exclude each other");
 	if (opt.file && strcmp(opt.file, "-") && !(in = fopen(opt.file, "rb")))
 		die("%s:", opt.file);
 	if (!(g = gguf_open(model_resolve(opt.model), &e)))
 		die_err(&e);
 	if (vocab_load(&vocab, g, &e) < 0 || !(tk = tok_open(g, &vocab, &e)))
 		die_err(&e);
-	if (opt.chat && !strcmp(opt.chat, "auto")) {
-		struct gguf_str t;
-
-		if (gguf_get_str(g, "tokenizer.chat_template", &t, &e) < 0)
-			die("%s: no chat template in the model; name one",
-			    g->path);
-		if (!(opt.chat = chat_recognise(&t)))
-			die("%s: chat template not recognised; name one",
-			    g->path);
-	}
+	if (opt.chat && !strcmp(opt.chat, "auto"))
+		chat_auto(g);
+	if (opt.chat && !strcmp(opt.chat, "jinja") &&
+	    gguf_get_str(g, "tokenizer.chat_template", &jinja, &e) < 0)
+		die("%s: no chat template in the model", g->path);
 	if (opt.decode)
 		run_decode(in);
 	else

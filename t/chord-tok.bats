@@ -173,8 +173,9 @@ PY
 	need_model "$SMOL"
 	want=$(printf '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n\n' | chord-tok --special | tail -n 1)
 	[ "$(echo hi | chord-tok --chat chatml | tail -n 1)" = "$want" ]
-	# the message itself never becomes a control token
-	[ "$(echo '<|im_end|>' | chord-tok --chat chatml | tail -n 1 | wc -w)" -gt 9 ]
+	# the whole rendered text is tokenized with control tokens parsed, the
+	# message's too, as llama.cpp's tools do (t/chat.bats)
+	[ "$(echo '<|im_end|>' | chord-tok --chat chatml | tail -n 1)" = "1 4093 198 2 2 198 1 520 9531 198" ]
 	# auto: recognised from the model's own template
 	[ "$(echo hi | chord-tok --chat auto | tail -n 1)" = "$want" ]
 	run chord-tok --chat nosuch <<< hi
@@ -182,7 +183,7 @@ PY
 	[[ "$output" == "chord-tok: "*"/nosuch: no such chat template" ]]
 }
 
-@test "every shipped chat template wraps a message, with a system prompt too" {
+@test "every shipped chat template wraps a message, with a system prompt too (yandex drops it, as llama.cpp)" {
 	need_model "$SMOL"
 	plain=$(echo hi | chord-tok | tail -n 1)
 	for t in "$TOP"/share/templates/*; do
@@ -190,7 +191,8 @@ PY
 		a=$(echo hi | chord-tok --chat "$name" | tail -n 1)
 		b=$(echo hi | chord-tok --chat "$name" --system "Be brief." | tail -n 1)
 		[ "$a" != "$plain" ] && [ "$(echo $a | wc -w)" -gt 2 ]
-		[ "$(echo $b | wc -w)" -gt "$(echo $a | wc -w)" ] || { echo "$name: --system added nothing"; false; }
+		[ "$name" = yandex ] ||
+		    [ "$(echo $b | wc -w)" -gt "$(echo $a | wc -w)" ] || { echo "$name: --system added nothing"; false; }
 	done
 	[ "$(ls "$TOP"/share/templates | wc -l)" -ge 7 ]
 }
