@@ -528,7 +528,10 @@ info_of(const struct cache_opts *o, const char *name, struct cache_info *ci)
 		munmap(m, (size_t)sb.st_size);
 	}
 	close(fd);
-	seg_path(o, name, p, sizeof p);
+	/* /proc/PID/maps shows the path with its links resolved */
+	if (!realpath(o->dir ? o->dir : SHM_DIR, p))
+		return;
+	snprintf(p + strlen(p), sizeof p - strlen(p), "/%s", name);
 	ci->attached = count_attached(p);
 }
 
