@@ -71,12 +71,19 @@ cache_opts_env(struct cache_opts *o)
 	*o = (struct cache_opts){ .wait_s = 60 };
 	if ((s = getenv("CHORD_SHM_DIR")) && *s)
 		o->dir = s;
-	/* Test hook: slows the build so that a kill lands mid-way. */
+	/* Test hooks: slow the build so that a kill lands mid-way; wait
+	 * less than a minute for a builder. */
 	if ((s = getenv("CHORD_CACHE_TEST_DELAY_US")) && *s) {
 		errno = 0;
 		v = strtoul(s, &end, 10);
 		if (!errno && !*end && v <= 10000000)
 			o->delay_us = (unsigned)v;
+	}
+	if ((s = getenv("CHORD_CACHE_WAIT_S")) && *s) {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (!errno && !*end && v <= 3600)
+			o->wait_s = (int)v;
 	}
 }
 

@@ -79,7 +79,7 @@ struct cache_info {
 };
 
 /* Options from the environment: $CHORD_SHM_DIR, the test hook
- * $CHORD_CACHE_TEST_DELAY_US, and a 60 s wait. */
+ * $CHORD_CACHE_TEST_DELAY_US, and $CHORD_CACHE_WAIT_S (default 60). */
 void cache_opts_env(struct cache_opts *o);
 /* Is the cache off for this run ($CHORD_CACHE=0)? */
 int cache_disabled_env(void);

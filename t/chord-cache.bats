@@ -13,7 +13,7 @@ setup() {
 	mkdir -p "$SHM"
 	CHORD_SHM_DIR=$SHM
 	export TMP SHM CHORD_SHM_DIR
-	unset CHORD_CACHE CHORD_CACHE_TEST_DELAY_US
+	unset CHORD_CACHE CHORD_CACHE_TEST_DELAY_US CHORD_CACHE_WAIT_S
 }
 
 teardown() {
@@ -212,6 +212,19 @@ attached() { chord-cache ls | awk -F'\t' -v n="$1" -v c="$2" '$1 == n && $6 == c
 	wait $bg
 	bg=
 	[ "$(cat "$TMP/b")" = "built	$name" ]
+}
+
+@test "a builder that takes too long: the reader gives up after CHORD_CACHE_WAIT_S, exit 1" {
+	mksynth "$TMP/m.gguf"
+	CHORD_CACHE_TEST_DELAY_US=3000000 chord-cache warm -m "$TMP/m.gguf" > /dev/null 3>&- &
+	bg=$!
+	wait_for has_seg
+	name=$(seg)
+	run --separate-stderr env CHORD_CACHE_WAIT_S=1 chord-cache warm -m "$TMP/m.gguf"
+	status_is 1
+	[ "$stderr" = "chord-cache: cache: $SHM/$name: still being built by another process after 1 s" ]
+	# the live builder's segment is left alone
+	[ "$(seg)" = "$name" ]
 }
 
 @test "100 builders killed at random points: readers never see a half-built segment, nothing stale stays" {
