@@ -408,6 +408,35 @@ settle(const struct cache_opts *o, const char *name, int fd, uint64_t key,
 	return 0;
 }
 
+static void info_of(const struct cache_opts *o, const char *name,
+	struct cache_info *ci, int procs);
+
+/* Remove our ready segments whose model changed or is gone, after a
+ * build, so that edited or deleted models do not pile up in memory. A
+ * process that has one mapped keeps it. */
+static void
+drop_stale(const struct cache_opts *o, const char *keep)
+{
+	struct cache_info ci;
+	struct dirent *de;
+	char pre[64];
+	size_t np = (size_t)name_prefix(pre, sizeof pre);
+	DIR *d;
+
+	if (!(d = opendir(o->dir ? o->dir : SHM_DIR)))
+		return;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, pre, np) != 0 ||
+		    strlen(de->d_name) >= CACHE_NAME_MAX ||
+		    strcmp(de->d_name, keep) == 0)
+			continue;
+		info_of(o, de->d_name, &ci, 0);
+		if (ci.ready && ci.stale)
+			seg_unlink(o, de->d_name);
+	}
+	closedir(d);
+}
+
 int
 cache_attach(const char *path, const struct cache_opts *o,
 	struct cache_seg *s, struct cerr *e)
@@ -437,6 +466,8 @@ cache_attach(const char *path, const struct cache_opts *o,
 		if (r < 0)
 			return -1;
 		if (r == 1) {
+			if (built)
+				drop_stale(o, s->name);
 			s->built = built;
 			s->rebuilt = rebuilt;
 			return 1;
@@ -500,8 +531,10 @@ count_attached(const char *path)
 	return count;
 }
 
+/* What ls shows of a segment; procs: count the processes attached. */
 static void
-info_of(const struct cache_opts *o, const char *name, struct cache_info *ci)
+info_of(const struct cache_opts *o, const char *name, struct cache_info *ci,
+	int procs)
 {
 	const struct cache_trailer *t;
 	char p[PATH_MAX];
@@ -536,7 +569,7 @@ info_of(const struct cache_opts *o, const char *name, struct cache_info *ci)
 	}
 	close(fd);
 	/* /proc/PID/maps shows the path with its links resolved */
-	if (!realpath(o->dir ? o->dir : SHM_DIR, p))
+	if (!procs || !realpath(o->dir ? o->dir : SHM_DIR, p))
 		return;
 	snprintf(p + strlen(p), sizeof p - strlen(p), "/%s", name);
 	ci->attached = count_attached(p);
@@ -576,7 +609,7 @@ cache_list(const struct cache_opts *o, struct cache_info **out,
 			}
 			v = nv;
 		}
-		info_of(o, de->d_name, &v[n++]);
+		info_of(o, de->d_name, &v[n++], 1);
 	}
 	closedir(d);
 	if (n)

@@ -21,7 +21,8 @@
  * unlinks it and builds anew. Space comes from posix_fallocate, so a full
  * tmpfs is ENOSPC, never a SIGBUS. A segment that is not ours is refused and
  * never touched; one of ours that is damaged (wrong size, bad trailer, wrong
- * mode) is rebuilt. Readers map it read-only and hold no lock. */
+ * mode) is rebuilt. Readers map it read-only and hold no lock. After a
+ * build, our ready segments whose model changed or is gone are removed. */
 #ifndef CHORD_CACHE_H
 #define CHORD_CACHE_H
 
