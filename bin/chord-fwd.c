@@ -88,9 +88,6 @@ model_open(const char *path, struct cache_seg *seg, struct cerr *e)
 		return NULL;
 	if (r == 0)
 		return gguf_open(path, e);
-	if (opt.verbose)
-		fprintf(stderr, "chord-fwd: cache: %s %s\n", seg->rebuilt ?
-		    "rebuilt" : seg->built ? "built" : "attached", seg->name);
 	if (!(g = gguf_open_mem(seg->image, seg->image_size, path, e)))
 		cache_detach(seg);
 	return g;
@@ -214,8 +211,11 @@ main(int argc, char **argv)
 		die_err(&e);
 	if (opt.verbose)
 		fprintf(stderr, "chord-fwd: loaded %s in %.3f s: %d layers, dim "
-		    "%d, context %d, %d threads\n", g->path, now() - t0,
-		    m.hp.n_layer, m.hp.dim, opt.n_ctx, omp_get_max_threads());
+		    "%d, context %d, %d threads, cache: %s%s%s\n", g->path,
+		    now() - t0, m.hp.n_layer, m.hp.dim, opt.n_ctx,
+		    omp_get_max_threads(), !seg.map ? "none" : seg.rebuilt ?
+		    "rebuilt" : seg.built ? "built" : "attached",
+		    seg.map ? " " : "", seg.map ? seg.name : "");
 	tokstream_init(&ts, stdin, "stdin");
 	ts.expect_vocab = vocab.fingerprint;
 	ts.expect_n_vocab = (uint32_t)(vocab.n < (uint32_t)m.hp.n_vocab ?

@@ -89,11 +89,11 @@ attached() { chord-cache ls | awk -F'\t' -v n="$1" -v c="$2" '$1 == n && $6 == c
 	[ "$(nseg)" -eq 1 ]
 	name=$(seg)
 	[[ "$name" == "chord-$(id -u)-"???????????????? ]]
-	[ "${stderr_lines[0]}" = "chord-fwd: cache: built $name" ]
+	[[ "${stderr_lines[0]}" == "chord-fwd: loaded "*", cache: built $name" ]]
 	[ "$(stat -c %a "$SHM/$name")" = 600 ]
 	run --separate-stderr sh -c 'echo 1 | chord-fwd -c 64 -v -m "$SMOL" >/dev/null'
 	status_is 0
-	[ "${stderr_lines[0]}" = "chord-fwd: cache: attached $name" ]
+	[[ "${stderr_lines[0]}" == "chord-fwd: loaded "*", cache: attached $name" ]]
 	[ "$(nseg)" -eq 1 ]
 	run chord-cache ls
 	status_is 0
@@ -125,10 +125,10 @@ attached() { chord-cache ls | awk -F'\t' -v n="$1" -v c="$2" '$1 == n && $6 == c
 	echo "504 3575 282" | fwd --no-cache -m "$SMOL" > "$TMP/file"
 	run --separate-stderr sh -c 'echo "504 3575 282" | chord-fwd -c 64 -v -m "$TMP/m.gguf.zst" > "$TMP/built"'
 	status_is 0
-	[ "${stderr_lines[0]}" = "chord-fwd: cache: built $(seg)" ]
+	[[ "${stderr_lines[0]}" == "chord-fwd: loaded "*", cache: built $(seg)" ]]
 	run --separate-stderr sh -c 'echo "504 3575 282" | chord-fwd -c 64 -v -m "$TMP/m.gguf.zst" > "$TMP/attached"'
 	status_is 0
-	[ "${stderr_lines[0]}" = "chord-fwd: cache: attached $(seg)" ]
+	[[ "${stderr_lines[0]}" == "chord-fwd: loaded "*", cache: attached $(seg)" ]]
 	cmp "$TMP/file" "$TMP/built"
 	cmp "$TMP/file" "$TMP/attached"
 	# the image is the decoded GGUF, byte for byte
