@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "gguf.h"
 #include "matmul.h"
 #include "fwd.h"
@@ -21,13 +22,13 @@
 
 static const char usage_line[] =
 	"usage: chord-fwd [-h | --help] [-v] [-m FILE] [-c N] [-t N] [-b N] "
-	"[--all-logits] [--top N]";
+	"[--all-logits] [--top N] [--no-cache]";
 
 #define CTX_CAP 4096    /* default context when the model's is larger */
 
 static struct {
 	const char *model;
-	int n_ctx, threads, batch, all, top, verbose;
+	int n_ctx, threads, batch, all, top, verbose, no_cache;
 } opt = { .batch = 512 };
 
 static double
@@ -69,6 +70,27 @@ print_top(int pos, int32_t token, const float *lg, int n_vocab)
 	putchar('\n');
 	if (fflush(stdout) == EOF)
 		die("stdout:");
+}
+
+/* The model from the weight cache (cache.h): attached, or built and
+ * attached; from the file when the cache is off or declines it. */
+static struct gguf *
+model_open(const char *path, struct cache_seg *seg, struct cerr *e)
+{
+	struct cache_opts co;
+	struct gguf *g;
+	int r;
+
+	if (opt.no_cache || cache_disabled_env())
+		return gguf_open(path, e);
+	cache_opts_env(&co);
+	if ((r = cache_attach(path, &co, seg, e)) < 0)
+		return NULL;
+	if (r == 0)
+		return gguf_open(path, e);
+	if (!(g = gguf_open_mem(seg->image, seg->image_size, path, e)))
+		cache_detach(seg);
+	return g;
 }
 
 /* Frames for a chunk of n ids of the batch; the default frame (the batch's
@@ -114,6 +136,7 @@ main(int argc, char **argv)
 	struct plan plan;
 	struct fwd_opts fo = { 0 };
 	struct fwd *f;
+	struct cache_seg seg = { 0 };
 	struct gguf *g;
 	struct cerr e;
 	double t0 = now(), t_first = 0, t_pp = 0, t_tg = 0;
@@ -129,6 +152,8 @@ main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "-v")) {
 			opt.verbose = 1;
+		} else if (!strcmp(a, "--no-cache")) {
+			opt.no_cache = 1;
 		} else if (!strcmp(a, "--all-logits")) {
 			opt.all = 1;
 		} else if (!strcmp(a, "-m") || !strcmp(a, "-c") ||
@@ -158,7 +183,7 @@ main(int argc, char **argv)
 	if (opt.threads)
 		omp_set_num_threads(opt.threads);
 	fo.portable = getenv("CHORD_NOSIMD") != NULL; /* for tests */
-	if (!(g = gguf_open(model_resolve(opt.model), &e)) ||
+	if (!(g = model_open(model_resolve(opt.model), &seg, &e)) ||
 	    model_load(&m, g, &e) < 0 || vocab_load(&vocab, g, &e) < 0)
 		die_err(&e);
 	if (opt.top && !(tk = tok_open(g, &vocab, &e)))
@@ -186,8 +211,11 @@ main(int argc, char **argv)
 		die_err(&e);
 	if (opt.verbose)
 		fprintf(stderr, "chord-fwd: loaded %s in %.3f s: %d layers, dim "
-		    "%d, context %d, %d threads\n", g->path, now() - t0,
-		    m.hp.n_layer, m.hp.dim, opt.n_ctx, omp_get_max_threads());
+		    "%d, context %d, %d threads, cache: %s%s%s\n", g->path,
+		    now() - t0, m.hp.n_layer, m.hp.dim, opt.n_ctx,
+		    omp_get_max_threads(), !seg.map ? "none" : seg.rebuilt ?
+		    "rebuilt" : seg.built ? "built" : "attached",
+		    seg.map ? " " : "", seg.map ? seg.name : "");
 	tokstream_init(&ts, stdin, "stdin");
 	ts.expect_vocab = vocab.fingerprint;
 	ts.controls = 1;
@@ -247,6 +275,7 @@ main(int argc, char **argv)
 	vocab_free(&vocab);
 	model_free(&m);
 	gguf_close(g);
+	cache_detach(&seg);
 	stdout_close();
 	return 0;
 }
