@@ -128,7 +128,7 @@ WASMOBJ     := $(WASMLIBSRC:%.c=$(WASMO)/obj/%.o)
 WASMLDFLAGS := -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=chord \
     -sENVIRONMENT=web,worker -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB \
     -sINITIAL_MEMORY=64MB -sEXPORTED_FUNCTIONS=_malloc,_free \
-    -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8 \
+    -sEXPORTED_RUNTIME_METHODS=ccall,UTF8ToString \
     --embed-file share/templates@/templates
 
 wasm: $(WASMO)/chord.js
