@@ -9,6 +9,8 @@ the same server, STATS_URL its request counter. CHECK is one of:
   greedy EXPECT...   load the model by URL; each EXPECT is "PROMPT\\tIDS":
                      a new chat, temperature 0, 16 tokens, and the ids
                      must equal IDS (space-separated)
+  chat EXPECT...     the same, all turns in one conversation
+  bad MESSAGE        loading MODEL_URL (not a model) fails with MESSAGE
   stop PROMPT        a long answer stopped mid-way: it ends as stopped,
                      short of its limit, and the page answers again
   reload             load by URL, reload: the model comes from the
@@ -58,9 +60,10 @@ def load_by_url(page, model_url):
         fail("loading %s failed: %s" % (model_url, errors(page)))
 
 
-def ask(page, prompt, temp, n):
-    """Send prompt in a new chat; wait for the answer; window.chord.last."""
-    page.click("#new")
+def ask(page, prompt, temp, n, new=True):
+    """Send prompt (in a new chat); wait for the answer; window.chord.last."""
+    if new:
+        page.click("#new")
     page.fill("#temp", str(temp))
     page.fill("#n_predict", str(n))
     page.evaluate("window.chord.last = null")
@@ -72,14 +75,30 @@ def ask(page, prompt, temp, n):
     return page.evaluate("window.chord.last")
 
 
-def greedy(page, model_url, cases):
+def greedy(page, model_url, cases, new=True):
     load_by_url(page, model_url)
     for case in cases:
         prompt, want = case.split("\t")
-        got = " ".join(str(i) for i in ask(page, prompt, 0, 16)["ids"])
+        got = " ".join(str(i) for i in ask(page, prompt, 0, 16, new)["ids"])
         if got != want.strip():
             fail("%r: ids %s, native %s" % (prompt, got, want))
         print("ok: %r: %s" % (prompt, got))
+
+
+def bad(page, model_url, want):
+    if wait_state(page, ["empty", "ready"], LOAD_MS) != "empty":
+        fail("a fresh browser already has a model")
+    page.fill("#url", model_url)
+    page.click("#fetch")
+    page.wait_for_function("window.chord.errors.length > 0", timeout=LOAD_MS)
+    got = errors(page)
+    if got != [want]:
+        fail("errors %s, want [%r]" % (got, want))
+    if wait_state(page, ["empty", "ready"], LOAD_MS) != "empty":
+        fail("a failed load leaves the page ready")
+    if page.text_content(".error") != want:
+        fail("the page shows %r" % page.text_content(".error"))
+    print("ok: %s" % want)
 
 
 def stop(page, model_url, prompt):
@@ -156,6 +175,10 @@ def main():
             fail("the page is not cross-origin isolated")
         if check == "greedy":
             greedy(page, model_url, args)
+        elif check == "chat":
+            greedy(page, model_url, args, new=False)
+        elif check == "bad":
+            bad(page, model_url, args[0])
         elif check == "stop":
             stop(page, model_url, args[0])
         elif check == "reload":

@@ -2,7 +2,8 @@
  *
  * One model and one conversation at a time, held in this file's state:
  *
- *	cw_load(buf, size)  the GGUF image in buf (malloc'd, now ours)
+ *	cw_load(buf, size, name, n_ctx)  the GGUF image in buf (malloc'd,
+ *	                    now ours); name is for messages
  *	cw_turn(text, sys)  a user turn wrapped in the chat template: ids at
  *	                    cw_ids(), their count returned
  *	cw_eval(ids, n)     feed ids to the model (a batch)
@@ -40,6 +41,7 @@
 
 static struct {
 	void *file;             /* the GGUF image */
+	char name[256];         /* its name in messages */
 	struct gguf *g;
 	struct model m;
 	struct vocab v;
@@ -121,16 +123,18 @@ set_info(void)
 }
 
 /* Load the GGUF image buf of size bytes (malloc'd; freed by cw_unload,
- * also when this fails). n_ctx 0: the model's, at most CTX_CAP. */
+ * also when this fails), called name in messages. n_ctx 0: the model's, at
+ * most CTX_CAP. */
 API int
-cw_load(void *buf, double size, int n_ctx)
+cw_load(void *buf, double size, const char *name, int n_ctx)
 {
 	struct fwd_opts fo = { 0 };
 
 	cw_unload();
 	w.file = buf;
+	cvis(w.name, sizeof w.name, name, strlen(name));
 	setenv("CHORD_TEMPLATES", TEMPLATES, 1);
-	if (!(w.g = gguf_open_mem(buf, (uint64_t)size, "model", &w.e)))
+	if (!(w.g = gguf_open_mem(buf, (uint64_t)size, w.name, &w.e)))
 		return -1;
 	if (model_load(&w.m, w.g, &w.e) < 0)
 		return -1;

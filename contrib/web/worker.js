@@ -102,7 +102,9 @@ async function open(source, stored) {
 			at += got;
 		}
 		const t0 = performance.now();
-		const r = M._cw_load(p, size, 0);
+		const r = M.ccall("cw_load", "number",
+		    ["number", "number", "string", "number"],
+		    [p, size, baseName(source), 0]);
 		p = 0;          // cw_load owns it now, failed or not
 		if (r < 0)
 			throw new Error(error());
@@ -117,6 +119,7 @@ async function open(source, stored) {
 	}
 }
 
+const baseName = (s) => s.replace(/[?#].*/, "").replace(/.*\//, "") || s;
 const mib = (n) => (n / (1 << 20)).toFixed(1);
 
 async function init() {
