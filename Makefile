@@ -118,7 +118,7 @@ fuzz: fuzz-build models
 # which a node from elsewhere (NodeSource) does not search by itself.
 EMCC        ?= NODE_PATH=/usr/share/nodejs emcc
 WASMO       := build/wasm
-WASMOPT     ?= -O3 -msimd128
+WASMOPT     ?= -O3 -msimd128 -flto
 WASMCFLAGS  := $(WASMOPT) -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
     -Wall -Wextra -Wno-string-concatenation -fopenmp-simd -DXXH_INLINE_ALL \
     -I$(WASMO)/inc -Ilib
