@@ -45,22 +45,36 @@ native() {
 	grep -q '_cw_load' "$TOP/build/wasm/chord.js"
 }
 
+# get URL: "STATUS" then the headers, "name: value" a line, lowercased
+get() {
+	python3 -c 'import sys, urllib.request, urllib.error
+try:
+    r = urllib.request.urlopen(sys.argv[1])
+except urllib.error.HTTPError as e:
+    r = e
+print(r.status)
+for k, v in r.headers.items():
+    print("%s: %s" % (k.lower(), v))
+if r.status == 200 and sys.argv[1].endswith("/stats"):
+    print(r.read().decode())' "$1"
+}
+
 @test "serve.py: cross-origin isolation headers, no file outside its roots" {
 	need_model "$SMOL"
 	serve "$SMOL"
-	run curl -sI "${URL}"
+	run get "$URL"
 	status_is 0
-	[[ $output == *"Cross-Origin-Opener-Policy: same-origin"* ]]
-	[[ $output == *"Cross-Origin-Embedder-Policy: require-corp"* ]]
-	run curl -sI "${URL}wasm/chord.wasm"
-	[[ $output == *"Content-Type: application/wasm"* ]]
-	run curl -s -o /dev/null -w '%{http_code}' --path-as-is \
-	    "${URL}wasm/../../Makefile"
-	[ "$output" = 404 ]
-	run curl -s -o /dev/null -w '%{http_code}' "${URL}serve.py"
-	[ "$output" = 404 ]
-	run curl -s "$STATS"
-	[ "$output" = '{"model_gets": 0}' ]
+	[ "${lines[0]}" = 200 ]
+	[[ $output == *"cross-origin-opener-policy: same-origin"* ]]
+	[[ $output == *"cross-origin-embedder-policy: require-corp"* ]]
+	run get "${URL}wasm/chord.wasm"
+	[[ $output == *"content-type: application/wasm"* ]]
+	run get "${URL}wasm/../../contrib/web/app.js"
+	[ "${lines[0]}" = 404 ]
+	run get "${URL}serve.py"
+	[ "${lines[0]}" = 404 ]
+	run get "$STATS"
+	[ "${lines[-1]}" = '{"model_gets": 0}' ]
 }
 
 @test "page: greedy answers equal chord-gen's ids, prompt by prompt" {
@@ -107,8 +121,8 @@ native() {
 	run python3 "$TOP/t/web_test.py" "$URL" "$MODEL_URL" "$STATS" reload
 	status_is 0
 	[[ $output == *"ok: reloaded from the browser's store; model fetched once"* ]]
-	run curl -s "$STATS"
-	[ "$output" = '{"model_gets": 1}' ]
+	run get "$STATS"
+	[ "${lines[-1]}" = '{"model_gets": 1}' ]
 }
 
 @test "page: a file that is not GGUF: the C library's error, no model" {

@@ -2,11 +2,11 @@
 // the controls to it and shows what comes back. document.body's data-state
 // says where the page is (starting, empty, loading, ready, generating) and
 // window.chord holds the last answer's ids and numbers (the tests read
-// both).
+// both; contrib/bench-web posts to its worker).
 const $ = (id) => document.getElementById(id);
 const worker = new Worker("worker.js", { type: "module" });
 const state = { answer: null, text: "" };
-window.chord = { last: null, info: null, errors: [] };
+window.chord = { last: null, info: null, errors: [], worker };
 
 function setState(s) {
 	document.body.dataset.state = s;
