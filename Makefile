@@ -108,7 +108,7 @@ fuzz-build: $(FUZZBIN) $(FUZZO)/seeds
 fuzz: fuzz-build models
 	t/fuzz/run $(FUZZ_SECONDS) $(FUZZBIN)
 
-# The browser build (contrib/web/README): lib/ with emscripten into
+# The browser build (README: In the browser): lib/ with emscripten into
 # $(WASMO)/chord.js + chord.wasm, an ES module exporting contrib/web/
 # chord-web.c's API. No libarchive or zstd (unpack.c, pack.c stay out; a
 # stub says "not supported"), no OpenMP runtime (one thread; -fopenmp-simd
