@@ -112,6 +112,43 @@ fuzz-build: $(FUZZBIN) $(FUZZO)/seeds
 fuzz: fuzz-build models
 	t/fuzz/run $(FUZZ_SECONDS) $(FUZZBIN)
 
+# The browser build (README: In the browser): lib/ with emscripten into
+# $(WASMO)/chord.js + chord.wasm, an ES module exporting contrib/web/
+# chord-web.c's API. No libarchive or zstd (unpack.c, pack.c stay out; a
+# stub says "not supported"), no OpenMP runtime (one thread; -fopenmp-simd
+# keeps the simd pragmas), xxHash inlined from its header, the chat
+# templates embedded at /templates.
+# Debian's emscripten finds its JS parsers (acorn) under /usr/share/nodejs,
+# which a node from elsewhere (NodeSource) does not search by itself.
+EMCC        ?= NODE_PATH=/usr/share/nodejs emcc
+WASMO       := build/wasm
+WASMOPT     ?= -O3 -msimd128 -flto
+WASMCFLAGS  := $(WASMOPT) -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+    -Wall -Wextra -Wno-string-concatenation -fopenmp-simd -DXXH_INLINE_ALL \
+    -I$(WASMO)/inc -Ilib
+WASMLIBSRC  := $(filter-out lib/pack.c lib/unpack.c lib/tool.c,$(LIBSRC)) \
+    contrib/web/nounpack.c
+WASMOBJ     := $(WASMLIBSRC:%.c=$(WASMO)/obj/%.o)
+WASMLDFLAGS := -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=chord \
+    -sENVIRONMENT=web,worker -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB \
+    -sINITIAL_MEMORY=64MB -sEXPORTED_FUNCTIONS=_malloc,_free \
+    -sEXPORTED_RUNTIME_METHODS=ccall,UTF8ToString \
+    --embed-file share/templates@/templates
+
+wasm: $(WASMO)/chord.js
+
+$(WASMO)/inc/xxhash.h: /usr/include/xxhash.h
+	@mkdir -p $(WASMO)/inc
+	cp $< $@
+
+$(WASMO)/obj/%.o: %.c $(wildcard lib/*.h) $(WASMO)/inc/xxhash.h
+	@mkdir -p $(@D)
+	$(EMCC) $(WASMCFLAGS) -c -o $@ $<
+
+$(WASMO)/chord.js: contrib/web/chord-web.c $(WASMOBJ) $(wildcard share/templates/*)
+	$(EMCC) $(WASMCFLAGS) $(WASMLDFLAGS) -o $@ contrib/web/chord-web.c \
+	    $(WASMOBJ) -lm
+
 # Reference goldens from llama.cpp (builds it once into a private cache).
 golden: all
 	contrib/make-golden
@@ -152,6 +189,6 @@ man-lint:
 clean:
 	rm -rf build $(TOOLS)
 
-.PHONY: all tprogs models demo test check-all san fuzz fuzz-build golden bench install \
-    uninstall man-lint clean
+.PHONY: all tprogs models demo test check-all san fuzz fuzz-build golden bench \
+    install uninstall man-lint clean wasm
 .DELETE_ON_ERROR:

@@ -1,0 +1,134 @@
+#!/usr/bin/env bats
+# The browser build (make wasm) and the chat page (contrib/web/), driven in
+# Debian's headless Chromium through Playwright (t/web_test.py). Chromium and
+# Playwright come from contrib/setup; without them these tests fail.
+
+load helper
+
+setup_file() {
+	make -s -C "$TOP" wasm >&2
+}
+
+# serve FILE: contrib/web/serve.py on a free loopback port, serving FILE as
+# the model; sets URL (the page), MODEL_URL and STATS.
+serve() {
+	python3 "$TOP/contrib/web/serve.py" -m "$1" > "$TMP/serve.out" \
+	    2> "$TMP/serve.err" &
+	SERVE_PID=$!
+	# its first line is the page's URL, once it listens
+	for _ in $(seq 600); do
+		[ -s "$TMP/serve.out" ] && break
+		kill -0 "$SERVE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	URL=$(head -n 1 "$TMP/serve.out")
+	[ -n "$URL" ] || { cat "$TMP/serve.err" >&2; return 1; }
+	MODEL_URL=${URL}model/$(basename "$1")
+	STATS=${URL}stats
+}
+
+teardown() {
+	[ -z "${SERVE_PID:-}" ] || kill "$SERVE_PID" 2>/dev/null || true
+}
+
+# native PROMPT: "PROMPT<TAB>ids" of chord-gen's greedy 16-token answer in
+# the model's chat template
+native() {
+	printf '%s\t%s' "$1" "$(chord-gen --chat auto --temp 0 -n 16 --ids \
+	    -p "$1" | tr '\n' ' ' | sed 's/ $//')"
+}
+
+@test "make wasm: an ES module and its wasm in build/wasm" {
+	[ -s "$TOP/build/wasm/chord.js" ]
+	[ -s "$TOP/build/wasm/chord.wasm" ]
+	grep -q 'export default chord' "$TOP/build/wasm/chord.js"
+	grep -q '_cw_load' "$TOP/build/wasm/chord.js"
+}
+
+# get URL: "STATUS" then the headers, "name: value" a line, lowercased
+get() {
+	python3 -c 'import sys, urllib.request, urllib.error
+try:
+    r = urllib.request.urlopen(sys.argv[1])
+except urllib.error.HTTPError as e:
+    r = e
+print(r.status)
+for k, v in r.headers.items():
+    print("%s: %s" % (k.lower(), v))
+if r.status == 200 and sys.argv[1].endswith("/stats"):
+    print(r.read().decode())' "$1"
+}
+
+@test "serve.py: cross-origin isolation headers, no file outside its roots" {
+	need_model "$SMOL"
+	serve "$SMOL"
+	run get "$URL"
+	status_is 0
+	[ "${lines[0]}" = 200 ]
+	[[ $output == *"cross-origin-opener-policy: same-origin"* ]]
+	[[ $output == *"cross-origin-embedder-policy: require-corp"* ]]
+	run get "${URL}wasm/chord.wasm"
+	[[ $output == *"content-type: application/wasm"* ]]
+	run get "${URL}wasm/../../contrib/web/app.js"
+	[ "${lines[0]}" = 404 ]
+	run get "${URL}serve.py"
+	[ "${lines[0]}" = 404 ]
+	run get "$STATS"
+	[ "${lines[-1]}" = '{"model_gets": 0}' ]
+}
+
+@test "page: greedy answers equal chord-gen's ids, prompt by prompt" {
+	need_model "$SMOL"
+	serve "$SMOL"
+	a=$(native "What is the capital of France?")
+	b=$(native "Write a haiku about cats.")
+	c=$(native "Écris une phrase en français, s'il te plaît.")
+	run python3 "$TOP/t/web_test.py" "$URL" "$MODEL_URL" "$STATS" greedy \
+	    "$a" "$b" "$c"
+	status_is 0
+	[ "$(grep -c '^ok: ' <<< "$output")" -eq 3 ]
+}
+
+@test "page: a two-turn chat equals chord-gen -i's ids" {
+	need_model "$SMOL"
+	serve "$SMOL"
+	printf '%s\n' "What is the capital of France?" "And of Italy?" |
+	    chord-gen -i --temp 0 -n 16 --ids > "$TMP/native"
+	# answers end at a "#" line; "#eog ID" lines are not ids
+	mapfile -t want < <(awk '/^#eog/ { next } /^#$/ { print s; s = ""; next }
+	    { s = s (s == "" ? "" : " ") $0 }' "$TMP/native")
+	[ "${#want[@]}" -eq 2 ]
+	run python3 "$TOP/t/web_test.py" "$URL" "$MODEL_URL" "$STATS" chat \
+	    "$(printf 'What is the capital of France?\t%s' "${want[0]}")" \
+	    "$(printf 'And of Italy?\t%s' "${want[1]}")"
+	status_is 0
+	[ "$(grep -c '^ok: ' <<< "$output")" -eq 2 ]
+}
+
+@test "page: stop ends an answer mid-way and the page answers again" {
+	need_model "$SMOL"
+	serve "$SMOL"
+	run python3 "$TOP/t/web_test.py" "$URL" "$MODEL_URL" "$STATS" stop \
+	    "Write a long story about a dragon who learns to bake bread."
+	status_is 0
+	[[ $output == *"ok: stopped after "* ]]
+	[[ $output == *"ok: answered again: "* ]]
+}
+
+@test "page: after a reload the model comes from OPFS, not the server" {
+	need_model "$SMOL"
+	serve "$SMOL"
+	run python3 "$TOP/t/web_test.py" "$URL" "$MODEL_URL" "$STATS" reload
+	status_is 0
+	[[ $output == *"ok: reloaded from the browser's store; model fetched once"* ]]
+	run get "$STATS"
+	[ "${lines[-1]}" = '{"model_gets": 1}' ]
+}
+
+@test "page: a file that is not GGUF: the C library's error, no model" {
+	printf 'not a model at all' > "$TMP/bad.gguf"
+	serve "$TMP/bad.gguf"
+	run python3 "$TOP/t/web_test.py" "$URL" "$MODEL_URL" "$STATS" bad \
+	    "bad.gguf: not a GGUF file (bad magic, at byte 0)"
+	status_is 0
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""web_test.py: drive the chat page (contrib/web/) in headless Chromium.
+
+    t/web_test.py URL MODEL_URL STATS_URL CHECK [ARGS...]
+
+URL is the page (served by contrib/web/serve.py), MODEL_URL the model on
+the same server, STATS_URL its request counter. CHECK is one of:
+
+  greedy EXPECT...   load the model by URL; each EXPECT is "PROMPT\\tIDS":
+                     a new chat, temperature 0, 16 tokens, and the ids
+                     must equal IDS (space-separated)
+  chat EXPECT...     the same, all turns in one conversation
+  bad MESSAGE        loading MODEL_URL (not a model) fails with MESSAGE
+  stop PROMPT        a long answer stopped mid-way: it ends as stopped,
+                     short of its limit, and the page answers again
+  reload             load by URL, reload: the model comes from the
+                     browser's store, fetched once in all
+
+Prints "ok: ..." lines; exits 1 with "web_test: what went wrong" on any
+failure. Uses Debian's /usr/bin/chromium (not Playwright's download).
+"""
+import json
+import sys
+import urllib.request
+
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+LOAD_MS = 120_000
+GEN_MS = 120_000
+
+
+def fail(msg):
+    sys.stderr.write("web_test: %s\n" % msg)
+    sys.exit(1)
+
+
+def model_gets(stats):
+    with urllib.request.urlopen(stats) as r:
+        return json.load(r)["model_gets"]
+
+
+def wait_state(page, states, ms):
+    page.wait_for_function(
+        "s => s.includes(document.body.dataset.state)", arg=states,
+        timeout=ms)
+    return page.evaluate("document.body.dataset.state")
+
+
+def errors(page):
+    return page.evaluate("window.chord.errors")
+
+
+def load_by_url(page, model_url):
+    if wait_state(page, ["empty", "ready"], LOAD_MS) != "empty":
+        fail("a fresh browser already has a model")
+    page.fill("#url", model_url)
+    page.click("#fetch")
+    if wait_state(page, ["ready", "empty"], LOAD_MS) != "ready":
+        fail("loading %s failed: %s" % (model_url, errors(page)))
+
+
+def ask(page, prompt, temp, n, new=True):
+    """Send prompt (in a new chat); wait for the answer; window.chord.last."""
+    if new:
+        page.click("#new")
+    page.fill("#temp", str(temp))
+    page.fill("#n_predict", str(n))
+    page.evaluate("window.chord.last = null")
+    page.fill("#prompt", prompt)
+    page.click("#send")
+    page.wait_for_function("window.chord.last !== null", timeout=GEN_MS)
+    if errors(page):
+        fail("errors on the page: %s" % errors(page))
+    return page.evaluate("window.chord.last")
+
+
+def greedy(page, model_url, cases, new=True):
+    load_by_url(page, model_url)
+    for case in cases:
+        prompt, want = case.split("\t")
+        got = " ".join(str(i) for i in ask(page, prompt, 0, 16, new)["ids"])
+        if got != want.strip():
+            fail("%r: ids %s, native %s" % (prompt, got, want))
+        print("ok: %r: %s" % (prompt, got))
+
+
+def bad(page, model_url, want):
+    if wait_state(page, ["empty", "ready"], LOAD_MS) != "empty":
+        fail("a fresh browser already has a model")
+    page.fill("#url", model_url)
+    page.click("#fetch")
+    page.wait_for_function("window.chord.errors.length > 0", timeout=LOAD_MS)
+    got = errors(page)
+    if got != [want]:
+        fail("errors %s, want [%r]" % (got, want))
+    if wait_state(page, ["empty", "ready"], LOAD_MS) != "empty":
+        fail("a failed load leaves the page ready")
+    if page.text_content(".error") != want:
+        fail("the page shows %r" % page.text_content(".error"))
+    print("ok: %s" % want)
+
+
+def stop(page, model_url, prompt):
+    load_by_url(page, model_url)
+    page.click("#new")
+    page.fill("#temp", "0")
+    page.fill("#n_predict", "400")
+    page.evaluate("window.chord.last = null")
+    page.fill("#prompt", prompt)
+    page.click("#send")
+    # some of the answer shows, then stop
+    page.wait_for_function(
+        "document.querySelector('.assistant').textContent.length > 20",
+        timeout=GEN_MS)
+    page.click("#stop")
+    page.wait_for_function("window.chord.last !== null", timeout=GEN_MS)
+    last = page.evaluate("window.chord.last")
+    if last["reason"] != "stop":
+        fail("stopped answer ended by %s" % last["reason"])
+    if not 0 < last["gen_tokens"] < 400:
+        fail("stopped answer has %d tokens" % last["gen_tokens"])
+    if not page.evaluate(
+            "document.querySelector('.assistant').classList"
+            ".contains('stopped')"):
+        fail("the stopped answer is not marked so")
+    if page.evaluate("document.body.dataset.state") != "ready":
+        fail("the page is not ready after a stop")
+    print("ok: stopped after %d tokens" % last["gen_tokens"])
+    # responsive: the next question is answered
+    again = ask(page, "Say hello.", 0, 4)
+    if again["reason"] not in ("eog", "limit") or not again["ids"]:
+        fail("no answer after the stop: %s" % again)
+    print("ok: answered again: %s" % again["ids"])
+
+
+def reload(page, model_url, stats):
+    before = model_gets(stats)
+    load_by_url(page, model_url)
+    first = ask(page, "Hi", 0, 4)["ids"]
+    n = model_gets(stats) - before
+    if n != 1:
+        fail("model fetched %d times on the first load" % n)
+    page.reload()
+    if wait_state(page, ["ready", "empty"], LOAD_MS) != "ready":
+        fail("after a reload the page has no model: %s" % errors(page))
+    status = page.text_content("#status")
+    if "storage" not in status:
+        fail("after a reload: status %r" % status)
+    again = ask(page, "Hi", 0, 4)["ids"]
+    if again != first:
+        fail("after a reload: ids %s, before %s" % (again, first))
+    n = model_gets(stats) - before
+    if n != 1:
+        fail("model fetched %d times, a reload should take it from OPFS" % n)
+    print("ok: reloaded from the browser's store; model fetched once")
+
+
+def main():
+    if len(sys.argv) < 5:
+        fail("usage: web_test.py URL MODEL_URL STATS_URL CHECK [ARGS...]")
+    url, model_url, stats, check = sys.argv[1:5]
+    args = sys.argv[5:]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, chromium_sandbox=False,
+            args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on("console", lambda m: sys.stderr.write(
+            "console: %s\n" % m.text))
+        page.on("pageerror", lambda e: sys.stderr.write(
+            "pageerror: %s\n" % e))
+        page.goto(url)
+        if not page.evaluate("crossOriginIsolated"):
+            fail("the page is not cross-origin isolated")
+        if check == "greedy":
+            greedy(page, model_url, args)
+        elif check == "chat":
+            greedy(page, model_url, args, new=False)
+        elif check == "bad":
+            bad(page, model_url, args[0])
+        elif check == "stop":
+            stop(page, model_url, args[0])
+        elif check == "reload":
+            reload(page, model_url, stats)
+        else:
+            fail("unknown check %s" % check)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
