@@ -353,3 +353,13 @@ spec_procs() {
 	# its stages: two chord-fwd, chord-spec, tee, chord-tok
 	signal_ends INT 130 5 -md "$SMOL" -p 'Once upon a time'
 }
+
+@test "-md: a chord-fwd that fails (context full) makes chord-gen fail" {
+	need_model "$SMOL"
+	export TMPDIR=$TMP
+	run --separate-stderr chord-gen -md "$SMOL" -c 12 --temp 0 -n 100 \
+	    --ignore-eos -p 'Once upon a time'
+	status_is 1
+	[[ $stderr == *"chord-fwd: stdin: line "*" overflow the context ("*" of 12 positions used; use -c)"* ]]
+	[ -z "$(ls "$TMP" | grep chord-gen)" ]
+}
