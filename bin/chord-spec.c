@@ -259,7 +259,6 @@ propose(size_t max)
 
 	if (max == 0)
 		return 0;
-	reserve_hist(n_hist + max + 1);
 	/* the ids the draft has not seen: at least the last one */
 	feed(&draft, hist + draft.n_pos, n_hist - draft.n_pos);
 	for (k = 0; k < max; k++) {
@@ -388,6 +387,7 @@ generate(void)
 		/* no proposals past the last id wanted */
 		if (opt.n >= 0 && (long long)max > opt.n - st.made - 1)
 			max = (size_t)(opt.n - st.made - 1);
+		reserve_hist(n_hist + max + 1);        /* proposals, next */
 		k = propose(max);
 		acc = verify(k, &next);
 		st.rounds++;

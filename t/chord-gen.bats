@@ -285,7 +285,7 @@ signal_ends() {
 @test "-md: the same ids with --ids, under -n, and at every --draft-max" {
 	need_model "$SMOL"
 	want=$(chord-gen --temp 0 -n 20 --ignore-eos --ids -p 'Once upon a time')
-	for m in 1 3 16; do
+	for m in 0 1 3 16; do
 		got=$(chord-gen -md "$SMOL" --draft-max $m --draft-p-min 0 \
 		    --temp 0 -n 20 --ignore-eos --ids -p 'Once upon a time')
 		[ "$got" = "$want" ] || { echo "--draft-max $m: $got"; false; }
