@@ -384,3 +384,67 @@ sample(struct sampler *s, float *logits, size_t n_vocab,
 		c[i].logit /= o->temp;
 	return c[draw(s, c, n)].id;
 }
+
+int
+sample_probs(struct sampler *s, float *logits, size_t n_vocab,
+	const int32_t *history, size_t n_hist, float *p, struct cerr *e)
+{
+	struct sampler_opts o = s->o;
+	struct cand *c;
+	double sum;
+	size_t n;
+
+	if (o.mirostat == 2)
+		return cerr_set(e, "mirostat has no fixed distribution");
+	memset(p, 0, n_vocab * sizeof *p);
+	if (o.temp <= 0.0f) {
+		/* sample() applies bias and penalties, then takes the max */
+		int32_t id = sample(s, logits, n_vocab, history, n_hist, e);
+
+		if (id < 0)
+			return -1;
+		p[id] = 1.0f;
+		return 0;
+	}
+	if ((n = prepare(&o, logits, n_vocab, history, n_hist)) == 0)
+		return cerr_set(e, "no candidate left: every logit is NaN or "
+		    "-inf");
+	if (o.top_k > 0 && (size_t)o.top_k < n)
+		n = (size_t)o.top_k;
+	if (reserve(s, n) < 0)
+		return cerr_set(e, "out of memory");
+	c = s->c;
+	n = select_top(c, logits, n_vocab, n);
+	sort_cands(c, n);
+	n = typical(c, n, o.typical);
+	n = top_p(c, n, o.top_p);
+	n = min_p(c, n, o.min_p);
+	for (size_t i = 0; i < n; i++)
+		c[i].logit /= o.temp;
+	sum = softmax(c, n);
+	for (size_t i = 0; i < n; i++)
+		p[c[i].id] = prob(c[i].logit, c[0].logit, sum);
+	return 0;
+}
+
+int32_t
+sample_weights(struct sampler *s, const float *w, size_t n)
+{
+	double sum = 0.0, cum = 0.0, r;
+	size_t last = n;
+
+	for (size_t i = 0; i < n; i++)
+		if (w[i] > 0.0f) {
+			sum += w[i];
+			last = i;
+		}
+	if (last == n)
+		return -1;
+	r = sampler_uniform(s) * sum;
+	for (size_t i = 0; i < n; i++) {
+		cum += w[i] > 0.0f ? w[i] : 0.0f;
+		if (w[i] > 0.0f && r < cum)
+			return (int32_t)i;
+	}
+	return (int32_t)last;
+}

@@ -61,6 +61,19 @@ void sampler_free(struct sampler *s);
 int32_t sample(struct sampler *s, float *logits, size_t n_vocab,
 	const int32_t *history, size_t n_hist, struct cerr *e);
 
+/* The distribution sample() draws from, as n_vocab probabilities in p
+ * (0 for the tokens the chain cuts): bias, penalties, top-k, typical,
+ * top-p, min-p and temperature; temperature 0 puts all the mass on the
+ * greedy pick. For speculative decoding, which needs the target's and the
+ * draft's probabilities of the same token. Mirostat has no fixed
+ * distribution: -1. logits is scratch, as for sample(). */
+int sample_probs(struct sampler *s, float *logits, size_t n_vocab,
+	const int32_t *history, size_t n_hist, float *p, struct cerr *e);
+
+/* Draw an index from the n weights w (>= 0, not all 0; need not sum to
+ * 1). Returns -1 when they are all 0. */
+int32_t sample_weights(struct sampler *s, const float *w, size_t n);
+
 /* A uniform double in [0, 1) from the sampler's generator. */
 double sampler_uniform(struct sampler *s);
 

@@ -262,3 +262,104 @@ signal_ends() {
 	[ "$a2" = "$want" ] || { echo "chat: $a2, one shot: $want"; false; }
 	[ -z "$(ls "$TMP" | grep chord-gen)" ]
 }
+
+# ---- speculative decoding (-md DRAFT) ----
+
+@test "-md: self-speculation accepts every draft and gives the plain greedy text" {
+	need_model "$SMOL"
+	for p in 'The capital of France is' 'def fibonacci(n):'; do
+		want=$(chord-gen --temp 0 -n 48 --ignore-eos -p "$p")
+		run --separate-stderr chord-gen -md "$SMOL" -v --temp 0 -n 48 \
+		    --ignore-eos -p "$p"
+		status_is 0
+		[ "$output" = "$want" ] || { echo "got: $output"; echo "want: $want"; false; }
+		# "drafted N, accepted N (100.0%), ..." with N > 0, and t/s
+		[[ $stderr =~ drafted\ ([0-9]+),\ accepted\ ([0-9]+)\ \(100.0%\) ]] ||
+		    { echo "stderr: $stderr"; false; }
+		[ "${BASH_REMATCH[1]}" -gt 0 ]
+		[ "${BASH_REMATCH[1]}" -eq "${BASH_REMATCH[2]}" ]
+		[[ $stderr == *" 48 tokens in "*" t/s)"* ]]
+	done
+}
+
+@test "-md: the same ids with --ids, under -n, and at every --draft-max" {
+	need_model "$SMOL"
+	want=$(chord-gen --temp 0 -n 20 --ignore-eos --ids -p 'Once upon a time')
+	for m in 0 1 3 16; do
+		got=$(chord-gen -md "$SMOL" --draft-max $m --draft-p-min 0 \
+		    --temp 0 -n 20 --ignore-eos --ids -p 'Once upon a time')
+		[ "$got" = "$want" ] || { echo "--draft-max $m: $got"; false; }
+	done
+}
+
+@test "-md: a draft with another vocabulary is refused, exit 1" {
+	need_model "$SMOL"
+	need_model "$GEMMA"
+	run --separate-stderr chord-gen -m "$SMOL" -md "$GEMMA" -p 'Hello'
+	status_is 1
+	[ "$stderr" = "chord-gen: $GEMMA: vocabulary differs from the model's (tokenizer llama, the model's gpt2)" ]
+	[ -z "$output" ]
+}
+
+@test "-md: bad usage exits 2" {
+	run chord-gen --draft-max 4 -p x
+	status_is 2
+	[ "${lines[0]}" = "chord-gen: --draft-* need -md" ]
+	run chord-gen -md "$SMOL" --draft-max x -p x
+	status_is 2
+	[ "${lines[0]}" = "chord-gen: --draft-max: x: not a number" ]
+	run chord-gen -md "$SMOL" --mirostat 2 -p x
+	status_is 2
+	[ "${lines[0]}" = "chord-gen: --mirostat and -md exclude each other" ]
+}
+
+@test "-md: sampling runs and follows --seed" {
+	need_model "$SMOL"
+	a=$(chord-gen -md "$SMOL" --seed 11 --temp 1.2 -n 24 --ignore-eos -p "Once upon a time")
+	b=$(chord-gen -md "$SMOL" --seed 11 --temp 1.2 -n 24 --ignore-eos -p "Once upon a time")
+	c=$(chord-gen -md "$SMOL" --seed 12 --temp 1.2 -n 24 --ignore-eos -p "Once upon a time")
+	[ -n "$a" ]
+	[ "$a" = "$b" ]
+	[ "$a" != "$c" ]
+}
+
+# spec_procs: the pids of the processes whose command line (the draft
+# $TMP/d.gguf, chord-spec's FIFOs) or environment (CHORD_MODEL, from -m
+# $TMP/t.gguf) names this test's files
+spec_procs() {
+	pgrep -f "$TMP/" | grep -vx "$$"
+	grep -lsz "^CHORD_MODEL=$TMP/t.gguf" /proc/[0-9]*/environ | cut -d/ -f3
+}
+
+@test "-md: head -c 20 downstream ends the pipeline cleanly" {
+	need_model "$SMOL"
+	export TMPDIR=$TMP
+	ln -s "$SMOL" "$TMP/d.gguf"
+	ln -s "$SMOL" "$TMP/t.gguf"
+	run timeout 120 sh -c "chord-gen -m '$TMP/t.gguf' -md '$TMP/d.gguf' --temp 0 -n 2000 --ignore-eos -p 'Write a long story.' | head -c 20"
+	status_is 0
+	[ "${#output}" -eq 20 ]
+	for i in $(seq 40); do
+		[ -z "$(ls "$TMP" | grep chord-gen)" ] && [ -z "$(spec_procs)" ] && break
+		sleep 0.25
+	done
+	[ -z "$(ls "$TMP" | grep chord-gen)" ]
+	[ -z "$(spec_procs)" ] || { ps -o pid,args -p "$(spec_procs | tr '\n' ' ')"; false; }
+}
+
+@test "-md: SIGINT to chord-gen's pid ends its stages and temp dir: status 130" {
+	need_model "$SMOL"
+	: > "$TMP/in"
+	# its stages: two chord-fwd, chord-spec, tee, chord-tok
+	signal_ends INT 130 5 -md "$SMOL" -p 'Once upon a time'
+}
+
+@test "-md: a chord-fwd that fails (context full) makes chord-gen fail" {
+	need_model "$SMOL"
+	export TMPDIR=$TMP
+	run --separate-stderr chord-gen -md "$SMOL" -c 12 --temp 0 -n 100 \
+	    --ignore-eos -p 'Once upon a time'
+	status_is 1
+	[[ $stderr == *"chord-fwd: stdin: line "*" overflow the context ("*" of 12 positions used; use -c)"* ]]
+	[ -z "$(ls "$TMP" | grep chord-gen)" ]
+}
