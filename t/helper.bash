@@ -15,6 +15,13 @@ QWEN=$CHORD_DATA/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
 VOCAB=$CHORD_DATA/vocab     # llama.cpp's ggml-vocab-*.gguf (+ .inp/.out)
 export PATH TOP BIN TBIN GOLDEN CHORD_DATA SMOL GEMMA QWEN VOCAB
 
+# The weight cache stays on (the default path is what the suites test), but
+# its segments go to a directory of this run, on disk, removed with it: the
+# many temporary models of the suites would otherwise fill /dev/shm.
+CHORD_SHM_DIR=${CHORD_SHM_DIR:-$BATS_RUN_TMPDIR/shm}
+mkdir -p "$CHORD_SHM_DIR"
+export CHORD_SHM_DIR
+
 setup() {
 	TMP=$BATS_TEST_TMPDIR
 	export TMP
