@@ -5,11 +5,19 @@
 
 load helper
 
-TOOLS="gguf-inspect gguf-repack chord-tok chord-fwd chord-sample chord-gen"
+# The tools: every bin/*.c, and the script chord-gen.
+tools() {
+	for f in "$TOP"/bin/*.c; do
+		basename "$f" .c
+	done
+	echo chord-gen
+}
 
-# The options a tool's parser accepts. The C tools compare the argument `a`
-# with each spelling (strcmp(a, "-x")); chord-gen lists them all in the
-# first `case $1 in` of its option loop.
+# The options a tool's parser accepts. The C tools compare the argument (`a`,
+# or chord-cache's argv[i]) with each spelling (strcmp(a, "-x")); chord-gen
+# lists them all in the first `case $1 in` of its option loop. chord-spec
+# takes chord-gen's sampling options as they come: it compares --mirostat
+# only to refuse it, and ignores --mirostat-ent and --mirostat-lr.
 parser_opts() {
 	if [ "$1" = chord-gen ]; then
 		awk '/^while \[ \$# -gt 0 \]/ { loop = 1; next }
@@ -17,15 +25,22 @@ parser_opts() {
 		    on { print; if (/;;/) exit }' "$TOP/bin/chord-gen" |
 		    tr '|\\) \t' '\n\n\n\n\n' | grep -E '^-'
 	else
-		grep -oE 'strcmp\(a, "-[^"]*"\)' "$TOP/bin/$1.c" |
-		    sed 's/.*"\(.*\)").*/\1/' | grep -vx -- --
+		grep -oE 'strcmp\((a|argv\[[a-z0-9]+\]), "-[^"]*"\)' \
+		    "$TOP/bin/$1.c" | sed 's/.*"\(.*\)").*/\1/' |
+		    grep -vx -- -- |
+		    if [ "$1" = chord-spec ]; then
+			grep -vx -e --mirostat -e --mirostat-ent -e --mirostat-lr
+		    else
+			cat
+		    fi
 	fi | sort -u
 }
 
-# The options in a usage line: each follows "[" or "| ".
+# The options in a usage line: each follows "[" or a space ("| -x",
+# chord-cache's "rm -a").
 usage_opts() {
-	"$1" -h | grep -oE -- '(\[|\| )-{1,2}[a-z][-a-z]*' |
-	    sed 's/^[[| ]*//' | sort -u
+	"$1" -h | grep -oE -- '[[ ]-{1,2}[a-z][-a-z]*' |
+	    sed 's/^[[ ]*//' | sort -u
 }
 
 # mdoc source to option names: "Fl \-count" is --count, "Fl c" is -c.
@@ -33,12 +48,13 @@ fl_opts() {
 	grep -oE 'Fl (\\-)?[a-z][-a-z]*' | sed 's/^Fl /-/; s/\\-/-/' | sort -u
 }
 
-# The options of a page's SYNOPSIS, and of its option list (.It lines).
+# The options of a page's SYNOPSIS, and of its option list (.It lines,
+# chord-cache's ".It Cm warm Op Fl m Ar FILE" included).
 synopsis_opts() {
 	sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' "$TOP/man/$1.1" | fl_opts
 }
 list_opts() {
-	grep '^\.It Fl' "$TOP/man/$1.1" | fl_opts
+	grep '^\.It .*Fl' "$TOP/man/$1.1" | fl_opts
 }
 
 # The SYNOPSIS as mandoc renders it, on one line.
@@ -73,12 +89,15 @@ check_options() {
 	done
 }
 
-@test "a page for every tool, and chord(7)" {
-	for t in $TOOLS; do
-		[ -f "$TOP/man/$t.1" ]
+@test "a page for every tool in bin/, and chord(7), and no other" {
+	local n=0
+	for t in $(tools); do
+		[ -f "$TOP/man/$t.1" ] || { echo "no man/$t.1" >&2; return 1; }
+		n=$((n + 1))
 	done
+	[ "$n" -ge 8 ]
 	[ -f "$TOP/man/chord.7" ]
-	[ "$(ls "$TOP"/man | wc -l)" -eq 7 ]
+	[ "$(ls "$TOP"/man | wc -l)" -eq $((n + 1)) ]
 }
 
 @test "gguf-inspect: parser, usage line and page name the same options" {
@@ -105,6 +124,20 @@ check_options() {
 	check_options chord-gen
 }
 
+@test "chord-cache: parser, usage line and page name the same options" {
+	check_options chord-cache
+}
+
+@test "chord-spec: parser, usage line and page name the same options" {
+	check_options chord-spec
+}
+
+@test "chord-spec refuses --mirostat: the option its page names but does not list" {
+	run --separate-stderr chord-spec --mirostat 2 a b c d
+	status_is 2
+	[ "${stderr_lines[0]}" = "chord-spec: --mirostat: not with a draft model" ]
+}
+
 @test "gguf-repack has no --merge: an option that did nothing" {
 	run --separate-stderr gguf-repack --merge a b
 	status_is 2
@@ -125,11 +158,13 @@ examples() {
 # Run a page's examples in order in one directory, as a user with the
 # default model and nothing else set: HOME has ~/.local/share/chord/
 # default.gguf, and prompt.txt is any text. Each exits 0 and writes
-# something (output, or a new file).
+# something (output, or a new file). The weight cache's segments go to a
+# directory of the test's own ($CHORD_SHM_DIR), so that chord-cache's
+# examples see only theirs and remove nobody else's.
 run_examples() {
 	local page=$TOP/man/$1 n=0 before
 	need_model "$CHORD_DATA/default.gguf"
-	mkdir -p "$TMP/home/.local/share/chord" "$TMP/work"
+	mkdir -p "$TMP/home/.local/share/chord" "$TMP/work" "$TMP/shm"
 	ln -s "$CHORD_DATA/default.gguf" "$TMP/home/.local/share/chord/default.gguf"
 	echo 'The capital of France is Paris. The capital of Italy is' > "$TMP/work/prompt.txt"
 	cd "$TMP/work"
@@ -137,7 +172,7 @@ run_examples() {
 		n=$((n + 1))
 		before=$(ls | wc -l)
 		run env -u CHORD_DATA -u CHORD_MODEL -u XDG_DATA_HOME \
-		    HOME="$TMP/home" sh -c "$(printf '%b' "$cmd")" < /dev/null
+		    HOME="$TMP/home" CHORD_SHM_DIR="$TMP/shm" sh -c "$(printf '%b' "$cmd")" < /dev/null
 		[ "$status" -eq 0 ] ||
 		    { echo "$cmd: exit $status: $output" >&2; return 1; }
 		[ -n "$output" ] || [ "$(ls | wc -l)" -gt "$before" ] ||
@@ -170,6 +205,14 @@ run_examples() {
 
 @test "chord-gen(1) examples run" {
 	run_examples chord-gen.1
+}
+
+@test "chord-cache(1) examples run" {
+	run_examples chord-cache.1
+}
+
+@test "chord-spec(1) examples run" {
+	run_examples chord-spec.1
 }
 
 @test "chord(7) examples run" {

@@ -1,10 +1,10 @@
 # bash completion for the chord tools: gguf-inspect gguf-repack chord-tok
-# chord-fwd chord-sample chord-gen. Installed once per tool name into
-# share/bash-completion/completions/.
+# chord-fwd chord-sample chord-gen chord-spec chord-cache. Installed once per
+# tool name into share/bash-completion/completions/.
 #
 # Options come from the tool's own usage line (`TOOL -h`), which the tests
 # hold equal to what its parser accepts; *.gguf files for models; template
-# names and `auto` for --chat.
+# names and `auto` for --chat; chord-cache's commands and segment names.
 
 # The options in TOOL's usage line: each follows "[" or "| ".
 _chord_options()
@@ -53,6 +53,32 @@ _chord_models()
 	done
 }
 
+# chord-cache: its commands, then -a and the segments for rm, -m for warm
+# (whose argument _chord completes as any -m).
+_chord_cache()
+{
+	local cur=$1
+
+	if [ "$COMP_CWORD" -eq 1 ]; then
+		case $cur in
+		-*) COMPREPLY=($(compgen -W '-h --help' -- "$cur")) ;;
+		*) COMPREPLY=($(compgen -W 'ls rm warm' -- "$cur")) ;;
+		esac
+		return
+	fi
+	case ${COMP_WORDS[1]}:$COMP_CWORD in
+	rm:2)
+		COMPREPLY=($(compgen -W "-a $(chord-cache ls 2>/dev/null |
+		    cut -f1)" -- "$cur")) ;;
+	rm:*)
+		[ "${COMP_WORDS[2]}" = -a ] ||
+		    COMPREPLY=($(compgen -W "$(chord-cache ls 2>/dev/null |
+		    cut -f1)" -- "$cur")) ;;
+	warm:2)
+		COMPREPLY=($(compgen -W -m -- "$cur")) ;;
+	esac
+}
+
 _chord()
 {
 	local cmd=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=
@@ -60,7 +86,8 @@ _chord()
 	[ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD-1]}
 	COMPREPLY=()
 	case $cmd:$prev in
-	*:-m|*:--model)
+	*:-m|*:--model|chord-gen:-md|chord-gen:--model-draft|\
+	chord-spec:--check-vocab)
 		_chord_models "$cur"; return ;;
 	chord-tok:--chat|chord-gen:--chat)
 		COMPREPLY=($(compgen -W "$(_chord_templates "$cmd")" -- "$cur"))
@@ -72,6 +99,10 @@ _chord()
 		COMPREPLY=($(compgen -W 'f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0
 		    q2_K q3_K q4_K q5_K q6_K' -- "$cur")); return ;;
 	esac
+	if [ "$cmd" = chord-cache ]; then
+		_chord_cache "$cur"
+		return
+	fi
 	# an option's argument that is not a file or a name: nothing to offer
 	case $prev in
 	-*)
@@ -85,8 +116,9 @@ _chord()
 	fi
 	case $cmd in
 	gguf-inspect|gguf-repack) _chord_models "$cur" ;;
-	chord-tok) _chord_files "$cur" ;;
+	chord-tok|chord-spec) _chord_files "$cur" ;;   # chord-spec: its FIFOs
 	esac
 }
 
-complete -F _chord gguf-inspect gguf-repack chord-tok chord-fwd chord-sample chord-gen
+complete -F _chord gguf-inspect gguf-repack chord-tok chord-fwd chord-sample \
+    chord-gen chord-spec chord-cache
