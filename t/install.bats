@@ -7,7 +7,7 @@ load helper
 @test "make install DESTDIR=... PREFIX=/usr gives working tools" {
 	need_model "$SMOL"
 	make -s -C "$TOP" install DESTDIR="$TMP/root" PREFIX=/usr > /dev/null
-	for t in gguf-inspect gguf-repack chord-tok chord-fwd chord-sample chord-gen; do
+	for t in gguf-inspect gguf-repack chord-tok chord-fwd chord-sample chord-gen chord-cache chord-spec; do
 		[ -x "$TMP/root/usr/bin/$t" ]
 	done
 	[ -f "$TMP/root/usr/share/chord/templates/chatml" ]
@@ -18,7 +18,7 @@ load helper
 
 @test "make install puts the manuals and bash completions in place; uninstall removes them" {
 	make -s -C "$TOP" install DESTDIR="$TMP/root" PREFIX=/usr > /dev/null
-	for t in gguf-inspect gguf-repack chord-tok chord-fwd chord-sample chord-gen; do
+	for t in gguf-inspect gguf-repack chord-tok chord-fwd chord-sample chord-gen chord-cache chord-spec; do
 		cmp "$TOP/man/$t.1" "$TMP/root/usr/share/man/man1/$t.1"
 		cmp "$TOP/contrib/completion/chord.bash" \
 		    "$TMP/root/usr/share/bash-completion/completions/$t"
