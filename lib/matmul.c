@@ -51,13 +51,19 @@ via_fp16(float f)
 	return fp16_to_f32(f32_to_fp16(f));
 }
 
-/* A scaled activation rounded to 8 bits. NaN (from a NaN or infinite
- * input) becomes -128, as x86's conversion and saturating pack make it in
- * ggml, instead of an undefined float-to-int conversion. */
+/* A scaled activation rounded to 8 bits as x86 does it in ggml: rounded to
+ * an int32, then packed with saturation; NaN and infinities (a NaN or
+ * infinite input, or a denormal block maximum) convert to INT32_MIN there,
+ * so -128 here, instead of an undefined float-to-int conversion. */
 static int8_t
 q8(float f)
 {
-	return f == f ? (int8_t)rintf(f) : INT8_MIN;
+	long r;
+
+	if (!(f > -2147483648.0f && f < 2147483648.0f))
+		return INT8_MIN;
+	r = lrintf(f);
+	return (int8_t)(r > 127 ? 127 : r < -128 ? -128 : r);
 }
 
 void

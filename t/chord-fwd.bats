@@ -244,3 +244,11 @@ synth() {
 	status_is 1
 	[ "$stderr" = "chord-fwd: $TMP/a.gguf: tensor token_embd.weight: data not aligned for its type" ]
 }
+
+@test "infinite activations (a denormal block maximum) quantize as ggml's, without undefined behaviour" {
+	# found by make fuzz (t/fuzz/corpus/model/inf-activations.gguf)
+	run --separate-stderr chord-fwd -m "$TOP/t/fuzz/corpus/model/inf-activations.gguf" --top 1 <<< "0"
+	echo "$stderr"
+	[ "$status" -le 1 ]
+	[[ "$stderr" != *"runtime error"* ]]
+}
