@@ -126,8 +126,23 @@ PY
 	echo "$output"
 	status_is 0
 	# command-r deepseek-coder deepseek-llm falcon gpt-2 llama-bpe mpt
-	# qwen2 qwen35 refact starcoder (BPE), llama-spm phi-3 (SPM)
-	[ "${lines[-1]}" = "13 vocabs, 602 strings compared, 0 differences" ]
+	# qwen2 qwen35 refact starcoder (BPE), llama-spm phi-3 (SPM),
+	# bert-bge (WPM)
+	[ "${lines[-1]}" = "14 vocabs, 648 strings compared, 0 differences" ]
+}
+
+@test "BERT vocab (WPM): [CLS] text [SEP]; lowercased, accents and controls gone, punctuation split" {
+	# ids from the bge-small vocab: 101 [CLS], 7592 hello, 2088 world,
+	# 999 !, 7668 cafe, 1005 ', 1055 s, 100 [UNK] (no piece for 你),
+	# 102 [SEP]
+	run --separate-stderr chord-tok -m "$VOCAB/ggml-vocab-bert-bge.gguf" <<< \
+	    $'HELLO\tWorld! Caf\u00e9\x07\'s \u4f60'
+	status_is 0
+	[ "${lines[1]}" = "101 7592 2088 999 7668 1005 1055 100 102" ]
+	run --separate-stderr chord-tok -m "$VOCAB/ggml-vocab-bert-bge.gguf" -d <<< \
+	    "${lines[0]}"$'\n7592 2088 999'
+	status_is 0
+	[ "$output" = " hello world !" ]
 }
 
 @test "llama.cpp's test vocabs: every BPE one tokenizes" {
