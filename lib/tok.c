@@ -1,5 +1,6 @@
 /* tok.c: what every vocabulary shares: the piece map, special tokens split
- * out of the text before the model's own algorithm runs, BOS/EOS, pieces. */
+ * out of the text before the model's own algorithm runs, BOS/EOS/SEP,
+ * pieces. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,8 +14,10 @@ struct tokenizer {
 	struct strmap pieces;   /* piece text -> id */
 	int32_t *special;       /* control/user-defined ids, longest first */
 	uint32_t n_special;
-	struct bpe *bpe;        /* one of these two, by v->kind */
+	struct bpe *bpe;        /* one of these four, by v->kind */
 	struct spm *spm;
+	struct wpm *wpm;
+	struct ugm *ugm;
 };
 
 /* ---- open ---- */
@@ -38,6 +41,23 @@ is_special(const struct vocab *v, uint32_t i)
 	return (v->types[i] == TOKTYPE_CONTROL ||
 	    v->types[i] == TOKTYPE_USER_DEFINED ||
 	    v->types[i] == TOKTYPE_UNKNOWN) && v->text[i].len > 0;
+}
+
+static int
+open_kind(struct tokenizer *t, const struct gguf *g, struct cerr *e)
+{
+	const struct vocab *v = t->pub.v;
+
+	switch (v->kind) {
+	case VOCAB_BPE:
+		return (t->bpe = bpe_open(g, v, &t->pieces, e)) ? 0 : -1;
+	case VOCAB_WPM:
+		return (t->wpm = wpm_open(g, v, &t->pieces, e)) ? 0 : -1;
+	case VOCAB_UGM:
+		return (t->ugm = ugm_open(g, v, e)) ? 0 : -1;
+	default:
+		return (t->spm = spm_open(g, v, &t->pieces, e)) ? 0 : -1;
+	}
 }
 
 struct tok *
@@ -66,8 +86,7 @@ tok_open(const struct gguf *g, const struct vocab *v, struct cerr *e)
 			t->special[t->n_special++] = (int32_t)i;
 	sort_vocab = v;
 	qsort(t->special, t->n_special, sizeof *t->special, by_length_desc);
-	if (v->kind == VOCAB_BPE ? !(t->bpe = bpe_open(g, v, &t->pieces, e)) :
-	    !(t->spm = spm_open(g, v, &t->pieces, e)))
+	if (open_kind(t, g, e) < 0)
 		goto fail;
 	return &t->pub;
 fail:
@@ -84,6 +103,8 @@ tok_close(struct tok *pub)
 		return;
 	bpe_close(t->bpe);
 	spm_close(t->spm);
+	wpm_close(t->wpm);
+	ugm_close(t->ugm);
 	strmap_free(&t->pieces);
 	free(t->special);
 	free(t);
@@ -107,8 +128,14 @@ encode_text(struct enc *c, const char *s, size_t n)
 
 	if (n == 0)
 		return 0;
-	r = c->t->bpe ? bpe_encode(c->t->bpe, s, n, c->out, c->e) :
-	    spm_encode(c->t->spm, s, n, c->first, c->out, c->e);
+	if (c->t->bpe)
+		r = bpe_encode(c->t->bpe, s, n, c->out, c->e);
+	else if (c->t->wpm)
+		r = wpm_encode(c->t->wpm, s, n, c->out, c->e);
+	else if (c->t->ugm)
+		r = ugm_encode(c->t->ugm, s, n, c->out, c->e);
+	else
+		r = spm_encode(c->t->spm, s, n, c->first, c->out, c->e);
 	c->first = 0;
 	return r;
 }
@@ -188,6 +215,8 @@ tok_encode(struct tok *pub, const char *text, size_t len, int add_special,
 		return -1;
 	if (add_special && v->add_eos && v->eos >= 0 && ids_push(out, v->eos) < 0)
 		return cerr_set(e, "out of memory");
+	if (add_special && v->add_sep && v->sep >= 0 && ids_push(out, v->sep) < 0)
+		return cerr_set(e, "out of memory");
 	return 0;
 }
 
@@ -212,6 +241,9 @@ tok_piece(const struct tok *pub, int32_t id, int special, char *buf,
 		memcpy(buf, v->text[id].p, n);
 		return (int)n;
 	}
-	return t->bpe ? bpe_piece(t->bpe, id, buf, cap) :
-	    spm_piece(t->spm, id, buf, cap);
+	if (t->bpe)
+		return bpe_piece(t->bpe, id, buf, cap);
+	if (t->spm)
+		return spm_piece(t->spm, id, buf, cap);
+	return sp_piece(v, id, buf, cap);
 }

@@ -38,4 +38,27 @@ int spm_encode(const struct spm *sp, const char *s, size_t n, int first,
 	struct ids *out, struct cerr *e);
 int spm_piece(const struct spm *sp, int32_t id, char *buf, size_t cap);
 
+/* BERT's WordPiece, tokenizer.ggml.model = bert (tok_wpm.c). */
+struct wpm;
+
+struct wpm *wpm_open(const struct gguf *g, const struct vocab *v,
+	const struct strmap *pieces, struct cerr *e);
+void wpm_close(struct wpm *w);
+int wpm_encode(const struct wpm *w, const char *s, size_t n,
+	struct ids *out, struct cerr *e);
+
+/* T5's Unigram, tokenizer.ggml.model = t5 (tok_ugm.c): the most probable
+ * cut by the pieces' scores (Viterbi) after SentencePiece's normalizing. */
+struct ugm;
+
+struct ugm *ugm_open(const struct gguf *g, const struct vocab *v,
+	struct cerr *e);
+void ugm_close(struct ugm *u);
+int ugm_encode(const struct ugm *u, const char *s, size_t n,
+	struct ids *out, struct cerr *e);
+
+/* The piece of id for WPM and UGM: U+2581 as a space, a BYTE token <0xHH>
+ * as its byte (tok_wpm.c). */
+int sp_piece(const struct vocab *v, int32_t id, char *buf, size_t cap);
+
 #endif

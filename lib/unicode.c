@@ -19,6 +19,39 @@ ucat(uint32_t cp)
 	return ucat_ranges[lo].flags;
 }
 
+uint32_t
+ucp_tolower(uint32_t cp)
+{
+	unsigned lo = 0, hi = ucp_lower_n;
+
+	while (lo < hi) {       /* first entry whose cp >= cp */
+		unsigned mid = (lo + hi) / 2;
+
+		if (ucp_lower[mid].cp < cp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ucp_lower_n && ucp_lower[lo].cp == cp ? ucp_lower[lo].to :
+	    cp;
+}
+
+uint32_t
+ucp_nfd_first(uint32_t cp)
+{
+	unsigned lo = 0, hi = ucp_nfd_n;
+
+	while (lo < hi) {       /* first run whose last >= cp */
+		unsigned mid = (lo + hi) / 2;
+
+		if (ucp_nfd[mid].last < cp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ucp_nfd_n && ucp_nfd[lo].first <= cp ? ucp_nfd[lo].to : cp;
+}
+
 int
 utf8_valid(const char *str, size_t n)
 {

@@ -281,19 +281,43 @@ static const char *const bos_pre[] = {
 	"midm-2.0", "lfm2", "jina-v5-nano", "tekken", "chameleon",
 };
 
+/* tokenizer.ggml.model -> kind, and the special ids llama.cpp assumes
+ * for it where the file names none (-1: none). */
+static const struct kind {
+	const char *model;
+	int kind;
+	int32_t bos, eos, unk, sep, pad;
+} kinds[] = {
+	{ "llama", VOCAB_SPM, -1, -1, -1, -1, -1 },
+	{ "gpt2", VOCAB_BPE, -1, -1, -1, -1, -1 },
+	{ "bert", VOCAB_WPM, 101, -1, 100, 102, 0 },
+	{ "t5", VOCAB_UGM, -1, 1, 2, -1, 0 },
+};
+
+/* The id key gives, else def where that is in the vocab, else -1. */
+static int32_t
+def_id(const struct gguf *g, const char *key, uint32_t n, int32_t def)
+{
+	int32_t id = opt_id(g, key, n);
+
+	if (id >= 0)
+		return id;
+	return def >= 0 && (uint32_t)def < n ? def : -1;
+}
+
 int
 vocab_load(struct vocab *v, const struct gguf *g, struct cerr *e)
 {
 	const struct gguf_kv *kv;
+	const struct kind *k = NULL;
 
 	memset(v, 0, sizeof *v);
 	if (gguf_get_str(g, "tokenizer.ggml.model", &v->model, e) < 0)
 		return -1;
-	if (gguf_str_eq(v->model, "llama"))
-		v->kind = VOCAB_SPM;
-	else if (gguf_str_eq(v->model, "gpt2"))
-		v->kind = VOCAB_BPE;
-	else {
+	for (size_t i = 0; i < N(kinds) && !v->kind; i++)
+		if (gguf_str_eq(v->model, kinds[i].model))
+			k = &kinds[i], v->kind = k->kind;
+	if (!v->kind) {
 		char shown[64];
 
 		cvis(shown, sizeof shown, v->model.p, v->model.len);
@@ -347,14 +371,23 @@ vocab_load(struct vocab *v, const struct gguf *g, struct cerr *e)
 			    (int32_t)t[i] : TOKTYPE_UNDEFINED;
 		free(t);
 	}
-	v->bos = opt_id(g, "tokenizer.ggml.bos_token_id", v->n);
-	v->eos = opt_id(g, "tokenizer.ggml.eos_token_id", v->n);
-	v->unk = opt_id(g, "tokenizer.ggml.unknown_token_id", v->n);
-	v->pad = opt_id(g, "tokenizer.ggml.padding_token_id", v->n);
+	v->bos = def_id(g, "tokenizer.ggml.bos_token_id", v->n, k->bos);
+	v->eos = def_id(g, "tokenizer.ggml.eos_token_id", v->n, k->eos);
+	v->unk = def_id(g, "tokenizer.ggml.unknown_token_id", v->n, k->unk);
+	v->pad = def_id(g, "tokenizer.ggml.padding_token_id", v->n, k->pad);
+	v->sep = def_id(g, "tokenizer.ggml.seperator_token_id", v->n, k->sep);
 	v->add_bos = opt_bool(g, "tokenizer.ggml.add_bos_token",
 	    v->kind == VOCAB_SPM || (v->kind == VOCAB_BPE &&
 	    in(v->pre, bos_pre, N(bos_pre))));
-	v->add_eos = opt_bool(g, "tokenizer.ggml.add_eos_token", 0);
+	v->add_eos = opt_bool(g, "tokenizer.ggml.add_eos_token",
+	    v->kind == VOCAB_UGM);
+	if (v->kind == VOCAB_WPM) {
+		/* llama.cpp's WPM puts [CLS] and [SEP] around the text
+		 * whatever add_bos_token and add_eos_token say */
+		v->add_bos = 1;
+		v->add_eos = 0;
+		v->add_sep = 1;
+	}
 	if (find_specials(v, g, e) < 0)
 		goto fail;
 	v->fingerprint = vocab_fingerprint(v);

@@ -9,7 +9,8 @@
 #include "err.h"
 #include "gguf.h"
 
-enum vocab_kind { VOCAB_SPM = 1, VOCAB_BPE = 2 };  /* tokenizer.ggml.model */
+/* tokenizer.ggml.model: llama, gpt2, bert (WordPiece), t5 (Unigram) */
+enum vocab_kind { VOCAB_SPM = 1, VOCAB_BPE = 2, VOCAB_WPM = 3, VOCAB_UGM = 4 };
 
 /* tokenizer.ggml.token_type values (llama.cpp's llama_token_type) */
 enum tok_type {
@@ -43,10 +44,14 @@ struct vocab {
 	int32_t eom;             /* tokenizer.ggml.eom_token_id or <|eom_id|> */
 	int32_t fim_pre, fim_suf, fim_mid; /* tokenizer.ggml.fim_*_token_id */
 	int32_t fim_pad, fim_rep, fim_sep; /* or known pieces */
-	int32_t unk;             /* tokenizer.ggml.unknown_token_id */
+	int32_t unk;             /* tokenizer.ggml.unknown_token_id; bos, eos,
+	                          * unk, pad, sep default by kind for WPM and
+	                          * UGM, as llama.cpp's */
 	int32_t pad;             /* tokenizer.ggml.padding_token_id */
+	int32_t sep;             /* tokenizer.ggml.seperator_token_id (sic) */
 	int add_bos;             /* tokenizer.ggml.add_bos_token (default: by kind) */
 	int add_eos;             /* tokenizer.ggml.add_eos_token */
+	int add_sep;             /* sep after the text: WPM's, always */
 	int32_t eog[VOCAB_MAX_EOG]; /* end-of-generation ids: eos, eot, eom,
 	                          * then the rest of llama.cpp's set by id */
 	uint32_t n_eog;

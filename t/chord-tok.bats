@@ -120,14 +120,53 @@ PY
 	[ "$output" = "chord-tok: $TMP/nosuch.gguf: pre-tokenizer 'nosuch' not supported" ]
 }
 
+# mkugm OUT PREFIX MERGE: a vocab-only T5 Unigram GGUF, no charsmap, with
+# add_space_prefix PREFIX and remove_extra_whitespaces MERGE (0/1). Ids and
+# scores: 0 <pad> 1 </s> 2 <unk> (control/unknown), 3 ▁ -1, 4 a -1, 5 b -1,
+# 6 ab -1.2, 7 ▁a -1.5, 8 ▁ab -4; unknown costs -4 - 10 = -14.
+mkugm() {
+	python3 - "$TOP/t" "$@" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from mkgguf import pack, kv, STR, ARR, I32, F32, BOOL
+toks = ["<pad>", "</s>", "<unk>", "\u2581", "a", "b", "ab", "\u2581a",
+        "\u2581ab"]
+scores = [0, 0, 0, -1, -1, -1, -1.2, -1.5, -4]
+types = [3, 3, 2, 1, 1, 1, 1, 1, 1]
+open(sys.argv[2], "wb").write(pack([
+    kv("tokenizer.ggml.model", STR, "t5"),
+    kv("tokenizer.ggml.tokens", ARR, (STR, toks)),
+    kv("tokenizer.ggml.scores", ARR, (F32, scores)),
+    kv("tokenizer.ggml.token_type", ARR, (I32, types)),
+    kv("tokenizer.ggml.add_space_prefix", BOOL, sys.argv[3] == "1"),
+    kv("tokenizer.ggml.remove_extra_whitespaces", BOOL, sys.argv[4] == "1"),
+], []))
+PY
+}
+
 @test "llama.cpp's test vocabs: chord-tok gives the ids of its .out files" {
 	[ -f "$VOCAB/ggml-vocab-gpt-2.gguf.out" ] || { echo "missing $VOCAB: run make models" >&2; false; }
 	run python3 "$TOP/t/pretok.py" --vocab chord-tok "$VOCAB"
 	echo "$output"
 	status_is 0
 	# command-r deepseek-coder deepseek-llm falcon gpt-2 llama-bpe mpt
-	# qwen2 qwen35 refact starcoder (BPE), llama-spm phi-3 (SPM)
-	[ "${lines[-1]}" = "13 vocabs, 602 strings compared, 0 differences" ]
+	# qwen2 qwen35 refact starcoder (BPE), llama-spm phi-3 (SPM),
+	# bert-bge (WPM)
+	[ "${lines[-1]}" = "14 vocabs, 648 strings compared, 0 differences" ]
+}
+
+@test "BERT vocab (WPM): [CLS] text [SEP]; lowercased, accents and controls gone, punctuation split" {
+	# ids from the bge-small vocab: 101 [CLS], 7592 hello, 2088 world,
+	# 999 !, 7668 cafe, 1005 ', 1055 s, 100 [UNK] (no piece for 你),
+	# 102 [SEP]
+	run --separate-stderr chord-tok -m "$VOCAB/ggml-vocab-bert-bge.gguf" <<< \
+	    $'HELLO\tWorld! Caf\u00e9\x07\'s \u4f60'
+	status_is 0
+	[ "${lines[1]}" = "101 7592 2088 999 7668 1005 1055 100 102" ]
+	run --separate-stderr chord-tok -m "$VOCAB/ggml-vocab-bert-bge.gguf" -d <<< \
+	    "${lines[0]}"$'\n7592 2088 999'
+	status_is 0
+	[ "$output" = " hello world !" ]
 }
 
 @test "llama.cpp's test vocabs: every BPE one tokenizes" {
@@ -381,4 +420,47 @@ PY
 	status_is 0
 	# llama-tokenize (0.3.36) on the same vocabulary and text
 	[ "${lines[1]}" = "1 1 518 25580 29962 7251 518 29914 25580 29962" ]
+}
+
+@test "T5 vocab (UGM): the cut of highest total score, not the longest piece" {
+	mkugm "$TMP/ugm.gguf" 1 0
+	# "▁ab": ▁ + ab = -2.2 beats ▁a + b = -2.5, ▁ab = -4, ▁ + a + b = -3;
+	# EOS (id 1, by default for t5) only with the specials
+	run --separate-stderr chord-tok -m "$TMP/ugm.gguf" <<< "ab"
+	status_is 0
+	[ "${lines[1]}" = "3 6 1" ]
+	run --separate-stderr chord-tok -m "$TMP/ugm.gguf" --no-bos <<< "ab  ab"
+	status_is 0
+	# each space a ▁ of its own without remove_extra_whitespaces
+	[ "${lines[1]}" = "3 6 3 3 6" ]
+	run --separate-stderr chord-tok -m "$TMP/ugm.gguf" -d <<< \
+	    "${lines[0]}"$'\n3 6 3 3 6'
+	[ "$output" = " ab  ab" ]
+}
+
+@test "T5 vocab (UGM): remove_extra_whitespaces; a run of unknown characters is one <unk>" {
+	mkugm "$TMP/ugm.gguf" 0 1
+	# " ab   ab " -> "▁ab▁ab"; "abcc": ab, then c c (no piece) -> one unk
+	run --separate-stderr chord-tok -m "$TMP/ugm.gguf" --no-bos <<< " ab   ab abcc"
+	status_is 0
+	[ "${lines[1]}" = "3 6 3 6 3 6 2" ]
+	mkugm "$TMP/plain.gguf" 0 0
+	run --separate-stderr chord-tok -m "$TMP/plain.gguf" --no-bos <<< "ab ab"
+	status_is 0
+	# no space prefix: "ab▁ab"; again ▁ + ab (-2.2) beats ▁ab (-4)
+	[ "${lines[1]}" = "6 3 6" ]
+}
+
+@test "nomic-bert-moe vocab (UGM, precompiled charsmap): <s> text </s>, decodes back" {
+	f=$VOCAB/ggml-vocab-nomic-bert-moe.gguf
+	run --separate-stderr chord-tok -m "$f" <<< $'Hello world!  Caf\u00e9'
+	# remove_extra_whitespaces: the two spaces decode as one
+	status_is 0
+	[[ "${lines[1]}" == "0 "*" 2" ]]
+	run --separate-stderr chord-tok -m "$f" -d <<< "${lines[0]}"$'\n'"${lines[1]}"
+	status_is 0
+	[ "$output" = $' Hello world! Caf\u00e9' ]
+	# the charsmap (NFKC): fullwidth ＡＢＣ and circled ① are ABC and 1
+	[ "$(printf '\uff21\uff22\uff23 \u2460' | chord-tok -m "$f" --no-bos | tail -n 1)" = \
+	    "$(printf 'ABC 1' | chord-tok -m "$f" --no-bos | tail -n 1)" ]
 }

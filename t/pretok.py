@@ -453,7 +453,7 @@ def check_vocabs(chord_tok, vdir):
             continue
         p = subprocess.run([chord_tok, "-m", path, "-c"], input=b"", capture_output=True)
         if p.returncode != 0 and regex.search(rb": tokenizer \S+ not supported$", p.stderr.strip()):
-            continue                # not BPE nor SPM (BERT, Gemma 4, ...)
+            continue                # a kind chord-tok lacks
         raw = open(path + ".inp", encoding="utf-8").read()
         inps = raw.split(sep)
         if raw.endswith(sep):
