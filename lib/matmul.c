@@ -508,13 +508,14 @@ isum(v128_t v)
  * the same result to the bit. A nibble times an s8 is at most 15 * 128 in
  * magnitude, so four such products add up in s16 lanes before widening. */
 static float
-dot_q4_1_simd128(const uint8_t *w, const struct qblk *a, int nb)
+dot_q4_1_simd128(const void *row, const struct qblk *a, int nb)
 {
+	const struct block_q4_1 *w = row;
 	const v128_t m4 = wasm_i8x16_splat(15);
 	float sum = 0.0f;
 
-	for (int b = 0; b < nb; b++, w += 20, a++) {
-		v128_t qs = wasm_v128_load(w + 4);
+	for (int b = 0; b < nb; b++, w++, a++) {
+		v128_t qs = wasm_v128_load(w->qs);
 		v128_t lo = wasm_v128_and(qs, m4), hi = wasm_u8x16_shr(qs, 4);
 		v128_t a0 = wasm_v128_load(a->q), a1 = wasm_v128_load(a->q + 16);
 		v128_t p = wasm_i16x8_add(
@@ -524,25 +525,26 @@ dot_q4_1_simd128(const uint8_t *w, const struct qblk *a, int nb)
 		    wasm_i16x8_extmul_high_i8x16(hi, a1)));
 
 		sum += (float)isum(wasm_i32x4_extadd_pairwise_i16x8(p)) *
-		    (half(w) * a->d) + half(w + 2) * a->s;
+		    (half(w->d) * a->d) + half(w->m) * a->s;
 	}
 	return sum;
 }
 
 static float
-dot_q8_0_simd128(const uint8_t *w, const struct qblk *a, int nb)
+dot_q8_0_simd128(const void *row, const struct qblk *a, int nb)
 {
+	const struct block_q8_0 *w = row;
 	float sum = 0.0f;
 
-	for (int b = 0; b < nb; b++, w += 34, a++) {
-		v128_t w0 = wasm_v128_load(w + 2), w1 = wasm_v128_load(w + 18);
+	for (int b = 0; b < nb; b++, w++, a++) {
+		v128_t w0 = wasm_v128_load(w->qs), w1 = wasm_v128_load(w->qs + 16);
 		v128_t s = wasm_i32x4_add(
 		    dot16(wasm_i16x8_extend_low_i8x16(w0),
 		    wasm_i16x8_extend_high_i8x16(w0), wasm_v128_load(a->q)),
 		    dot16(wasm_i16x8_extend_low_i8x16(w1),
 		    wasm_i16x8_extend_high_i8x16(w1), wasm_v128_load(a->q + 16)));
 
-		sum += (float)isum(s) * (half(w) * a->d);
+		sum += (float)isum(s) * (half(w->d) * a->d);
 	}
 	return sum;
 }

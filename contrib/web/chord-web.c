@@ -53,6 +53,7 @@ static struct {
 	struct sampler s;
 	int have_sampler;
 	struct ids hist;        /* every id fed, oldest first */
+	float *scratch;         /* (n_vocab) the logits the sampler changes */
 	struct ids turn;        /* cw_turn's ids */
 	int32_t last;           /* sampled, not fed yet (-1: none) */
 	char pend[64];          /* an unfinished UTF-8 character */
@@ -85,6 +86,8 @@ cw_unload(void)
 	gguf_close(w.g);
 	free(w.file);
 	ids_free(&w.hist);
+	free(w.scratch);
+	w.scratch = NULL;
 	ids_free(&w.turn);
 	memset(&w, 0, sizeof w);
 	w.last = -1;
@@ -247,8 +250,7 @@ cw_sampler(double temp, int top_k, double top_p, double seed)
 	if (w.have_sampler)
 		sampler_free(&w.s);
 	w.have_sampler = 0;
-	if (sampler_init(&w.s, &o, (size_t)w.m.hp.n_vocab, &w.e) < 0)
-		return -1;
+	sampler_init(&w.s, &o);
 	w.have_sampler = 1;
 	return 0;
 }
@@ -263,7 +265,12 @@ cw_sample(void)
 		return cerr_set(&w.e, "no sampler set");
 	if (fwd_n_pos(w.f) == 0)
 		return cerr_set(&w.e, "nothing fed yet");
-	id = sample(&w.s, fwd_logits(w.f), (size_t)w.m.hp.n_vocab, w.hist.v,
+	if (!w.scratch && !(w.scratch = malloc((size_t)w.m.hp.n_vocab *
+	    sizeof *w.scratch)))
+		return cerr_set(&w.e, "out of memory");
+	memcpy(w.scratch, fwd_logits(w.f), (size_t)w.m.hp.n_vocab *
+	    sizeof *w.scratch);
+	id = sample(&w.s, w.scratch, (size_t)w.m.hp.n_vocab, w.hist.v,
 	    w.hist.n, &w.e);
 	if (id >= 0)
 		w.last = id;
