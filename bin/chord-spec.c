@@ -427,64 +427,16 @@ read_prompt(void)
 	tokstream_free(&ts);
 }
 
-/* --logit-bias ID+V or ID-V, V a number or inf, as chord-sample reads it */
+/* The sampler options chord-sample takes; mirostat has no fixed
+ * distribution to compare draft and target by. */
 static void
-add_bias(const char *arg)
+spec_sampler_opt(const char *a, const char *v)
 {
-	const char *sign = strpbrk(arg + 1, "+-");
-	char id[32];
-	struct bias *p;
-
-	if (!sign || (size_t)(sign - arg) >= sizeof id)
-		usage_die(usage_line, "--logit-bias: %s: want ID+V or ID-V", arg);
-	memcpy(id, arg, (size_t)(sign - arg));
-	id[sign - arg] = '\0';
-	if (!(p = realloc(so.bias, (so.n_bias + 1) * sizeof *p)))
-		die("out of memory");
-	so.bias = p;
-	p[so.n_bias].id = (int32_t)opt_ll(usage_line, "--logit-bias", id, 0,
-	    INT32_MAX);
-	if (!strcmp(sign + 1, "inf"))
-		p[so.n_bias].v = *sign == '-' ? -INFINITY : INFINITY;
-	else
-		p[so.n_bias].v = (float)opt_double(usage_line, "--logit-bias",
-		    sign, -1e9, 1e9);
-	so.n_bias++;
-}
-
-/* The sampler options chord-sample takes, with the same bounds. */
-static void
-sampler_opt(const char *a, const char *v)
-{
-	if (!strcmp(a, "--seed") || !strcmp(a, "-s"))
-		so.seed = (uint64_t)opt_ll(usage_line, a, v, 0, INT64_MAX);
-	else if (!strcmp(a, "--temp"))
-		so.temp = (float)opt_double(usage_line, a, v, 0, 100);
-	else if (!strcmp(a, "--top-k"))
-		so.top_k = (int)opt_ll(usage_line, a, v, 0, INT32_MAX);
-	else if (!strcmp(a, "--top-p"))
-		so.top_p = (float)opt_double(usage_line, a, v, 0, 1);
-	else if (!strcmp(a, "--min-p"))
-		so.min_p = (float)opt_double(usage_line, a, v, 0, 1);
-	else if (!strcmp(a, "--typical"))
-		so.typical = (float)opt_double(usage_line, a, v, 0, 1);
-	else if (!strcmp(a, "--repeat-penalty"))
-		so.repeat_penalty = (float)opt_double(usage_line, a, v, 0.01,
-		    100);
-	else if (!strcmp(a, "--repeat-last-n"))
-		so.repeat_last_n = (int)opt_ll(usage_line, a, v, 0, 1 << 24);
-	else if (!strcmp(a, "--frequency-penalty"))
-		so.freq_penalty = (float)opt_double(usage_line, a, v, -100, 100);
-	else if (!strcmp(a, "--presence-penalty"))
-		so.presence_penalty = (float)opt_double(usage_line, a, v, -100,
-		    100);
-	else if (!strcmp(a, "--mirostat"))
+	if (!strcmp(a, "--mirostat"))
 		usage_die(usage_line, "--mirostat: not with a draft model");
-	else if (!strcmp(a, "--logit-bias"))
-		add_bias(v);
-	else if (!strcmp(a, "--mirostat-ent") || !strcmp(a, "--mirostat-lr"))
-		;       /* mirostat's own: it is refused above */
-	else
+	if (!strcmp(a, "--mirostat-ent") || !strcmp(a, "--mirostat-lr"))
+		return;         /* mirostat's own: it is refused above */
+	if (!sampler_opt(usage_line, &so, a, v))
 		usage_die(usage_line, "unknown option %s", a);
 }
 
@@ -547,7 +499,7 @@ main(int argc, char **argv)
 		else {
 			if (!strcmp(a, "--seed") || !strcmp(a, "-s"))
 				seeded = 1;
-			sampler_opt(a, v);
+			spec_sampler_opt(a, v);
 		}
 	}
 	if (check) {

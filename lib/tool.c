@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sample.h"
 #include "tool.h"
 
 const char *progname = "chord";
@@ -226,4 +227,69 @@ stdout_close(void)
 	}
 	if (fclose(stdout) == EOF && errno != EPIPE)
 		die("stdout:");
+}
+
+/* --logit-bias ID+V or ID-V, V a number or inf */
+static void
+add_bias(const char *usage_line, struct sampler_opts *so, const char *arg)
+{
+	const char *sign = strpbrk(arg + 1, "+-");
+	char id[32];
+	struct bias *p;
+
+	if (!sign || (size_t)(sign - arg) >= sizeof id)
+		usage_die(usage_line, "--logit-bias: %s: want ID+V or ID-V", arg);
+	memcpy(id, arg, (size_t)(sign - arg));
+	id[sign - arg] = '\0';
+	if (!(p = realloc(so->bias, (so->n_bias + 1) * sizeof *p)))
+		die("out of memory");
+	so->bias = p;
+	p[so->n_bias].id = (int32_t)opt_ll(usage_line, "--logit-bias", id, 0,
+	    INT32_MAX);
+	if (!strcmp(sign + 1, "inf"))
+		p[so->n_bias].v = *sign == '-' ? -INFINITY : INFINITY;
+	else
+		p[so->n_bias].v = (float)opt_double(usage_line, "--logit-bias",
+		    sign, -1e9, 1e9);
+	so->n_bias++;
+}
+
+int
+sampler_opt(const char *usage_line, struct sampler_opts *so, const char *a,
+	const char *v)
+{
+	if (!strcmp(a, "--seed") || !strcmp(a, "-s"))
+		so->seed = (uint64_t)opt_ll(usage_line, a, v, 0, INT64_MAX);
+	else if (!strcmp(a, "--temp"))
+		so->temp = (float)opt_double(usage_line, a, v, 0, 100);
+	else if (!strcmp(a, "--top-k"))
+		so->top_k = (int)opt_ll(usage_line, a, v, 0, INT32_MAX);
+	else if (!strcmp(a, "--top-p"))
+		so->top_p = (float)opt_double(usage_line, a, v, 0, 1);
+	else if (!strcmp(a, "--min-p"))
+		so->min_p = (float)opt_double(usage_line, a, v, 0, 1);
+	else if (!strcmp(a, "--typical"))
+		so->typical = (float)opt_double(usage_line, a, v, 0, 1);
+	else if (!strcmp(a, "--repeat-penalty"))
+		so->repeat_penalty = (float)opt_double(usage_line, a, v, 0.01,
+		    100);
+	else if (!strcmp(a, "--repeat-last-n"))
+		so->repeat_last_n = (int)opt_ll(usage_line, a, v, 0, 1 << 24);
+	else if (!strcmp(a, "--frequency-penalty"))
+		so->freq_penalty = (float)opt_double(usage_line, a, v, -100,
+		    100);
+	else if (!strcmp(a, "--presence-penalty"))
+		so->presence_penalty = (float)opt_double(usage_line, a, v, -100,
+		    100);
+	else if (!strcmp(a, "--mirostat"))
+		so->mirostat = (int)opt_ll(usage_line, a, v, 0, 2);
+	else if (!strcmp(a, "--mirostat-ent"))
+		so->mirostat_tau = (float)opt_double(usage_line, a, v, 0, 100);
+	else if (!strcmp(a, "--mirostat-lr"))
+		so->mirostat_eta = (float)opt_double(usage_line, a, v, 0, 1);
+	else if (!strcmp(a, "--logit-bias"))
+		add_bias(usage_line, so, v);
+	else
+		return 0;
+	return 1;
 }

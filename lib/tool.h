@@ -39,6 +39,15 @@ long long opt_ll(const char *usage_line, const char *opt, const char *s,
 double opt_double(const char *usage_line, const char *opt, const char *s,
 	double min, double max);
 
+/* A sampler option as chord-sample takes it (--temp, --top-k, --top-p,
+ * --min-p, --typical, --repeat-penalty, --repeat-last-n,
+ * --frequency-penalty, --presence-penalty, --mirostat, --mirostat-ent,
+ * --mirostat-lr, --logit-bias ID+V|ID-V, --seed|-s) with its bounds, into
+ * so. Returns 1 if a was one, 0 if not; bad values usage_die(). */
+struct sampler_opts;
+int sampler_opt(const char *usage_line, struct sampler_opts *so,
+	const char *a, const char *v);
+
 /* The model a tool uses: -m FILE, else $CHORD_MODEL, else the default model
  * that `contrib/fetch-models` put in place (default_model_path()).
  * Never NULL; the file may not exist (opening it says so). */

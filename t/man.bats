@@ -17,7 +17,8 @@ tools() {
 # or chord-cache's argv[i]) with each spelling (strcmp(a, "-x")); chord-gen
 # lists them all in the first `case $1 in` of its option loop. chord-spec
 # takes chord-gen's sampling options as they come: it compares --mirostat
-# only to refuse it, and ignores --mirostat-ent and --mirostat-lr.
+# only to refuse it, and ignores --mirostat-ent and --mirostat-lr. A tool
+# that calls sampler_opt() takes the sampler options lib/tool.c parses.
 parser_opts() {
 	if [ "$1" = chord-gen ]; then
 		awk '/^while \[ \$# -gt 0 \]/ { loop = 1; next }
@@ -25,8 +26,12 @@ parser_opts() {
 		    on { print; if (/;;/) exit }' "$TOP/bin/chord-gen" |
 		    tr '|\\) \t' '\n\n\n\n\n' | grep -E '^-'
 	else
-		grep -oE 'strcmp\((a|argv\[[a-z0-9]+\]), "-[^"]*"\)' \
-		    "$TOP/bin/$1.c" | sed 's/.*"\(.*\)").*/\1/' |
+		{ cat "$TOP/bin/$1.c"
+		  if grep -q 'sampler_opt(usage_line' "$TOP/bin/$1.c"; then
+			sed -n '/^sampler_opt(/,/^}/p' "$TOP/lib/tool.c"
+		  fi; } |
+		    grep -oE 'strcmp\((a|argv\[[a-z0-9]+\]), "-[^"]*"\)' |
+		    sed 's/.*"\(.*\)").*/\1/' |
 		    grep -vx -- -- |
 		    if [ "$1" = chord-spec ]; then
 			grep -vx -e --mirostat -e --mirostat-ent -e --mirostat-lr
