@@ -44,6 +44,12 @@ void act_convert(int form, const float *x, int n, int cols, void *out);
 int matmul_run(const struct mat *w, const void *a, int n, float *y,
 	int y_stride);
 
+/* Rows [r0, r1) of y = W a (a in w's form), from the packed copy where
+ * pack is not NULL (pack_size, pack_size_k); r0 and r1 multiples of
+ * PACK_ROWS (r1 may be w->rows). One thread: the backend splits rows. */
+int matmul_rows(const struct mat *w, const void *pack, const void *a, int n,
+	float *y, int y_stride, int64_t r0, int64_t r1);
+
 /* Is w multiplied in the order of ggml's repacked kernels? llama.cpp
  * repacks Q4_0, Q4_K and Q2_K matrices of whole groups of 8 rows, but not
  * a matrix that is also read by row (the tied embedding). */

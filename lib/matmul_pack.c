@@ -17,6 +17,7 @@
  * so any order of them is the same; the float steps are not reordered.
  * pack_dot_ref is that order in portable C, the reference the SIMD kernel
  * is tested against (t/kernel-test.c). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,178 +160,234 @@ pack_dot_ref(uint32_t type, const uint8_t *grp, int r, const struct qblk *a,
 }
 
 #ifdef PACK_SIMD
-/* Lanes of the 2-row accumulators back into each row's eight lanes. The
- * Q4_1 registers hold [r0 0-3 | r1 0-3 | r0 4-7 | r1 4-7], the Q8_0 ones
- * [r0 0-7 | r1 0-7]. */
-static void
-pair_out(uint32_t type, __m512 acc, float *o0, float *o1)
-{
-	float f[16], l0[8], l1[8];
-
-	_mm512_storeu_ps(f, acc);
-	if (type == GGML_Q4_1)
-		for (int i = 0; i < 4; i++) {
-			l0[i] = f[i];
-			l0[4 + i] = f[8 + i];
-			l1[i] = f[4 + i];
-			l1[4 + i] = f[12 + i];
-		}
-	else
-		for (int i = 0; i < 8; i++) {
-			l0[i] = f[i];
-			l1[i] = f[8 + i];
-		}
-	*o0 = hsum8(l0);
-	*o1 = hsum8(l1);
-}
-
-/* The activation blocks of n rows as the kernels load them: Q4_1 wants
- * [q0-15 | q0-15 | q16-31 | q16-31], Q8_0 [q0-31 | q0-31]. */
-static void
-arrange(uint32_t type, const struct qblk *a, int nb, int n, __m512i *out)
-{
-	for (int i = 0; i < n * nb; i++) {
-		__m512i z = _mm512_castsi256_si512(
-		    _mm256_loadu_si256((const __m256i *)a[i].q));
-
-		out[i] = type == GGML_Q4_1 ?
-		    _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(1, 1, 0, 0)) :
-		    _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(1, 0, 1, 0));
-	}
-}
-
-/* Pair k's scales from the 16 rows' products d_w * d_a. */
-static inline __m512
-pair_scale(uint32_t type, __m512 ds, int k)
-{
-	__m512i idx = type == GGML_Q4_1 ?
-	    _mm512_set_epi32(2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1,
-	    2 * k, 2 * k, 2 * k, 2 * k, 2 * k + 1, 2 * k + 1, 2 * k + 1,
-	    2 * k + 1, 2 * k, 2 * k, 2 * k, 2 * k) :
-	    _mm512_set_epi32(2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1,
-	    2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k, 2 * k, 2 * k,
-	    2 * k, 2 * k, 2 * k, 2 * k, 2 * k);
-
-	return _mm512_permutexvar_ps(idx, ds);
-}
-
-/* Pair k's weights of one block as unsigned bytes lined up with the
- * arranged activations. */
-static inline __m512i
-pair_weights(uint32_t type, const uint8_t *blk, int k)
-{
-	if (type == GGML_Q4_1) {
-		__m512i z = _mm512_broadcast_i64x4(
-		    _mm256_loadu_si256((const __m256i *)(blk + k * 32)));
-
-		z = _mm512_srlv_epi64(z, _mm512_set_epi64(4, 4, 4, 4, 0, 0,
-		    0, 0));
-		return _mm512_and_si512(z, _mm512_set1_epi8(15));
-	}
-	return _mm512_loadu_si512(blk + k * 64);
-}
-
-/* Q8_0's weights are q + 128: dpbusd of them gives the dot plus 128 times
- * each quad's activation sum, taken off by starting from minus that. */
-static inline __m512i
-start(uint32_t type, __m512i aq)
-{
-	if (type == GGML_Q4_1)
-		return _mm512_setzero_si512();
-	return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(
-	    _mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), aq));
-}
-
 static inline __m512
 scales16(const uint8_t *p)
 {
 	return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
 }
 
-/* One activation row: 16 outputs. */
-static void
-group_1(uint32_t type, const uint8_t *grp, const struct qblk *a,
-	const __m512i *aq, int nb, float *out)
+/* Lane i of ds repeated `rep` times, for the 16 / rep rows from `first`:
+ * each row's scale lined up with its lanes. */
+static inline __m512
+spread(__m512 ds, int first, int rep)
 {
-	size_t gb = group_bytes(type);
-	int doff = type == GGML_Q4_1 ? 256 : 512;
-	__m512 acc[8], off = _mm512_setzero_ps();
-	float o[16];
+	int idx[16];
 
-	for (int k = 0; k < 8; k++)
-		acc[k] = _mm512_setzero_ps();
-	for (int b = 0; b < nb; b++) {
-		const uint8_t *blk = grp + (size_t)b * gb;
-		__m512 ds = _mm512_mul_ps(scales16(blk + doff),
-		    _mm512_set1_ps(a[b].d));
-		__m512i z = start(type, aq[b]);
-
-		for (int k = 0; k < 8; k++) {
-			__m512i p = _mm512_dpbusd_epi32(z,
-			    pair_weights(type, blk, k), aq[b]);
-
-			acc[k] = _mm512_fmadd_ps(pair_scale(type, ds, k),
-			    _mm512_cvtepi32_ps(p), acc[k]);
-		}
-		if (type == GGML_Q4_1)
-			off = _mm512_add_ps(off, _mm512_mul_ps(
-			    scales16(blk + 288), _mm512_set1_ps(a[b].s)));
-	}
-	_mm512_storeu_ps(o, off);
-	for (int k = 0; k < 8; k++) {
-		pair_out(type, acc[k], &out[2 * k], &out[2 * k + 1]);
-		out[2 * k] += o[2 * k];
-		out[2 * k + 1] += o[2 * k + 1];
-	}
+	for (int i = 0; i < 16; i++)
+		idx[i] = first + i / rep;
+	return _mm512_permutexvar_ps(_mm512_loadu_si512(idx), ds);
 }
 
-/* Four activation rows (a, a + nb, ...): out[t * 16 + r]. Each pair's
- * weights are unpacked once per block and used four times. */
-static void
-group_4(uint32_t type, const uint8_t *grp, const struct qblk *a,
-	const __m512i *aq, int nb, float *out)
+/* Each row's eight lanes, gathered from where the kernels keep them, as
+ * hsum8 sums them. */
+static float
+lanes_sum(const float *lo, const float *hi)
 {
-	size_t gb = group_bytes(type);
-	int doff = type == GGML_Q4_1 ? 256 : 512;
+	float l[8];
 
-	for (int k = 0; k < 8; k++) {
-		__m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(),
-		    _mm512_setzero_ps(), _mm512_setzero_ps() };
+	memcpy(l, lo, 4 * sizeof *l);
+	memcpy(l + 4, hi, 4 * sizeof *l);
+	return hsum8(l);
+}
 
+/* Q4_1. A 64-byte load holds four rows' nibbles of a block: the low ones
+ * (values 0-15) against [q0-15] four times give each row's lanes 0-3,
+ * the high ones against [q16-31] its lanes 4-7. */
+static void
+q4_1_quad_out(__m512 lo, __m512 hi, float *out)
+{
+	float l[16], h[16];
+
+	_mm512_storeu_ps(l, lo);
+	_mm512_storeu_ps(h, hi);
+	for (int r = 0; r < 4; r++)
+		out[r] = lanes_sum(l + 4 * r, h + 4 * r);
+}
+
+static void
+q4_1_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
+{
+	const __m512i m4 = _mm512_set1_epi8(15);
+	__m512 lo[4], hi[4], off = _mm512_setzero_ps();
+	float o[16];
+
+	#pragma GCC unroll 4
+	for (int j = 0; j < 4; j++)
+		lo[j] = hi[j] = _mm512_setzero_ps();
+	for (int b = 0; b < nb; b++) {
+		const uint8_t *blk = grp + (size_t)b * Q41_GROUP;
+		__m512i alo = _mm512_broadcast_i32x4(
+		    _mm_loadu_si128((const __m128i *)a[b].q));
+		__m512i ahi = _mm512_broadcast_i32x4(
+		    _mm_loadu_si128((const __m128i *)(a[b].q + 16)));
+		__m512 ds = _mm512_mul_ps(scales16(blk + 256),
+		    _mm512_set1_ps(a[b].d));
+
+		#pragma GCC unroll 4
+		for (int j = 0; j < 4; j++) {
+			__m512i z = _mm512_loadu_si512(blk + 64 * j);
+			__m512i wl = _mm512_and_si512(z, m4);
+			__m512i wh = _mm512_and_si512(_mm512_srli_epi16(z, 4), m4);
+			__m512 s = spread(ds, 4 * j, 4);
+
+			lo[j] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(
+			    _mm512_dpbusd_epi32(_mm512_setzero_si512(), wl, alo)),
+			    lo[j]);
+			hi[j] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(
+			    _mm512_dpbusd_epi32(_mm512_setzero_si512(), wh, ahi)),
+			    hi[j]);
+		}
+		off = _mm512_add_ps(off, _mm512_mul_ps(scales16(blk + 288),
+		    _mm512_set1_ps(a[b].s)));
+	}
+	_mm512_storeu_ps(o, off);
+	for (int j = 0; j < 4; j++)
+		q4_1_quad_out(lo[j], hi[j], out + 4 * j);
+	for (int r = 0; r < 16; r++)
+		out[r] += o[r];
+}
+
+/* Four activation rows (a, a + nb, ...): out[t * 16 + r]. Each quad's
+ * nibbles are unpacked once per block and used four times. */
+static void
+q4_1_group_4(const uint8_t *grp, const struct qblk *a, int nb, float *out)
+{
+	const __m512i m4 = _mm512_set1_epi8(15);
+
+	for (int j = 0; j < 4; j++) {
+		__m512 lo[4], hi[4];
+
+		#pragma GCC unroll 4
+		for (int t = 0; t < 4; t++)
+			lo[t] = hi[t] = _mm512_setzero_ps();
 		for (int b = 0; b < nb; b++) {
-			const uint8_t *blk = grp + (size_t)b * gb;
-			__m512i w = pair_weights(type, blk, k);
-			__m512 dk = pair_scale(type, scales16(blk + doff), k);
+			const uint8_t *blk = grp + (size_t)b * Q41_GROUP;
+			__m512i z = _mm512_loadu_si512(blk + 64 * j);
+			__m512i wl = _mm512_and_si512(z, m4);
+			__m512i wh = _mm512_and_si512(_mm512_srli_epi16(z, 4), m4);
+			__m512 sj = spread(scales16(blk + 256), 4 * j, 4);
 
+			#pragma GCC unroll 4
 			for (int t = 0; t < 4; t++) {
-				const __m512i *at = aq + (size_t)t * nb + b;
-				__m512i p = _mm512_dpbusd_epi32(start(type, *at),
-				    w, *at);
-				__m512 s = _mm512_mul_ps(dk,
-				    _mm512_set1_ps(a[(size_t)t * nb + b].d));
+				const struct qblk *at = a + (size_t)t * nb + b;
+				__m512 s = _mm512_mul_ps(sj, _mm512_set1_ps(at->d));
 
-				acc[t] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(p),
-				    acc[t]);
+				lo[t] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(
+				    _mm512_dpbusd_epi32(_mm512_setzero_si512(), wl,
+				    _mm512_broadcast_i32x4(_mm_loadu_si128(
+				    (const __m128i *)at->q)))), lo[t]);
+				hi[t] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(
+				    _mm512_dpbusd_epi32(_mm512_setzero_si512(), wh,
+				    _mm512_broadcast_i32x4(_mm_loadu_si128(
+				    (const __m128i *)(at->q + 16))))), hi[t]);
 			}
 		}
 		for (int t = 0; t < 4; t++)
-			pair_out(type, acc[t], &out[t * 16 + 2 * k],
-			    &out[t * 16 + 2 * k + 1]);
+			q4_1_quad_out(lo[t], hi[t], out + t * 16 + 4 * j);
 	}
-	if (type != GGML_Q4_1)
-		return;
 	for (int t = 0; t < 4; t++) {
 		__m512 off = _mm512_setzero_ps();
 		float o[16];
 
 		for (int b = 0; b < nb; b++)
 			off = _mm512_add_ps(off, _mm512_mul_ps(
-			    scales16(grp + (size_t)b * gb + 288),
+			    scales16(grp + (size_t)b * Q41_GROUP + 288),
 			    _mm512_set1_ps(a[(size_t)t * nb + b].s)));
 		_mm512_storeu_ps(o, off);
 		for (int r = 0; r < 16; r++)
 			out[t * 16 + r] += o[r];
 	}
+}
+
+/* Q8_0. A 64-byte load is two rows of a block (as q + 128), against
+ * [q0-31] twice: row 0's eight lanes, then row 1's. dpbusd of q + 128
+ * adds 128 times each quad's activation sum, which `corr` (minus that)
+ * takes off as the starting value. */
+static inline __m512i
+q8_0_corr(__m512i a2)
+{
+	return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(
+	    _mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), a2));
+}
+
+static inline __m512i
+q8_0_act(const struct qblk *a)
+{
+	return _mm512_broadcast_i64x4(_mm256_loadu_si256(
+	    (const __m256i *)a->q));
+}
+
+static void
+q8_0_pair_out(__m512 acc, float *out)
+{
+	float f[16];
+
+	_mm512_storeu_ps(f, acc);
+	out[0] = hsum8(f);
+	out[1] = hsum8(f + 8);
+}
+
+static void
+q8_0_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
+{
+	__m512 acc[8];
+
+	#pragma GCC unroll 8
+	for (int k = 0; k < 8; k++)
+		acc[k] = _mm512_setzero_ps();
+	for (int b = 0; b < nb; b++) {
+		const uint8_t *blk = grp + (size_t)b * Q80_GROUP;
+		__m512i a2 = q8_0_act(a + b), c = q8_0_corr(a2);
+		__m512 ds = _mm512_mul_ps(scales16(blk + 512),
+		    _mm512_set1_ps(a[b].d));
+
+		#pragma GCC unroll 8
+		for (int k = 0; k < 8; k++)
+			acc[k] = _mm512_fmadd_ps(spread(ds, 2 * k, 8),
+			    _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(c,
+			    _mm512_loadu_si512(blk + 64 * k), a2)), acc[k]);
+	}
+	for (int k = 0; k < 8; k++)
+		q8_0_pair_out(acc[k], out + 2 * k);
+}
+
+static void
+q8_0_group_4(const uint8_t *grp, const struct qblk *a, const __m512i *corr,
+	int nb, float *out)
+{
+	#pragma GCC unroll 2
+	for (int k = 0; k < 8; k++) {
+		__m512 acc[4];
+
+		#pragma GCC unroll 4
+		for (int t = 0; t < 4; t++)
+			acc[t] = _mm512_setzero_ps();
+		for (int b = 0; b < nb; b++) {
+			const uint8_t *blk = grp + (size_t)b * Q80_GROUP;
+			__m512i z = _mm512_loadu_si512(blk + 64 * k);
+			__m512 dk = spread(scales16(blk + 512), 2 * k, 8);
+
+			#pragma GCC unroll 4
+			for (int t = 0; t < 4; t++) {
+				const struct qblk *at = a + (size_t)t * nb + b;
+
+				acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dk,
+				    _mm512_set1_ps(at->d)), _mm512_cvtepi32_ps(
+				    _mm512_dpbusd_epi32(corr[(size_t)t * nb + b], z,
+				    q8_0_act(at))), acc[t]);
+			}
+		}
+		for (int t = 0; t < 4; t++)
+			q8_0_pair_out(acc[t], out + t * 16 + 2 * k);
+	}
+}
+
+/* Up to ACT_CHUNK rows' Q8_0 corrections. */
+static void
+q8_0_corrs(const struct qblk *a, int n, __m512i *corr)
+{
+	for (int i = 0; i < n; i++)
+		corr[i] = q8_0_corr(q8_0_act(a + i));
 }
 #endif
 
@@ -342,22 +399,22 @@ int
 matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 	int n, float *y, int y_stride, int64_t g0, int64_t g1)
 {
-	int nb = (int)(w->cols / QBLK);
+	int nb = (int)(w->cols / QBLK), q41 = w->type == GGML_Q4_1;
 	size_t gb = group_bytes(w->type) * (size_t)nb;
 	float o[4 * PACK_ROWS];
 #ifdef PACK_SIMD
-	__m512i *aq = aligned_alloc(64, (size_t)ACT_CHUNK * (size_t)nb *
-	    sizeof *aq);
+	__m512i *corr = NULL;
 
-	if (!aq)
+	if (!q41 && n >= 4 && !(corr = aligned_alloc(64, (size_t)ACT_CHUNK *
+	    (size_t)nb * sizeof *corr)))
 		return -1;
 #endif
 	for (int t0 = 0; t0 < n; t0 += ACT_CHUNK) {
 		int t1 = t0 + ACT_CHUNK < n ? t0 + ACT_CHUNK : n;
-		const struct qblk *a0 = qa + (size_t)t0 * nb;
 
 #ifdef PACK_SIMD
-		arrange(w->type, a0, nb, t1 - t0, aq);
+		if (corr)
+			q8_0_corrs(qa + (size_t)t0 * nb, (t1 - t0) * nb, corr);
 #endif
 		for (int64_t g = g0; g < g1; g++) {
 			const uint8_t *grp = (const uint8_t *)packed +
@@ -366,16 +423,25 @@ matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 
 #ifdef PACK_SIMD
 			for (; t + 4 <= t1; t += 4) {
-				group_4(w->type, grp, qa + (size_t)t * nb,
-				    aq + (size_t)(t - t0) * nb, nb, o);
+				const struct qblk *at = qa + (size_t)t * nb;
+
+				if (q41)
+					q4_1_group_4(grp, at, nb, o);
+				else
+					q8_0_group_4(grp, at, corr +
+					    (size_t)(t - t0) * nb, nb, o);
 				for (int k = 0; k < 4; k++)
 					memcpy(y + (size_t)(t + k) * y_stride +
 					    g * PACK_ROWS, o + k * PACK_ROWS,
 					    sizeof(float) * PACK_ROWS);
 			}
 			for (; t < t1; t++) {
-				group_1(w->type, grp, qa + (size_t)t * nb,
-				    aq + (size_t)(t - t0) * nb, nb, o);
+				const struct qblk *at = qa + (size_t)t * nb;
+
+				if (q41)
+					q4_1_group_1(grp, at, nb, o);
+				else
+					q8_0_group_1(grp, at, nb, o);
 				memcpy(y + (size_t)t * y_stride + g * PACK_ROWS,
 				    o, sizeof(float) * PACK_ROWS);
 			}
@@ -388,7 +454,7 @@ matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 		}
 	}
 #ifdef PACK_SIMD
-	free(aq);
+	free(corr);
 #endif
 	return 0;
 }
