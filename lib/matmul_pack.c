@@ -225,30 +225,32 @@ spread(__m512 ds, int first, int rep)
 	return _mm512_permutexvar_ps(_mm512_loadu_si512(idx), ds);
 }
 
-/* Each row's eight lanes, gathered from where the kernels keep them, as
- * hsum8 sums them. */
-static float
-lanes_sum(const float *lo, const float *hi)
-{
-	float l[8];
-
-	memcpy(l, lo, 4 * sizeof *l);
-	memcpy(l + 4, hi, 4 * sizeof *l);
-	return hsum8(l);
-}
-
 /* Q4_1. A 64-byte load holds four rows' nibbles of a block: the low ones
  * (values 0-15) against [q0-15] four times give each row's lanes 0-3,
  * the high ones against [q16-31] its lanes 4-7. */
+/* hsum8 of each row's lanes, in registers: v's 128-bit lane r holds row
+ * r's lanes 0-3 in lo and 4-7 in hi; the sums land in elements 0, 4, 8
+ * and 12. The adds are hsum8's: (l0 + l4), then (s0 + s2) and (s1 + s3),
+ * then those two. */
+static inline __m512
+hsum_lanes(__m512 lo, __m512 hi)
+{
+	__m512 s = _mm512_add_ps(lo, hi);
+
+	s = _mm512_add_ps(s, _mm512_permute_ps(s, _MM_SHUFFLE(1, 0, 3, 2)));
+	return _mm512_add_ps(s, _mm512_permute_ps(s, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
 static void
 q4_1_quad_out(__m512 lo, __m512 hi, float *out)
 {
-	float l[16], h[16];
+	float f[16];
 
-	_mm512_storeu_ps(l, lo);
-	_mm512_storeu_ps(h, hi);
-	for (int r = 0; r < 4; r++)
-		out[r] = lanes_sum(l + 4 * r, h + 4 * r);
+	_mm512_storeu_ps(f, hsum_lanes(lo, hi));
+	out[0] = f[0];
+	out[1] = f[4];
+	out[2] = f[8];
+	out[3] = f[12];
 }
 
 static void
@@ -478,9 +480,11 @@ q8_0_pair_out(__m512 acc, float *out)
 {
 	float f[16];
 
-	_mm512_storeu_ps(f, acc);
-	out[0] = hsum8(f);
-	out[1] = hsum8(f + 8);
+	/* each row's lanes 4-7 beside its lanes 0-3 */
+	_mm512_storeu_ps(f, hsum_lanes(acc, _mm512_shuffle_f32x4(acc, acc,
+	    _MM_SHUFFLE(2, 3, 0, 1))));
+	out[0] = f[0];
+	out[1] = f[8];
 }
 
 static void
