@@ -17,8 +17,18 @@ O        ?= build/obj
 BINDIR   ?= bin
 
 LIBSRC   := $(sort $(wildcard lib/*.c))
-LIBOBJ   := $(LIBSRC:lib/%.c=$(O)/lib/%.o)
 TOOLSRC  := $(sort $(wildcard bin/*.c))
+# LEAN=1: no libarchive, zstd or xxHash libraries at run time, for a machine
+# without them (the lent GPU machine: build there or copy the tools over):
+# compressed and archived models are refused, xxHash is inlined from its
+# header, and gguf-repack, which writes them, is left out.
+ifeq ($(LEAN),1)
+LIBSRC   := $(filter-out lib/pack.c lib/unpack.c,$(LIBSRC)) contrib/web/nounpack.c
+TOOLSRC  := $(filter-out bin/gguf-repack.c,$(TOOLSRC))
+CFLAGS   += -DXXH_INLINE_ALL
+LDLIBS   := $(filter-out -lxxhash -lzstd -larchive,$(LDLIBS))
+endif
+LIBOBJ   := $(patsubst %.c,$(O)/%.o,$(LIBSRC))
 TOOLS    := $(TOOLSRC:bin/%.c=$(BINDIR)/%)
 SCRIPTS  := $(notdir $(wildcard bin/chord-gen))
 LIBA     := $(O)/libchord.a
@@ -34,6 +44,10 @@ $(O)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(O)/lib
 
 $(O)/lib:
 	mkdir -p $@
+
+$(O)/contrib/web/%.o: contrib/web/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LIBA): $(LIBOBJ)
 	rm -f $@
