@@ -207,6 +207,18 @@ pack_dot_ref(uint32_t type, const uint8_t *grp, int r, const struct qblk *a,
 }
 
 #ifdef PACK_SIMD
+/* One token streams each weight once: ask for the block PREFETCH bytes
+ * ahead now, so more lines are in flight than the hardware prefetcher
+ * keeps on one core. */
+enum { PREFETCH = 2048 };
+
+static inline void
+prefetch(const uint8_t *blk, size_t bytes)
+{
+	for (size_t i = 0; i < bytes; i += 64)
+		_mm_prefetch((const char *)blk + PREFETCH + i, _MM_HINT_T0);
+}
+
 static inline __m512
 scales16(const uint8_t *p)
 {
@@ -265,7 +277,10 @@ q4_1_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
 		lo[j] = hi[j] = _mm512_setzero_ps();
 	for (int b = 0; b < nb; b++) {
 		const uint8_t *blk = grp + (size_t)b * Q41_GROUP;
-		__m512i alo = _mm512_broadcast_i32x4(
+		__m512i alo;
+
+		prefetch(blk, Q41_GROUP);
+		alo = _mm512_broadcast_i32x4(
 		    _mm_loadu_si128((const __m128i *)a[b].q));
 		__m512i ahi = _mm512_broadcast_i32x4(
 		    _mm_loadu_si128((const __m128i *)(a[b].q + 16)));
@@ -383,7 +398,10 @@ q5_0_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
 		lo[j] = hi[j] = _mm512_setzero_ps();
 	for (int b = 0; b < nb; b++) {
 		const uint8_t *blk = grp + (size_t)b * Q50_GROUP;
-		__m512i alo = _mm512_broadcast_i32x4(
+		__m512i alo;
+
+		prefetch(blk, Q50_GROUP);
+		alo = _mm512_broadcast_i32x4(
 		    _mm_loadu_si128((const __m128i *)a[b].q));
 		__m512i ahi = _mm512_broadcast_i32x4(
 		    _mm_loadu_si128((const __m128i *)(a[b].q + 16)));
@@ -498,6 +516,8 @@ q8_0_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
 	for (int b = 0; b < nb; b++) {
 		const uint8_t *blk = grp + (size_t)b * Q80_GROUP;
 		__m512i a2 = q8_0_act(a + b), c = q8_0_corr(a2);
+
+		prefetch(blk, Q80_GROUP);
 		__m512 ds = _mm512_mul_ps(scales16(blk + 512),
 		    _mm512_set1_ps(a[b].d));
 
