@@ -477,10 +477,14 @@ vocab_free(struct vocab *v)
 	memset(v, 0, sizeof *v);
 }
 
+/* The bytes hashed go through a buffer of 64 KiB: two XXH64_update calls
+ * a token (most of them a few bytes) cost more than the hash. */
 uint64_t
 vocab_fingerprint(const struct vocab *v)
 {
 	XXH64_state_t *st = XXH64_createState();
+	unsigned char buf[1 << 16];
+	size_t n = 0;
 	uint64_t h;
 
 	if (!st)
@@ -488,13 +492,25 @@ vocab_fingerprint(const struct vocab *v)
 	XXH64_reset(st, 0);
 	for (uint32_t i = 0; i < v->n; i++) {
 		uint32_t len = (uint32_t)v->text[i].len;
-		unsigned char le[4] = { (unsigned char)len,
-		    (unsigned char)(len >> 8), (unsigned char)(len >> 16),
-		    (unsigned char)(len >> 24) };
 
-		XXH64_update(st, le, 4);
-		XXH64_update(st, v->text[i].p, v->text[i].len);
+		if (sizeof buf - n < 4 + (size_t)len) {
+			XXH64_update(st, buf, n);
+			n = 0;
+		}
+		buf[n++] = (unsigned char)len;
+		buf[n++] = (unsigned char)(len >> 8);
+		buf[n++] = (unsigned char)(len >> 16);
+		buf[n++] = (unsigned char)(len >> 24);
+		if (len > sizeof buf - n) {     /* a piece longer than the buffer */
+			XXH64_update(st, buf, n);
+			XXH64_update(st, v->text[i].p, len);
+			n = 0;
+		} else {
+			memcpy(buf + n, v->text[i].p, len);
+			n += len;
+		}
 	}
+	XXH64_update(st, buf, n);
 	h = XXH64_digest(st);
 	XXH64_freeState(st);
 	return h;

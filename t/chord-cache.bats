@@ -184,6 +184,31 @@ ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 	ge 64 "$anon"
 }
 
+# Every start hashes the vocabulary (vocab.h's fingerprint, in the stream
+# headers); vocab.c hashes it through a buffer, which pieces longer than
+# the buffer (64 KiB) and pieces across its end must not change.
+@test "the vocab fingerprint is XXH64 of the pieces (u32le length, bytes), long pieces too" {
+	python3 - "$TOP/t" "$TMP" <<'PY'
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+from mkgguf import pack, kv, STR, ARR, I32
+toks = ["a", "b", "<|endoftext|>"] + ["x" * n for n in (65530, 70000, 3, 131072)] + ["c"]
+open(sys.argv[2] + "/v.gguf", "wb").write(pack([
+    kv("tokenizer.ggml.model", STR, "gpt2"),
+    kv("tokenizer.ggml.pre", STR, "default"),
+    kv("tokenizer.ggml.tokens", ARR, (STR, toks)),
+    kv("tokenizer.ggml.token_type", ARR, (I32, [1] * len(toks))),
+    kv("tokenizer.ggml.merges", ARR, (STR, ["a b"])),
+], []))
+open(sys.argv[2] + "/v.bytes", "wb").write(b"".join(
+    struct.pack("<I", len(t.encode())) + t.encode() for t in toks))
+PY
+	want=$(xxhsum -H1 < "$TMP/v.bytes" | cut -d' ' -f1)
+	run chord-tok -m "$TMP/v.gguf" <<< "a"
+	status_is 0
+	[ "${lines[0]}" = "#chord tokens vocab=$want n_vocab=8" ]
+}
+
 @test "chord-fwd: two processes attach one segment, ls counts them" {
 	need_model "$SMOL"
 	chord-cache warm -m "$SMOL" > "$TMP/warm"
