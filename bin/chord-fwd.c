@@ -247,6 +247,8 @@ main(int argc, char **argv)
 	if (!opt.n_ctx)
 		opt.n_ctx = m.hp.n_ctx_train < CTX_CAP ? m.hp.n_ctx_train : CTX_CAP;
 	fo.n_ctx = opt.n_ctx;
+	if (seg.map)
+		fo.packs = &seg.packs;
 	if (plan_build(&plan, &m, opt.n_ctx, &e) < 0)
 		die_err(&e);
 	tl[4] = now();

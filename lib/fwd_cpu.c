@@ -36,6 +36,7 @@ struct fwd {
 	float *rope;            /* (n_rope, cap, rope dims) cos, sin pairs */
 	void **pack;            /* per step of the plan (layers' then the
 	                         * output's), its matrix repacked, or NULL */
+	unsigned char *owned;   /* per step: pack[i] is ours to free */
 	int failed;             /* set by any thread of a region */
 };
 
@@ -82,13 +83,15 @@ step_at(const struct plan *p, int i)
 	return &p->out[i];
 }
 
-/* Every matrix with a repacked layout (matmul.h) copied into it, once. */
+/* Every matrix with a repacked layout (matmul.h): the copy in `made`
+ * (the weight cache's), else one made here, once. */
 static int
-pack_all(struct fwd *f, struct cerr *e)
+pack_all(struct fwd *f, const struct packs *made, struct cerr *e)
 {
 	int n = n_steps(f->p);
 
-	if (!(f->pack = calloc((size_t)n, sizeof *f->pack)))
+	if (!(f->pack = calloc((size_t)n, sizeof *f->pack)) ||
+	    !(f->owned = calloc((size_t)n, 1)))
 		return cerr_set(e, "out of memory");
 	for (int i = 0; i < n; i++) {
 		const struct step *s = step_at(f->p, i);
@@ -97,6 +100,8 @@ pack_all(struct fwd *f, struct cerr *e)
 
 		if (s->op != OP_MATMUL)
 			continue;
+		if ((f->pack[i] = (void *)packs_find(made, &s->w)))
+			continue;
 		q8 = mat_act_form(&s->w) == ACT_Q8;
 		size = q8 ? pack_size(&s->w) : pack_size_k(&s->w);
 		if (!size)
@@ -104,6 +109,7 @@ pack_all(struct fwd *f, struct cerr *e)
 		if (!(f->pack[i] = aligned_alloc(64, (size + 63) / 64 * 64)))
 			return cerr_set(e, "out of memory for the repacked "
 			    "weights");
+		f->owned[i] = 1;
 		if (q8)
 			pack_mat(&s->w, f->pack[i]);
 		else
@@ -134,7 +140,7 @@ fwd_open(const struct plan *p, const struct fwd_opts *o, struct cerr *e)
 		cerr_set(e, "out of memory for a context of %d", o->n_ctx);
 		return NULL;
 	}
-	if (pack_all(f, e) < 0) {
+	if (pack_all(f, o->packs, e) < 0) {
 		fwd_close(f);
 		return NULL;
 	}
@@ -156,10 +162,12 @@ fwd_close(struct fwd *f)
 	free(f->kt);
 	free(f->v32);
 	free(f->rope);
-	if (f->pack)
+	if (f->pack && f->owned)
 		for (int i = 0; i < n_steps(f->p); i++)
-			free(f->pack[i]);
+			if (f->owned[i])
+				free(f->pack[i]);
 	free(f->pack);
+	free(f->owned);
 	free(f);
 }
 

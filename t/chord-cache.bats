@@ -100,7 +100,7 @@ attached() { chord-cache ls | awk -F'\t' -v n="$1" -v c="$2" '$1 == n && $6 == c
 	IFS=$'\t' read -r n model layout size age procs state <<< "$output"
 	[ "$n" = "$name" ]
 	[ "$model" = "$(realpath "$SMOL")" ]
-	[[ "$layout" == cpu/1/* ]]
+	[[ "$layout" == cpu/2/* ]]
 	[ "$procs" = 0 ]
 	[ "$state" = ready ]
 }
@@ -408,8 +408,8 @@ PY
 	run chord-cache warm -m "$TMP/m.gguf"
 	[ "$output" = "rebuilt	$name" ]
 	[ "$(stat -c %s "$SHM/$name")" = "$size" ]
-	# the magic of the trailer (4208 bytes at the end)
-	printf XXXX | dd of="$SHM/$name" bs=1 seek=$((size - 4208)) conv=notrunc 2>/dev/null
+	# the magic of the trailer (4240 bytes at the end)
+	printf XXXX | dd of="$SHM/$name" bs=1 seek=$((size - 4240)) conv=notrunc 2>/dev/null
 	run chord-cache warm -m "$TMP/m.gguf"
 	[ "$output" = "rebuilt	$name" ]
 	chmod 644 "$SHM/$name"
@@ -463,4 +463,24 @@ PY
 	run chord-cache rm "$name"
 	status_is 0
 	[ ! -e "/dev/shm/$name" ]
+}
+
+@test "the segment keeps the repacked matrices: an attached chord-fwd packs nothing at load" {
+	need_model "$SMOL"
+	printf '1 2 3\n4\n' > "$TMP/ids"
+	chord-fwd -m "$SMOL" < "$TMP/ids" > "$TMP/built"
+	# the image and, after it, a repacked copy of the weights it multiplies
+	seg=$(ls "$SHM")
+	[ "$(stat -c %s "$SHM/$seg")" -gt \
+	    $(( $(stat -c %s "$(readlink -f "$SMOL")") * 3 / 2 )) ]
+	chord-fwd -m "$SMOL" < "$TMP/ids" > "$TMP/attached"
+	chord-fwd -m "$SMOL" --no-cache < "$TMP/ids" > "$TMP/plain"
+	cmp "$TMP/built" "$TMP/attached"
+	cmp "$TMP/built" "$TMP/plain"
+	# no private copy: anonymous memory far below the 97 MB of copies
+	run --separate-stderr sh -c 'chord-fwd -v -m "$SMOL" -c 256 < "$TMP/ids" >/dev/null'
+	status_is 0
+	anon=$(printf '%s\n' "$stderr" | sed -n 's/.* now anon \([0-9.]*\),.*/\1/p')
+	[ -n "$anon" ]
+	awk -v a="$anon" 'BEGIN { exit !(a < 40) }'
 }
