@@ -132,7 +132,10 @@ fwd_open(const struct plan *p, const struct fwd_opts *o, struct cerr *e)
 	matmul_force_scalar(o->portable);
 	matmul_k_force_scalar(o->portable);
 	attn_force_portable(o->portable);
-	gelu_init();
+	/* the table costs 65536 tanhf: only for plans that use it */
+	for (int i = 0; i < n_steps(p); i++)
+		if (step_at(p, i)->op == OP_GLU && step_at(p, i)->act == ACT_GELU)
+			gelu_init();
 	f->k_cache = malloc(cache * sizeof *f->k_cache);
 	f->v_cache = malloc(cache * sizeof *f->v_cache);
 	if (!f->k_cache || !f->v_cache) {

@@ -204,6 +204,17 @@ signal_ends() {
 	jq -e '.ms >= 0' <<< "${lines[1]}"
 }
 
+@test "--batch: quotes, backslashes, tabs and control bytes come out as JSON strings" {
+	need_model "$SMOL"
+	printf 'Say "hi" \\ to\tthem\001 \xc3\xa9t\xc3\xa9\n' > "$TMP/prompts"
+	run chord-gen --batch --temp 0 -n 2 -f "$TMP/prompts"
+	status_is 0
+	[ "${#lines[@]}" -eq 1 ]
+	jq -e . <<< "${lines[0]}"
+	[ "$(jq -j .prompt <<< "${lines[0]}")" = "$(printf 'Say "hi" \\ to\tthem\001 \xc3\xa9t\xc3\xa9')" ]
+	jq -e '.answer | type == "string"' <<< "${lines[0]}"
+}
+
 @test "an empty prompt is an error, not a hang" {
 	need_model "$SMOL"
 	run timeout 20 chord-gen < /dev/null
