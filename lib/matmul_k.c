@@ -10,8 +10,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #ifdef __AVX2__
 #include <immintrin.h>
+#endif
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#define KQ_SIMD 1
 #endif
 
 #include "blocks.h"
@@ -456,59 +462,49 @@ hsum8(const float *v)
 	return (r0 + r2) + (r1 + r3);
 }
 
-static int
-matmul_lanes(const struct mat *w, const struct q8k *qa, int n, float *y,
-	int y_stride, decode_fn dec, int size)
+/* Rows [r0, r1) of a Q3_K, Q5_K or Q6_K matrix in the lanes' order. */
+static void
+lanes_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, decode_fn dec, int size, int64_t r0, int64_t r1)
 {
 	int nb = (int)(w->cols / QK_K), q6 = w->type == GGML_Q6_K;
+	float acc[MATMUL_K_MAX_N][8], mins[MATMUL_K_MAX_N];
 
-	#pragma omp parallel
-	{
-		float acc[MATMUL_K_MAX_N][8], mins[MATMUL_K_MAX_N];
+	for (int64_t r = r0; r < r1; r++) {
+		const uint8_t *wr = (const uint8_t *)w->data + r * w->row_bytes;
 
-		#pragma omp for schedule(static)
-		for (int64_t r = 0; r < w->rows; r++) {
-			const uint8_t *wr = (const uint8_t *)w->data +
-			    r * w->row_bytes;
+		for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
+			int m = n - t0 < MATMUL_K_MAX_N ? n - t0 : MATMUL_K_MAX_N;
 
-			for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
-				int m = n - t0 < MATMUL_K_MAX_N ? n - t0 :
-				    MATMUL_K_MAX_N;
+			memset(acc, 0, sizeof acc);
+			memset(mins, 0, sizeof mins);
+			for (int i = 0; i < nb; i++) {
+				struct kdec k;
 
-				memset(acc, 0, sizeof acc);
-				memset(mins, 0, sizeof mins);
-				for (int i = 0; i < nb; i++) {
-					struct kdec k;
+				dec(wr + (size_t)i * (size_t)size, &k);
+				for (int t = 0; t < m; t++) {
+					const struct q8k *a = qa +
+					    (size_t)(t0 + t) * nb + i;
+					float d = a->d * k.d;
+					int lane[8], im = 0;
 
-					dec(wr + (size_t)i * (size_t)size, &k);
-					for (int t = 0; t < m; t++) {
-						const struct q8k *a = qa +
-						    (size_t)(t0 + t) * nb + i;
-						float d = a->d * k.d;
-						int lane[8], im = 0;
-
-						k_lanes(&k, a, q6, lane);
-						for (int j = 0; j < 8; j++)
-							acc[t][j] = fmaf(d,
-							    (float)lane[j],
-							    acc[t][j]);
-						if (k.dmin == 0)
-							continue;
-						for (int g = 0; g < 8; g++)
-							im += k.min[g] *
-							    (a->bsums[2 * g] +
-							    a->bsums[2 * g + 1]);
-						mins[t] += -a->d * k.dmin *
-						    (float)im;
-					}
+					k_lanes(&k, a, q6, lane);
+					for (int j = 0; j < 8; j++)
+						acc[t][j] = fmaf(d, (float)lane[j],
+						    acc[t][j]);
+					if (k.dmin == 0)
+						continue;
+					for (int g = 0; g < 8; g++)
+						im += k.min[g] * (a->bsums[2 * g] +
+						    a->bsums[2 * g + 1]);
+					mins[t] += -a->d * k.dmin * (float)im;
 				}
-				for (int t = 0; t < m; t++)
-					y[(size_t)(t0 + t) * y_stride + r] =
-					    hsum8(acc[t]) + mins[t];
 			}
+			for (int t = 0; t < m; t++)
+				y[(size_t)(t0 + t) * y_stride + r] = hsum8(acc[t]) +
+				    mins[t];
 		}
 	}
-	return 0;
 }
 
 /* One block as ggml's tiled K kernel (its AVX-512 VNNI build) sums it for
@@ -634,39 +630,29 @@ row_repacked(const struct kdec *k, const struct q8k *a, int nb, int t, int n)
 	return repacked_k_row(k, a, nb, step);
 }
 
-/* Activation rows 0..m-1 of n against every weight row, each weight row's
- * blocks decoded once. */
+/* Activation rows 0..m-1 of n against weight rows [r0, r1), each weight
+ * row's blocks decoded once. */
 static int
-matmul_decoded(const struct mat *w, const struct q8k *qa, int m, int n,
-	float *y, int y_stride, decode_fn dec, int size, krow_fn row)
+decoded_rows(const struct mat *w, const struct q8k *qa, int m, int n,
+	float *y, int y_stride, decode_fn dec, int size, krow_fn row,
+	int64_t r0, int64_t r1)
 {
-	int nb = (int)(w->cols / QK_K), failed = 0;
+	int nb = (int)(w->cols / QK_K);
+	struct kdec *k = malloc((size_t)nb * sizeof *k);
 
-	#pragma omp parallel
-	{
-		struct kdec *k = malloc((size_t)nb * sizeof *k);
+	if (!k)
+		return -1;
+	for (int64_t r = r0; r < r1; r++) {
+		const uint8_t *wr = (const uint8_t *)w->data + r * w->row_bytes;
 
-		if (!k) {
-			#pragma omp atomic write
-			failed = 1;
-		}
-
-		#pragma omp for schedule(static)
-		for (int64_t r = 0; r < w->rows; r++) {
-			const uint8_t *wr = (const uint8_t *)w->data +
-			    r * w->row_bytes;
-
-			if (!k)
-				continue;
-			for (int i = 0; i < nb; i++)
-				dec(wr + (size_t)i * (size_t)size, &k[i]);
-			for (int t = 0; t < m; t++)
-				y[(size_t)t * y_stride + r] = row(k,
-				    qa + (size_t)t * nb, nb, t, n);
-		}
-		free(k);
+		for (int i = 0; i < nb; i++)
+			dec(wr + (size_t)i * (size_t)size, &k[i]);
+		for (int t = 0; t < m; t++)
+			y[(size_t)t * y_stride + r] = row(k, qa + (size_t)t * nb,
+			    nb, t, n);
 	}
-	return failed ? -1 : 0;
+	free(k);
+	return 0;
 }
 
 enum { TILED_MIN = 8 };         /* ggml_tiled_min_batch */
@@ -685,21 +671,55 @@ row_tiled(const struct kdec *k, const struct q8k *a, int nb, int t, int n)
 	return acc;
 }
 
-int
-matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
-	int y_stride)
+/* Rows [r0, r1) of Q2_K or Q4_K (unrepacked) block by block, as
+ * ggml's plain kernels sum them. */
+static void
+block_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, decode_fn dec, int size, int64_t r0, int64_t r1)
 {
-	int size = 0, nb = (int)(w->cols / QK_K);
-	decode_fn dec = decoder(w->type, &size);
+	int nb = (int)(w->cols / QK_K);
+	float acc[MATMUL_K_MAX_N];
 
+	for (int64_t r = r0; r < r1; r++) {
+		const uint8_t *wr = (const uint8_t *)w->data + r * w->row_bytes;
+
+		for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
+			int m = n - t0 < MATMUL_K_MAX_N ? n - t0 : MATMUL_K_MAX_N;
+
+			memset(acc, 0, (size_t)m * sizeof *acc);
+			for (int i = 0; i < nb; i++) {
+				struct kdec k;
+
+				dec(wr + (size_t)i * (size_t)size, &k);
+				dot_block(&k, qa + (size_t)t0 * nb + i, nb, m, acc);
+			}
+			for (int t = 0; t < m; t++)
+				y[(size_t)(t0 + t) * y_stride + r] = acc[t];
+		}
+	}
+}
+
+/* Rows [r0, r1) through the decoded blocks (struct kdec): the reference
+ * order of every type, which the fast kernels below keep. */
+static int
+ref_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, int64_t r0, int64_t r1)
+{
+	int size = 0;
+	decode_fn dec = decoder(w->type, &size);
+	int lanes = w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
+	    w->type == GGML_Q6_K;
+
+	if (!dec)
+		return -1;
 	if (w->type == GGML_Q4_K && w->repacked)
-		return matmul_decoded(w, qa, n, n, y, y_stride, dec, size,
-		    row_repacked);
+		return decoded_rows(w, qa, n, n, y, y_stride, dec, size,
+		    row_repacked, r0, r1);
 	if (w->type == GGML_Q2_K && w->repacked && n >= 4) {
 		int gemm = n - n % 4;
 
-		if (matmul_decoded(w, qa, gemm, n, y, y_stride, dec, size,
-		    row_repacked) < 0)
+		if (decoded_rows(w, qa, gemm, n, y, y_stride, dec, size,
+		    row_repacked, r0, r1) < 0)
 			return -1;
 		if (gemm == n)
 			return 0;
@@ -707,39 +727,389 @@ matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 		y += (size_t)gemm * (size_t)y_stride;
 		n -= gemm;
 	}
-	if ((w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
-	    w->type == GGML_Q6_K) && n >= TILED_MIN)
-		return matmul_decoded(w, qa, n, n, y, y_stride, dec, size,
-		    row_tiled);
-	if (w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
-	    w->type == GGML_Q6_K)
-		return matmul_lanes(w, qa, n, y, y_stride, dec, size);
-	#pragma omp parallel
-	{
-		float acc[MATMUL_K_MAX_N];
+	if (lanes && n >= TILED_MIN)
+		return decoded_rows(w, qa, n, n, y, y_stride, dec, size,
+		    row_tiled, r0, r1);
+	if (lanes)
+		lanes_rows(w, qa, n, y, y_stride, dec, size, r0, r1);
+	else
+		block_rows(w, qa, n, y, y_stride, dec, size, r0, r1);
+	return 0;
+}
 
-		#pragma omp for schedule(static)
-		for (int64_t r = 0; r < w->rows; r++) {
-			const uint8_t *wr = (const uint8_t *)w->data +
-			    r * w->row_bytes;
+#ifdef KQ_SIMD
+/* The fast kernels (AVX-512 BW + VNNI): weight blocks unpacked straight
+ * into registers, each decoded block used by every activation row. The
+ * integer sums are exact, so they are taken in whatever order suits the
+ * registers; every float step is the reference's, in its order:
+ *   Q4_K repacked: per block, fmaf((float)s1, d * a.d, acc) and
+ *     fmaf((float)s2, dmin * a.d, accmin), once (gemv rows) or per 64
+ *     values (gemm rows: the first n - n % 4 of n >= 4), acc - accmin last;
+ *   Q4_K plain: acc += d * a.d * (float)s1 - dmin * a.d * (float)s2;
+ *   Q6_K, n < 8: eight lanes fused-added per block, hsum8 last;
+ *   Q6_K, n >= 8: acc = fmaf((float)s1 * d, a.d, acc).
+ * s1 is the sum of scale times level times activation, s2 of min times
+ * activation sums. */
 
-			for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
-				int m = n - t0 < MATMUL_K_MAX_N ? n - t0 :
-				    MATMUL_K_MAX_N;
+/* Scales and mins of a Q4_K/Q5_K block, bytes 0-7 and 8-15 (scale_min for
+ * the 16 at once: the high 2 bits of scales and mins 4-7 sit in the top
+ * of bytes 0-7). */
+static inline __m128i
+q4k_scales(const uint8_t *s)
+{
+	uint32_t u[3], sc03, sc47, m03, m47;
 
-				memset(acc, 0, (size_t)m * sizeof *acc);
-				for (int i = 0; i < nb; i++) {
-					struct kdec k;
+	memcpy(u, s, sizeof u);
+	sc03 = u[0] & 0x3f3f3f3f;
+	m03 = u[1] & 0x3f3f3f3f;
+	sc47 = (u[2] & 0x0f0f0f0f) | (u[0] >> 6 & 0x03030303) << 4;
+	m47 = (u[2] >> 4 & 0x0f0f0f0f) | (u[1] >> 6 & 0x03030303) << 4;
+	return _mm_set_epi32((int)m47, (int)m03, (int)sc47, (int)sc03);
+}
 
-					dec(wr + (size_t)i * (size_t)size, &k);
-					dot_block(&k, qa + (size_t)t0 * nb + i,
-					    nb, m, acc);
+/* The four i32 sums of four vectors, in order. */
+static inline __m128i
+hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d)
+{
+	__m512i ab = _mm512_add_epi32(_mm512_shuffle_i64x2(a, b, 0x44),
+	    _mm512_shuffle_i64x2(a, b, 0xee));
+	__m512i cd = _mm512_add_epi32(_mm512_shuffle_i64x2(c, d, 0x44),
+	    _mm512_shuffle_i64x2(c, d, 0xee));
+	/* 128-bit lane k: partial sums of the k-th vector */
+	__m512i x = _mm512_add_epi32(_mm512_shuffle_i64x2(ab, cd, 0x88),
+	    _mm512_shuffle_i64x2(ab, cd, 0xdd));
+
+	x = _mm512_add_epi32(x, _mm512_shuffle_epi32(x, _MM_PERM_BADC));
+	x = _mm512_add_epi32(x, _mm512_shuffle_epi32(x, _MM_PERM_CDAB));
+	return _mm512_castsi512_si128(_mm512_permutexvar_epi32(
+	    _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+	    x));
+}
+
+/* A Q4_K block unpacked: w[c] the levels of values 64c..64c+63, sc[c]
+ * their scales as 16-bit words (groups 2c and 2c+1), mins the 8 mins as
+ * words. */
+struct q4k_regs {
+	__m512i w[4], sc[4];
+	__m128i mins;
+	float d, dmin;
+};
+
+static inline void
+q4k_unpack(const struct block_q4_K *b, struct q4k_regs *k)
+{
+	const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(),
+	    _mm256_set1_epi16(4), 1);
+	const __m512i m4 = _mm512_set1_epi8(15);
+	__m128i s = q4k_scales(b->scales);
+	__m512i s4 = _mm512_broadcast_i32x4(s);
+
+	k->d = _cvtsh_ss(b->d);
+	k->dmin = _cvtsh_ss(b->dmin);
+	k->mins = _mm_cvtepu8_epi16(_mm_srli_si128(s, 8));
+	for (int c = 0; c < 4; c++) {
+		__m512i v = _mm512_broadcast_i64x4(_mm256_loadu_si256(
+		    (const __m256i *)(b->qs + 32 * c)));
+		/* word g of a 128-bit lane: byte g, zero extended */
+		__m512i idx = _mm512_inserti64x4(_mm512_set1_epi16(
+		    (short)(0x8000 | 2 * c)), _mm256_set1_epi16(
+		    (short)(0x8000 | (2 * c + 1))), 1);
+
+		/* a 16-bit shift is safe: the mask keeps one byte's bits */
+		k->w[c] = _mm512_and_si512(_mm512_srlv_epi16(v, shift), m4);
+		k->sc[c] = _mm512_shuffle_epi8(s4, idx);
+	}
+}
+
+/* Scale times level times activation for the 64 values of c. */
+static inline __m512i
+q4k_dot(const struct q4k_regs *k, const struct q8k *a, int c, __m512i acc)
+{
+	__m512i x = _mm512_loadu_si512((const void *)(a->q + 64 * c));
+
+	return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(k->w[c], x),
+	    k->sc[c]);
+}
+
+/* The mins times activation sums, per two groups (64 values). */
+static inline __m128i
+q4k_mins(const struct q4k_regs *k, const struct q8k *a)
+{
+	__m128i lo = _mm_loadu_si128((const __m128i *)a->bsums);
+	__m128i hi = _mm_loadu_si128((const __m128i *)(a->bsums + 8));
+
+	return _mm_madd_epi16(k->mins, _mm_hadd_epi16(lo, hi));
+}
+
+static inline int
+hsum_epi32x4(__m128i v)
+{
+	v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4e));
+	v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xb1));
+	return _mm_cvtsi128_si32(v);
+}
+
+/* One Q4_K block against activation row a, summed over the whole block
+ * (s[0] and s[1]) or per 64 values (s1[4], s2[4]). */
+static inline void
+q4k_block(const struct q4k_regs *k, const struct q8k *a, int whole,
+	int s1[4], int s2[4])
+{
+	__m128i m = q4k_mins(k, a);
+
+	if (whole) {
+		__m512i acc = _mm512_setzero_si512();
+
+		for (int c = 0; c < 4; c++)
+			acc = q4k_dot(k, a, c, acc);
+		s1[0] = _mm512_reduce_add_epi32(acc);
+		s2[0] = hsum_epi32x4(m);
+	} else {
+		__m512i z = _mm512_setzero_si512();
+
+		_mm_storeu_si128((__m128i *)s1, hsum4_epi32(q4k_dot(k, a, 0, z),
+		    q4k_dot(k, a, 1, z), q4k_dot(k, a, 2, z),
+		    q4k_dot(k, a, 3, z)));
+		_mm_storeu_si128((__m128i *)s2, m);
+	}
+}
+
+static int
+q4k_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, int64_t r0, int64_t r1)
+{
+	int nb = (int)(w->cols / QK_K), gemm = n >= 4 ? n - n % 4 : 0;
+	float acc[MATMUL_K_MAX_N], accmin[MATMUL_K_MAX_N];
+
+	for (int64_t r = r0; r < r1; r++) {
+		const struct block_q4_K *wr = (const void *)((const uint8_t *)
+		    w->data + r * w->row_bytes);
+
+		for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
+			int m = n - t0 < MATMUL_K_MAX_N ? n - t0 : MATMUL_K_MAX_N;
+
+			memset(acc, 0, sizeof acc);
+			memset(accmin, 0, sizeof accmin);
+			for (int i = 0; i < nb; i++) {
+				struct q4k_regs k;
+
+				q4k_unpack(&wr[i], &k);
+				for (int t = 0; t < m; t++) {
+					const struct q8k *a = qa +
+					    (size_t)(t0 + t) * nb + i;
+					float dd = k.d * a->d, dm = k.dmin * a->d;
+					int s1[4], s2[4];
+
+					if (!w->repacked) {
+						q4k_block(&k, a, 1, s1, s2);
+						acc[t] += dd * (float)s1[0] -
+						    dm * (float)s2[0];
+					} else if (t0 + t >= gemm) {
+						q4k_block(&k, a, 1, s1, s2);
+						acc[t] = fmaf((float)s1[0], dd, acc[t]);
+						accmin[t] = fmaf((float)s2[0], dm,
+						    accmin[t]);
+					} else {
+						q4k_block(&k, a, 0, s1, s2);
+						for (int j = 0; j < 4; j++) {
+							acc[t] = fmaf((float)s1[j], dd,
+							    acc[t]);
+							accmin[t] = fmaf((float)s2[j],
+							    dm, accmin[t]);
+						}
+					}
 				}
-				for (int t = 0; t < m; t++)
-					y[(size_t)(t0 + t) * y_stride + r] =
-					    acc[t];
+			}
+			for (int t = 0; t < m; t++)
+				y[(size_t)(t0 + t) * y_stride + r] = w->repacked ?
+				    acc[t] - accmin[t] : acc[t];
+		}
+	}
+	return 0;
+}
+
+/* A Q6_K block unpacked: w[c] the 6-bit levels (unsigned, q + 32) of
+ * values 64c..64c+63, sc[c] their scales as words (groups 4c..4c+3, one a
+ * 128-bit lane), sc16 the 16 scales as words. */
+struct q6k_regs {
+	__m512i w[4], sc[4];
+	__m256i sc16;
+	float d;
+};
+
+static inline void
+q6k_unpack(const struct block_q6_K *b, struct q6k_regs *k)
+{
+	const __m512i m4 = _mm512_set1_epi8(15), m2 = _mm512_set1_epi8(0x30);
+	/* high bits 0-1 (values 0-31 of a 128) and 2-3 (32-63) to bits 4-5;
+	 * 4-5 (64-95) and 6-7 (96-127) the same */
+	const __m512i up = _mm512_inserti64x4(_mm512_set1_epi16(4),
+	    _mm256_set1_epi16(2), 1);
+	const __m512i down = _mm512_inserti64x4(_mm512_setzero_si512(),
+	    _mm256_set1_epi16(2), 1);
+	const __m512i lane = _mm512_inserti64x4(_mm512_castsi256_si512(
+	    _mm256_inserti128_si256(_mm256_setzero_si256(), _mm_set1_epi16(1),
+	    1)), _mm256_inserti128_si256(_mm256_set1_epi16(2),
+	    _mm_set1_epi16(3), 1), 1);
+	__m512i h = _mm512_loadu_si512((const void *)b->qh);
+
+	k->d = _cvtsh_ss(b->d);
+	k->sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+	    (const __m128i *)b->scales));
+	for (int half = 0; half < 2; half++) {
+		__m512i l = _mm512_loadu_si512((const void *)(b->ql + 64 * half));
+		__m512i hh = half ? _mm512_shuffle_i64x2(h, h, 0xee) :
+		    _mm512_shuffle_i64x2(h, h, 0x44);
+
+		/* 16-bit shifts are safe: the masks keep one byte's bits */
+		k->w[2 * half] = _mm512_or_si512(_mm512_and_si512(l, m4),
+		    _mm512_and_si512(_mm512_sllv_epi16(hh, up), m2));
+		k->w[2 * half + 1] = _mm512_or_si512(_mm512_and_si512(
+		    _mm512_srli_epi16(l, 4), m4), _mm512_and_si512(
+		    _mm512_srlv_epi16(hh, down), m2));
+	}
+	for (int c = 0; c < 4; c++)
+		k->sc[c] = _mm512_permutexvar_epi16(_mm512_add_epi16(lane,
+		    _mm512_set1_epi16((short)(4 * c))),
+		    _mm512_castsi256_si512(k->sc16));
+}
+
+/* ggml's eight lanes of a Q6_K block (k_lanes): lane j over the values
+ * with index % 32 in 4j..4j+3, less 32 times the scaled activation sums of
+ * groups 2j and 2j+1. */
+static inline __m256i
+q6k_lanes(const struct q6k_regs *k, const struct q8k *a)
+{
+	__m512i acc = _mm512_setzero_si512();
+	__m256i lanes, fold;
+
+	for (int c = 0; c < 4; c++) {
+		__m512i x = _mm512_loadu_si512((const void *)(a->q + 64 * c));
+
+		acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(k->w[c], x),
+		    k->sc[c]);
+	}
+	lanes = _mm256_add_epi32(_mm512_castsi512_si256(acc),
+	    _mm512_extracti64x4_epi64(acc, 1));
+	fold = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums),
+	    k->sc16);
+	return _mm256_sub_epi32(lanes, _mm256_slli_epi32(fold, 5));
+}
+
+static int
+q6k_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, int64_t r0, int64_t r1)
+{
+	int nb = (int)(w->cols / QK_K);
+	__m256 lanes[TILED_MIN];
+	float acc[MATMUL_K_MAX_N];
+
+	for (int64_t r = r0; r < r1; r++) {
+		const struct block_q6_K *wr = (const void *)((const uint8_t *)
+		    w->data + r * w->row_bytes);
+
+		for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
+			int m = n - t0 < MATMUL_K_MAX_N ? n - t0 : MATMUL_K_MAX_N;
+
+			memset(acc, 0, sizeof acc);
+			for (int t = 0; t < TILED_MIN; t++)
+				lanes[t] = _mm256_setzero_ps();
+			for (int i = 0; i < nb; i++) {
+				struct q6k_regs k;
+
+				q6k_unpack(&wr[i], &k);
+				for (int t = 0; t < m; t++) {
+					const struct q8k *a = qa +
+					    (size_t)(t0 + t) * nb + i;
+					__m256i l = q6k_lanes(&k, a);
+
+					if (n < TILED_MIN) {
+						lanes[t] = _mm256_fmadd_ps(
+						    _mm256_set1_ps(a->d * k.d),
+						    _mm256_cvtepi32_ps(l), lanes[t]);
+					} else {
+						__m128i s = _mm_add_epi32(
+						    _mm256_castsi256_si128(l),
+						    _mm256_extracti128_si256(l, 1));
+
+						acc[t] = fmaf((float)hsum_epi32x4(s) *
+						    k.d, a->d, acc[t]);
+					}
+				}
+			}
+			for (int t = 0; t < m; t++) {
+				float v[8];
+
+				if (n >= TILED_MIN) {
+					y[(size_t)(t0 + t) * y_stride + r] = acc[t];
+					continue;
+				}
+				/* the reference adds its zero sum of mins */
+				_mm256_storeu_ps(v, lanes[t]);
+				y[(size_t)(t0 + t) * y_stride + r] = hsum8(v) + 0.0f;
 			}
 		}
 	}
 	return 0;
+}
+#endif
+
+size_t
+pack_size_k(const struct mat *w)
+{
+	(void)w;
+	return 0;
+}
+
+void
+pack_k(const struct mat *w, void *out)
+{
+	(void)w;
+	(void)out;
+}
+
+int
+matmul_k_rows(const struct mat *w, const void *pack, const struct q8k *qa,
+	int n, float *y, int y_stride, int64_t r0, int64_t r1)
+{
+	(void)pack;
+	if (r0 >= r1)
+		return 0;
+#ifdef KQ_SIMD
+	if (!force_scalar_k && w->type == GGML_Q4_K)
+		return q4k_rows(w, qa, n, y, y_stride, r0, r1);
+	if (!force_scalar_k && w->type == GGML_Q6_K)
+		return q6k_rows(w, qa, n, y, y_stride, r0, r1);
+#endif
+	return ref_rows(w, qa, n, y, y_stride, r0, r1);
+}
+
+/* Every row, the threads of one parallel region each taking a run of
+ * whole groups of PACK_ROWS rows. */
+int
+matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride)
+{
+	int64_t groups = (w->rows + PACK_ROWS - 1) / PACK_ROWS;
+	int failed = 0;
+
+	#pragma omp parallel
+	{
+		int id = 0, nt = 1;
+		int64_t g0, g1, r1;
+
+#ifdef _OPENMP
+		id = omp_get_thread_num();
+		nt = omp_get_num_threads();
+#endif
+		g0 = groups * id / nt;
+		g1 = groups * (id + 1) / nt;
+		r1 = g1 * PACK_ROWS < w->rows ? g1 * PACK_ROWS : w->rows;
+		if (matmul_k_rows(w, NULL, qa, n, y, y_stride, g0 * PACK_ROWS,
+		    r1) < 0) {
+			#pragma omp atomic write
+			failed = 1;
+		}
+	}
+	return failed ? -1 : 0;
 }
