@@ -1,7 +1,8 @@
 /* kernel-test: every matmul kernel against the dequantized reference, SIMD
  * and portable paths, on random blocks (K-quants: random values quantized by
  * the reference quantizer). Prints one line per type and exits 1 if any
- * relative error passes 1e-5. */
+ * relative error passes 1e-5. `kernel-test exact`: the K-quant SIMD
+ * kernels against the portable ones, bit for bit, one line a type. */
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -211,8 +212,12 @@ main(int argc, char **argv)
 	    GGML_Q5_1, GGML_Q8_0 };
 	int bad = 0;
 
-	(void)argc;
 	tool_init(argv[0]);
+	if (argc > 1 && strcmp(argv[1], "exact") == 0) {
+		for (uint32_t t = GGML_Q2_K; t <= GGML_Q6_K; t++)
+			bad |= test_k_exact(t);
+		return bad;
+	}
 	for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
 		const struct qtype *q = qtype_get(types[k]);
 		size_t rb = COLS / 32 * (size_t)q->size;
@@ -288,7 +293,5 @@ main(int argc, char **argv)
 	}
 	for (uint32_t t = GGML_Q2_K; t <= GGML_Q6_K; t++)
 		bad |= test_k(t);
-	for (uint32_t t = GGML_Q2_K; t <= GGML_Q6_K; t++)
-		bad |= test_k_exact(t);
 	return bad;
 }
