@@ -1052,6 +1052,290 @@ q6k_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
 	}
 	return 0;
 }
+/* The prompt kernels: 16 activation rows at once, one a 32-bit lane, so
+ * that every sum ends in its own lane and no horizontal adds are needed.
+ * The activations are laid out once per call in tiles (struct xtile): the
+ * bytes of each four values of 16 rows side by side, plus 128 (unsigned,
+ * as vpdpbusd wants one side), and vpdpbusd multiplies them by four
+ * weight levels broadcast from a word; the 128 is taken back by starting
+ * each group's sum at -128 times the group's sum of levels. */
+enum { TILE = 16 };
+
+struct xtile {
+	uint32_t x[64][TILE];           /* values 4j..4j+3 of row l, + 128 */
+	float d[TILE];                  /* the rows' scales (0 past n) */
+	uint32_t bpair[4][TILE];        /* Q4_K: activation sums of groups
+	                                 * 2p and 2p+1 (32 values each), i16 */
+};
+
+/* The tiles of n activation rows: tile ti of block i at [ti * nb + i]. */
+static struct xtile *
+xtiles(const struct q8k *qa, int n, int nb)
+{
+	int ntile = (n + TILE - 1) / TILE;
+	struct xtile *xt = aligned_alloc(64, (size_t)ntile * (size_t)nb *
+	    sizeof *xt);
+
+	if (!xt)
+		return NULL;
+	for (int ti = 0; ti < ntile; ti++)
+	for (int i = 0; i < nb; i++) {
+		struct xtile *x = &xt[(size_t)ti * nb + i];
+
+		for (int l = 0; l < TILE; l++) {
+			const struct q8k *a = qa + (size_t)(ti * TILE + l) * nb + i;
+			int live = ti * TILE + l < n;
+
+			x->d[l] = live ? a->d : 0.0f;
+			for (int j = 0; j < 64; j++) {
+				uint32_t v = 0;
+
+				if (live)
+					memcpy(&v, a->q + 4 * j, 4);
+				x->x[j][l] = v ^ 0x80808080u;
+			}
+			for (int p = 0; p < 4; p++) {
+				int lo = 0, hi = 0;
+
+				if (live) {
+					lo = a->bsums[4 * p] + a->bsums[4 * p + 1];
+					hi = a->bsums[4 * p + 2] + a->bsums[4 * p + 3];
+				}
+				x->bpair[p][l] = (uint16_t)lo | (uint32_t)(uint16_t)hi
+				    << 16;
+			}
+		}
+	}
+	return xt;
+}
+
+/* A weight block ready for the prompt kernels. */
+struct kw {
+	uint32_t q[64];                 /* levels, four a word (signed) */
+	int32_t init[16];               /* -128 times each group's levels */
+	int32_t sc[16];                 /* group scales */
+	int32_t mpair[4];               /* Q4_K: mins 2p and 2p+1, i16 */
+	float d, dmin;
+};
+
+/* Sums of the bytes of w in its 64-bit lanes (levels are below 64). */
+static inline void
+lane_sums(__m512i w, uint64_t s[8])
+{
+	_mm512_storeu_si512((void *)s, _mm512_sad_epu8(w,
+	    _mm512_setzero_si512()));
+}
+
+static void
+kw_q4k(const struct block_q4_K *b, struct kw *k)
+{
+	struct q4k_regs r;
+	uint8_t sm[16];
+
+	q4k_unpack(b, &r);
+	_mm_storeu_si128((__m128i *)sm, q4k_scales(b->scales));
+	k->d = r.d;
+	k->dmin = r.dmin;
+	for (int c = 0; c < 4; c++) {
+		uint64_t s[8];
+
+		_mm512_storeu_si512((void *)(k->q + 16 * c), r.w[c]);
+		lane_sums(r.w[c], s);
+		k->init[2 * c] = -128 * (int32_t)(s[0] + s[1] + s[2] + s[3]);
+		k->init[2 * c + 1] = -128 * (int32_t)(s[4] + s[5] + s[6] + s[7]);
+	}
+	for (int g = 0; g < 8; g++)
+		k->sc[g] = sm[g];
+	for (int p = 0; p < 4; p++)
+		k->mpair[p] = sm[8 + 2 * p] | sm[8 + 2 * p + 1] << 16;
+}
+
+static void
+kw_q6k(const struct block_q6_K *b, struct kw *k)
+{
+	struct q6k_regs r;
+
+	q6k_unpack(b, &r);
+	k->d = r.d;
+	k->dmin = 0.0f;
+	for (int c = 0; c < 4; c++) {
+		uint64_t s[8];
+
+		lane_sums(r.w[c], s);
+		_mm512_storeu_si512((void *)(k->q + 16 * c), _mm512_sub_epi8(
+		    r.w[c], _mm512_set1_epi8(32)));
+		for (int h = 0; h < 4; h++)
+			k->init[4 * c + h] = -128 * ((int32_t)(s[2 * h] +
+			    s[2 * h + 1]) - 32 * 16);
+	}
+	for (int g = 0; g < 16; g++)
+		k->sc[g] = b->scales[g];
+}
+
+/* Group g's exact dots for the tile's 16 rows (nq words of levels). */
+#define DOTS(acc, k, g, x, nq, q0) do {					\
+	(acc) = _mm512_set1_epi32((k)->init[g]);			\
+	for (int j_ = 0; j_ < (nq); j_++)				\
+		(acc) = _mm512_dpbusd_epi32((acc), _mm512_load_si512(	\
+		    (const void *)(x)->x[(q0) + j_]),			\
+		    _mm512_set1_epi32((int)(k)->q[(q0) + j_]));		\
+} while (0)
+
+/* Q4_K, R rows from r against every tile: ggml's gemm order for rows
+ * below gemm (per 64 values), its gemv's at and past gemm (per block),
+ * or the plain kernel's (plain: the matrix is not repacked). */
+static inline __attribute__((always_inline)) void
+q4k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
+	float *acc, struct kw *kb, float *y, int y_stride, int64_t r, int R)
+{
+	int ntile = (n + TILE - 1) / TILE, plain = !w->repacked;
+	int gemm = plain ? 0 : n - n % 4;
+
+	memset(acc, 0, sizeof(float) * 2 * TILE * (size_t)(ntile * R));
+	for (int i = 0; i < nb; i++) {
+		for (int q = 0; q < R; q++)
+			kw_q4k((const struct block_q4_K *)((const uint8_t *)
+			    w->data + (r + q) * w->row_bytes) + i, &kb[q]);
+		for (int ti = 0; ti < ntile; ti++) {
+			const struct xtile *x = &xt[(size_t)ti * nb + i];
+			int head = gemm - ti * TILE;
+			__mmask16 hm = head <= 0 ? 0 : head >= TILE ? 0xffff :
+			    (__mmask16)((1u << head) - 1);
+			__m512 ad = _mm512_load_ps(x->d);
+
+			for (int q = 0; q < R; q++) {
+				const struct kw *k = &kb[q];
+				float *aq = acc + 2 * TILE * ((size_t)ti * R + q);
+				__m512 a1 = _mm512_loadu_ps(aq);
+				__m512 a2 = _mm512_loadu_ps(aq + TILE);
+				__m512 dd = _mm512_mul_ps(_mm512_set1_ps(k->d), ad);
+				__m512 dm = _mm512_mul_ps(_mm512_set1_ps(k->dmin), ad);
+				__m512i t1 = _mm512_setzero_si512();
+				__m512i t2 = _mm512_setzero_si512();
+
+				for (int p = 0; p < 4; p++) {
+					__m512i g0, g1, s1, s2;
+
+					DOTS(g0, k, 2 * p, x, 8, 16 * p);
+					DOTS(g1, k, 2 * p + 1, x, 8, 16 * p + 8);
+					s1 = _mm512_add_epi32(_mm512_mullo_epi32(g0,
+					    _mm512_set1_epi32(k->sc[2 * p])),
+					    _mm512_mullo_epi32(g1,
+					    _mm512_set1_epi32(k->sc[2 * p + 1])));
+					s2 = _mm512_dpwssd_epi32(_mm512_setzero_si512(),
+					    _mm512_load_si512((const void *)
+					    x->bpair[p]), _mm512_set1_epi32(
+					    k->mpair[p]));
+					a1 = _mm512_mask3_fmadd_ps(
+					    _mm512_cvtepi32_ps(s1), dd, a1, hm);
+					a2 = _mm512_mask3_fmadd_ps(
+					    _mm512_cvtepi32_ps(s2), dm, a2, hm);
+					t1 = _mm512_add_epi32(t1, s1);
+					t2 = _mm512_add_epi32(t2, s2);
+				}
+				if (plain) {
+					a1 = _mm512_add_ps(a1, _mm512_sub_ps(
+					    _mm512_mul_ps(dd, _mm512_cvtepi32_ps(t1)),
+					    _mm512_mul_ps(dm, _mm512_cvtepi32_ps(t2))));
+				} else if (hm != 0xffff) {
+					a1 = _mm512_mask3_fmadd_ps(
+					    _mm512_cvtepi32_ps(t1), dd, a1,
+					    (__mmask16)~hm);
+					a2 = _mm512_mask3_fmadd_ps(
+					    _mm512_cvtepi32_ps(t2), dm, a2,
+					    (__mmask16)~hm);
+				}
+				_mm512_storeu_ps(aq, a1);
+				_mm512_storeu_ps(aq + TILE, a2);
+			}
+		}
+	}
+	for (int ti = 0; ti < ntile; ti++)
+	for (int q = 0; q < R; q++) {
+		const float *aq = acc + 2 * TILE * ((size_t)ti * R + q);
+
+		for (int l = 0; l < TILE && ti * TILE + l < n; l++)
+			y[(size_t)(ti * TILE + l) * y_stride + r + q] = plain ?
+			    aq[l] : aq[l] - aq[TILE + l];
+	}
+}
+
+/* Q6_K, R rows from r against every tile, in the tiled kernel's order. */
+static inline __attribute__((always_inline)) void
+q6k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
+	float *acc, struct kw *kb, float *y, int y_stride, int64_t r, int R)
+{
+	int ntile = (n + TILE - 1) / TILE;
+
+	memset(acc, 0, sizeof(float) * TILE * (size_t)(ntile * R));
+	for (int i = 0; i < nb; i++) {
+		for (int q = 0; q < R; q++)
+			kw_q6k((const struct block_q6_K *)((const uint8_t *)
+			    w->data + (r + q) * w->row_bytes) + i, &kb[q]);
+		for (int ti = 0; ti < ntile; ti++) {
+			const struct xtile *x = &xt[(size_t)ti * nb + i];
+			__m512 ad = _mm512_load_ps(x->d);
+
+			for (int q = 0; q < R; q++) {
+				const struct kw *k = &kb[q];
+				float *aq = acc + TILE * ((size_t)ti * R + q);
+				__m512i s = _mm512_setzero_si512();
+
+				for (int g = 0; g < 16; g++) {
+					__m512i gs;
+
+					DOTS(gs, k, g, x, 4, 4 * g);
+					s = _mm512_add_epi32(s, _mm512_mullo_epi32(gs,
+					    _mm512_set1_epi32(k->sc[g])));
+				}
+				_mm512_storeu_ps(aq, _mm512_fmadd_ps(_mm512_mul_ps(
+				    _mm512_cvtepi32_ps(s), _mm512_set1_ps(k->d)), ad,
+				    _mm512_loadu_ps(aq)));
+			}
+		}
+	}
+	for (int ti = 0; ti < ntile; ti++)
+	for (int q = 0; q < R; q++)
+		for (int l = 0; l < TILE && ti * TILE + l < n; l++)
+			y[(size_t)(ti * TILE + l) * y_stride + r + q] =
+			    acc[TILE * ((size_t)ti * R + q) + l];
+}
+
+enum { GEMM_ROWS = 4 };
+
+/* Rows [r0, r1) of a Q4_K (n >= 4) or Q6_K (n >= TILED_MIN) matrix
+ * through the prompt kernels. */
+static int
+k_gemm_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, int64_t r0, int64_t r1)
+{
+	int nb = (int)(w->cols / QK_K), ntile = (n + TILE - 1) / TILE;
+	int q6 = w->type == GGML_Q6_K;
+	struct xtile *xt = xtiles(qa, n, nb);
+	float *acc = malloc(sizeof(float) * 2 * TILE * GEMM_ROWS *
+	    (size_t)ntile);
+	struct kw kb[GEMM_ROWS];
+	int64_t r = r0;
+
+	if (!xt || !acc) {
+		free(xt);
+		free(acc);
+		return -1;
+	}
+	for (; r + GEMM_ROWS <= r1; r += GEMM_ROWS)
+		if (q6)
+			q6k_gemm(w, xt, nb, n, acc, kb, y, y_stride, r, GEMM_ROWS);
+		else
+			q4k_gemm(w, xt, nb, n, acc, kb, y, y_stride, r, GEMM_ROWS);
+	for (; r < r1; r++)
+		if (q6)
+			q6k_gemm(w, xt, nb, n, acc, kb, y, y_stride, r, 1);
+		else
+			q4k_gemm(w, xt, nb, n, acc, kb, y, y_stride, r, 1);
+	free(xt);
+	free(acc);
+	return 0;
+}
 #endif
 
 size_t
@@ -1076,6 +1360,10 @@ matmul_k_rows(const struct mat *w, const void *pack, const struct q8k *qa,
 	if (r0 >= r1)
 		return 0;
 #ifdef KQ_SIMD
+	if (!force_scalar_k && w->type == GGML_Q4_K && n >= 4)
+		return k_gemm_rows(w, qa, n, y, y_stride, r0, r1);
+	if (!force_scalar_k && w->type == GGML_Q6_K && n >= TILED_MIN)
+		return k_gemm_rows(w, qa, n, y, y_stride, r0, r1);
 	if (!force_scalar_k && w->type == GGML_Q4_K)
 		return q4k_rows(w, qa, n, y, y_stride, r0, r1);
 	if (!force_scalar_k && w->type == GGML_Q6_K)
