@@ -874,55 +874,79 @@ q4k_block(const struct q4k_regs *k, const struct q8k *a, int whole,
 	}
 }
 
+/* Q4_K against n < 4 activation rows (every one in the gemv's order or
+ * the plain kernel's), four weight rows a pass so that the sums of the
+ * four end in one vector and the float steps run four rows wide. */
 static int
 q4k_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int y_stride, int64_t r0, int64_t r1)
 {
-	int nb = (int)(w->cols / QK_K), gemm = n >= 4 ? n - n % 4 : 0;
-	float acc[MATMUL_K_MAX_N], accmin[MATMUL_K_MAX_N];
+	int nb = (int)(w->cols / QK_K);
 
-	for (int64_t r = r0; r < r1; r++) {
-		const struct block_q4_K *wr = (const void *)((const uint8_t *)
-		    w->data + r * w->row_bytes);
+	for (int64_t r = r0; r < r1; r += 4) {
+		int rows = r1 - r < 4 ? (int)(r1 - r) : 4;
+		__m128 acc[3], accmin[3];
+		float out[4];
 
-		for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
-			int m = n - t0 < MATMUL_K_MAX_N ? n - t0 : MATMUL_K_MAX_N;
+		for (int t = 0; t < n; t++)
+			acc[t] = accmin[t] = _mm_setzero_ps();
+		for (int i = 0; i < nb; i++) {
+			__m512i s1[3][4];
+			__m128i mins[4];
+			float d[4] = { 0 }, dmin[4] = { 0 };
 
-			memset(acc, 0, sizeof acc);
-			memset(accmin, 0, sizeof accmin);
-			for (int i = 0; i < nb; i++) {
+			for (int q = 0; q < 4; q++) {
 				struct q4k_regs k;
 
-				q4k_unpack(&wr[i], &k);
-				for (int t = 0; t < m; t++) {
-					const struct q8k *a = qa +
-					    (size_t)(t0 + t) * nb + i;
-					float dd = k.d * a->d, dm = k.dmin * a->d;
-					int s1[4], s2[4];
+				if (q >= rows) {
+					for (int t = 0; t < n; t++)
+						s1[t][q] = _mm512_setzero_si512();
+					mins[q] = _mm_setzero_si128();
+					continue;
+				}
+				q4k_unpack((const struct block_q4_K *)((const uint8_t *)
+				    w->data + (r + q) * w->row_bytes) + i, &k);
+				for (int t = 0; t < n; t++) {
+					const struct q8k *a = qa + (size_t)t * nb + i;
+					__m512i z = _mm512_setzero_si512();
 
-					if (!w->repacked) {
-						q4k_block(&k, a, 1, s1, s2);
-						acc[t] += dd * (float)s1[0] -
-						    dm * (float)s2[0];
-					} else if (t0 + t >= gemm) {
-						q4k_block(&k, a, 1, s1, s2);
-						acc[t] = fmaf((float)s1[0], dd, acc[t]);
-						accmin[t] = fmaf((float)s2[0], dm,
-						    accmin[t]);
-					} else {
-						q4k_block(&k, a, 0, s1, s2);
-						for (int j = 0; j < 4; j++) {
-							acc[t] = fmaf((float)s1[j], dd,
-							    acc[t]);
-							accmin[t] = fmaf((float)s2[j],
-							    dm, accmin[t]);
-						}
-					}
+					s1[t][q] = q4k_dot(&k, a, 3, q4k_dot(&k, a, 2,
+					    q4k_dot(&k, a, 1, q4k_dot(&k, a, 0, z))));
+				}
+				mins[q] = k.mins;
+				d[q] = k.d;
+				dmin[q] = k.dmin;
+			}
+			for (int t = 0; t < n; t++) {
+				const struct q8k *a = qa + (size_t)t * nb + i;
+				__m128i b = _mm_hadd_epi16(_mm_loadu_si128(
+				    (const __m128i *)a->bsums), _mm_loadu_si128(
+				    (const __m128i *)(a->bsums + 8)));
+				__m128 f1 = _mm_cvtepi32_ps(hsum4_epi32(s1[t][0],
+				    s1[t][1], s1[t][2], s1[t][3]));
+				__m128 f2 = _mm_cvtepi32_ps(_mm_hadd_epi32(
+				    _mm_hadd_epi32(_mm_madd_epi16(mins[0], b),
+				    _mm_madd_epi16(mins[1], b)), _mm_hadd_epi32(
+				    _mm_madd_epi16(mins[2], b),
+				    _mm_madd_epi16(mins[3], b))));
+				__m128 ad = _mm_set1_ps(a->d);
+				__m128 dd = _mm_mul_ps(_mm_loadu_ps(d), ad);
+				__m128 dm = _mm_mul_ps(_mm_loadu_ps(dmin), ad);
+
+				if (w->repacked) {
+					acc[t] = _mm_fmadd_ps(f1, dd, acc[t]);
+					accmin[t] = _mm_fmadd_ps(f2, dm, accmin[t]);
+				} else {
+					acc[t] = _mm_add_ps(acc[t], _mm_sub_ps(
+					    _mm_mul_ps(dd, f1), _mm_mul_ps(dm, f2)));
 				}
 			}
-			for (int t = 0; t < m; t++)
-				y[(size_t)(t0 + t) * y_stride + r] = w->repacked ?
-				    acc[t] - accmin[t] : acc[t];
+		}
+		for (int t = 0; t < n; t++) {
+			_mm_storeu_ps(out, w->repacked ? _mm_sub_ps(acc[t],
+			    accmin[t]) : acc[t]);
+			for (int q = 0; q < rows; q++)
+				y[(size_t)t * y_stride + r + q] = out[q];
 		}
 	}
 	return 0;
