@@ -8,6 +8,7 @@
  * the dot product of the levels with the activations is the one hot loop,
  * vectorised with AVX2 where the build has it. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -757,14 +758,18 @@ ref_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
 static inline __m128i
 q4k_scales(const uint8_t *s)
 {
-	uint32_t u[3], sc03, sc47, m03, m47;
+	/* 16 bytes: the 12 and 4 of qs (a block holds them), not used */
+	__m128i v = _mm_loadu_si128((const __m128i *)s), a, b, lo, hi;
 
-	memcpy(u, s, sizeof u);
-	sc03 = u[0] & 0x3f3f3f3f;
-	m03 = u[1] & 0x3f3f3f3f;
-	sc47 = (u[2] & 0x0f0f0f0f) | (u[0] >> 6 & 0x03030303) << 4;
-	m47 = (u[2] >> 4 & 0x0f0f0f0f) | (u[1] >> 6 & 0x03030303) << 4;
-	return _mm_set_epi32((int)m47, (int)m03, (int)sc47, (int)sc03);
+	a = _mm_shuffle_epi32(v, 0x98);         /* u0 u2 u1 u2 */
+	b = _mm_shuffle_epi32(v, 0x50);         /* u0 u0 u1 u1 */
+	/* sc 0-3, low bits of sc 4-7, m 0-3, low bits of m 4-7 */
+	lo = _mm_and_si128(_mm_srlv_epi32(a, _mm_setr_epi32(0, 0, 0, 4)),
+	    _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+	/* bits 6-7 of bytes 0-3 (sc) and 4-7 (m) up to bits 4-5 */
+	hi = _mm_and_si128(_mm_srli_epi32(b, 2), _mm_setr_epi32(0, 0x30303030,
+	    0, 0x30303030));
+	return _mm_or_si128(lo, hi);
 }
 
 /* The four i32 sums of four vectors, in order. */
@@ -801,7 +806,8 @@ q4k_unpack(const struct block_q4_K *b, struct q4k_regs *k)
 	const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(),
 	    _mm256_set1_epi16(4), 1);
 	const __m512i m4 = _mm512_set1_epi8(15);
-	__m128i s = q4k_scales(b->scales);
+	__m128i s = q4k_scales((const uint8_t *)b +
+	    offsetof(struct block_q4_K, scales));
 	__m512i s4 = _mm512_broadcast_i32x4(s);
 
 	k->d = _cvtsh_ss(b->d);
@@ -1157,7 +1163,8 @@ kw_q4k(const struct block_q4_K *b, struct kw *k)
 	uint8_t sm[16];
 
 	q4k_unpack(b, &r);
-	_mm_storeu_si128((__m128i *)sm, q4k_scales(b->scales));
+	_mm_storeu_si128((__m128i *)sm, q4k_scales((const uint8_t *)b +
+	    offsetof(struct block_q4_K, scales)));
 	k->d = r.d;
 	k->dmin = r.dmin;
 	for (int c = 0; c < 4; c++) {
