@@ -18,7 +18,10 @@
 #include <immintrin.h>
 #endif
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
-#define KQ_SIMD 1
+#define KQ_SIMD 1           /* the fast kernels, 512 bits wide */
+#define KQ_FAST 1
+#elif defined(__AVX2__) && defined(__FMA__)
+#define KQ_FAST 1           /* the fast kernels, 256 bits wide */
 #endif
 
 #include "blocks.h"
@@ -738,11 +741,12 @@ ref_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
 	return 0;
 }
 
-#ifdef KQ_SIMD
-/* The fast kernels (AVX-512 BW + VNNI): weight blocks unpacked straight
- * into registers, each decoded block used by every activation row. The
- * integer sums are exact, so they are taken in whatever order suits the
- * registers; every float step is the reference's, in its order:
+#ifdef KQ_FAST
+/* The fast kernels (AVX-512 BW + VNNI, or AVX2 + FMA): weight blocks
+ * unpacked straight into registers, each decoded block used by every
+ * activation row. The integer sums are exact, so they are taken in
+ * whatever order suits the registers; every float step is the
+ * reference's, in its order:
  *   Q4_K repacked: per block, fmaf((float)s1, d * a.d, acc) and
  *     fmaf((float)s2, dmin * a.d, accmin), once (gemv rows) or per 64
  *     values (gemm rows: the first n - n % 4 of n >= 4), acc - accmin last;
@@ -751,6 +755,16 @@ ref_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
  *   Q6_K, n >= 8: acc = fmaf((float)s1 * d, a.d, acc).
  * s1 is the sum of scale times level times activation, s2 of min times
  * activation sums. */
+
+static inline float
+half(uint16_t h)
+{
+#ifdef __F16C__
+	return _cvtsh_ss(h);
+#else
+	return fp16_to_f32(h);
+#endif
+}
 
 /* Scales and mins of a Q4_K/Q5_K block, bytes 0-7 and 8-15 (scale_min for
  * the 16 at once: the high 2 bits of scales and mins 4-7 sit in the top
@@ -772,9 +786,20 @@ q4k_scales(const uint8_t *s)
 	return _mm_or_si128(lo, hi);
 }
 
+static inline int
+hsum_epi32x4(__m128i v)
+{
+	v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4e));
+	v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xb1));
+	return _mm_cvtsi128_si32(v);
+}
+
+#ifdef KQ_SIMD
+typedef __m512i kvec;
+
 /* The four i32 sums of four vectors, in order. */
 static inline __m128i
-hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d)
+hsum4_kvec(__m512i a, __m512i b, __m512i c, __m512i d)
 {
 	__m512i ab = _mm512_add_epi32(_mm512_shuffle_i64x2(a, b, 0x44),
 	    _mm512_shuffle_i64x2(a, b, 0xee));
@@ -810,8 +835,8 @@ q4k_unpack(const struct block_q4_K *b, struct q4k_regs *k)
 	    offsetof(struct block_q4_K, scales));
 	__m512i s4 = _mm512_broadcast_i32x4(s);
 
-	k->d = _cvtsh_ss(b->d);
-	k->dmin = _cvtsh_ss(b->dmin);
+	k->d = half(b->d);
+	k->dmin = half(b->dmin);
 	k->mins = _mm_cvtepu8_epi16(_mm_srli_si128(s, 8));
 	for (int c = 0; c < 4; c++) {
 		__m512i v = _mm512_broadcast_i64x4(_mm256_loadu_si256(
@@ -827,135 +852,25 @@ q4k_unpack(const struct block_q4_K *b, struct q4k_regs *k)
 	}
 }
 
-/* Scale times level times activation for the 64 values of c. */
+/* Scale times level times activation over a block, in 16 partial sums. */
 static inline __m512i
-q4k_dot(const struct q4k_regs *k, const struct q8k *a, int c, __m512i acc)
+q4k_sum(const struct q4k_regs *k, const struct q8k *a)
 {
-	__m512i x = _mm512_loadu_si512((const void *)(a->q + 64 * c));
+	__m512i acc = _mm512_setzero_si512();
 
-	return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(k->w[c], x),
-	    k->sc[c]);
+	for (int c = 0; c < 4; c++)
+		acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(k->w[c],
+		    _mm512_loadu_si512((const void *)(a->q + 64 * c))),
+		    k->sc[c]);
+	return acc;
 }
 
-/* The mins times activation sums, per two groups (64 values). */
-static inline __m128i
-q4k_mins(const struct q4k_regs *k, const struct q8k *a)
-{
-	__m128i lo = _mm_loadu_si128((const __m128i *)a->bsums);
-	__m128i hi = _mm_loadu_si128((const __m128i *)(a->bsums + 8));
-
-	return _mm_madd_epi16(k->mins, _mm_hadd_epi16(lo, hi));
-}
-
-static inline int
-hsum_epi32x4(__m128i v)
-{
-	v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4e));
-	v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xb1));
-	return _mm_cvtsi128_si32(v);
-}
-
-/* One Q4_K block against activation row a, summed over the whole block
- * (s[0] and s[1]) or per 64 values (s1[4], s2[4]). */
+/* A block's levels as bytes, in value order. */
 static inline void
-q4k_block(const struct q4k_regs *k, const struct q8k *a, int whole,
-	int s1[4], int s2[4])
+q4k_levels(const struct q4k_regs *k, uint8_t *out)
 {
-	__m128i m = q4k_mins(k, a);
-
-	if (whole) {
-		__m512i acc = _mm512_setzero_si512();
-
-		for (int c = 0; c < 4; c++)
-			acc = q4k_dot(k, a, c, acc);
-		s1[0] = _mm512_reduce_add_epi32(acc);
-		s2[0] = hsum_epi32x4(m);
-	} else {
-		__m512i z = _mm512_setzero_si512();
-
-		_mm_storeu_si128((__m128i *)s1, hsum4_epi32(q4k_dot(k, a, 0, z),
-		    q4k_dot(k, a, 1, z), q4k_dot(k, a, 2, z),
-		    q4k_dot(k, a, 3, z)));
-		_mm_storeu_si128((__m128i *)s2, m);
-	}
-}
-
-/* Q4_K against n < 4 activation rows (every one in the gemv's order or
- * the plain kernel's), four weight rows a pass so that the sums of the
- * four end in one vector and the float steps run four rows wide. */
-static int
-q4k_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
-	int y_stride, int64_t r0, int64_t r1)
-{
-	int nb = (int)(w->cols / QK_K);
-
-	for (int64_t r = r0; r < r1; r += 4) {
-		int rows = r1 - r < 4 ? (int)(r1 - r) : 4;
-		__m128 acc[3], accmin[3];
-		float out[4];
-
-		for (int t = 0; t < n; t++)
-			acc[t] = accmin[t] = _mm_setzero_ps();
-		for (int i = 0; i < nb; i++) {
-			__m512i s1[3][4];
-			__m128i mins[4];
-			float d[4] = { 0 }, dmin[4] = { 0 };
-
-			for (int q = 0; q < 4; q++) {
-				struct q4k_regs k;
-
-				if (q >= rows) {
-					for (int t = 0; t < n; t++)
-						s1[t][q] = _mm512_setzero_si512();
-					mins[q] = _mm_setzero_si128();
-					continue;
-				}
-				q4k_unpack((const struct block_q4_K *)((const uint8_t *)
-				    w->data + (r + q) * w->row_bytes) + i, &k);
-				for (int t = 0; t < n; t++) {
-					const struct q8k *a = qa + (size_t)t * nb + i;
-					__m512i z = _mm512_setzero_si512();
-
-					s1[t][q] = q4k_dot(&k, a, 3, q4k_dot(&k, a, 2,
-					    q4k_dot(&k, a, 1, q4k_dot(&k, a, 0, z))));
-				}
-				mins[q] = k.mins;
-				d[q] = k.d;
-				dmin[q] = k.dmin;
-			}
-			for (int t = 0; t < n; t++) {
-				const struct q8k *a = qa + (size_t)t * nb + i;
-				__m128i b = _mm_hadd_epi16(_mm_loadu_si128(
-				    (const __m128i *)a->bsums), _mm_loadu_si128(
-				    (const __m128i *)(a->bsums + 8)));
-				__m128 f1 = _mm_cvtepi32_ps(hsum4_epi32(s1[t][0],
-				    s1[t][1], s1[t][2], s1[t][3]));
-				__m128 f2 = _mm_cvtepi32_ps(_mm_hadd_epi32(
-				    _mm_hadd_epi32(_mm_madd_epi16(mins[0], b),
-				    _mm_madd_epi16(mins[1], b)), _mm_hadd_epi32(
-				    _mm_madd_epi16(mins[2], b),
-				    _mm_madd_epi16(mins[3], b))));
-				__m128 ad = _mm_set1_ps(a->d);
-				__m128 dd = _mm_mul_ps(_mm_loadu_ps(d), ad);
-				__m128 dm = _mm_mul_ps(_mm_loadu_ps(dmin), ad);
-
-				if (w->repacked) {
-					acc[t] = _mm_fmadd_ps(f1, dd, acc[t]);
-					accmin[t] = _mm_fmadd_ps(f2, dm, accmin[t]);
-				} else {
-					acc[t] = _mm_add_ps(acc[t], _mm_sub_ps(
-					    _mm_mul_ps(dd, f1), _mm_mul_ps(dm, f2)));
-				}
-			}
-		}
-		for (int t = 0; t < n; t++) {
-			_mm_storeu_ps(out, w->repacked ? _mm_sub_ps(acc[t],
-			    accmin[t]) : acc[t]);
-			for (int q = 0; q < rows; q++)
-				y[(size_t)t * y_stride + r + q] = out[q];
-		}
-	}
-	return 0;
+	for (int c = 0; c < 4; c++)
+		_mm512_storeu_si512((void *)(out + 64 * c), k->w[c]);
 }
 
 /* A Q6_K block unpacked: w[c] the 6-bit levels (unsigned, q + 32) of
@@ -983,7 +898,7 @@ q6k_unpack(const struct block_q6_K *b, struct q6k_regs *k)
 	    _mm_set1_epi16(3), 1), 1);
 	__m512i h = _mm512_loadu_si512((const void *)b->qh);
 
-	k->d = _cvtsh_ss(b->d);
+	k->d = half(b->d);
 	k->sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
 	    (const __m128i *)b->scales));
 	for (int half = 0; half < 2; half++) {
@@ -1026,62 +941,252 @@ q6k_lanes(const struct q6k_regs *k, const struct q8k *a)
 	return _mm256_sub_epi32(lanes, _mm256_slli_epi32(fold, 5));
 }
 
+static inline void
+q6k_levels(const struct q6k_regs *k, uint8_t *out)
+{
+	for (int c = 0; c < 4; c++)
+		_mm512_storeu_si512((void *)(out + 64 * c), k->w[c]);
+}
+
+#else
+typedef __m256i kvec;
+
+/* A Q4_K block unpacked: w[g] the levels of group g (32 values), sm its
+ * scales (bytes 0-7) and mins (8-15), mins the mins as words. */
+struct q4k_regs {
+	__m256i w[8];
+	uint8_t sm[16];
+	__m128i mins;
+	float d, dmin;
+};
+
+static inline void
+q4k_unpack(const struct block_q4_K *b, struct q4k_regs *k)
+{
+	const __m256i m4 = _mm256_set1_epi8(15);
+	__m128i s = q4k_scales((const uint8_t *)b +
+	    offsetof(struct block_q4_K, scales));
+
+	_mm_storeu_si128((__m128i *)k->sm, s);
+	k->d = half(b->d);
+	k->dmin = half(b->dmin);
+	k->mins = _mm_cvtepu8_epi16(_mm_srli_si128(s, 8));
+	for (int c = 0; c < 4; c++) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
+
+		/* a 16-bit shift is safe: the mask keeps one byte's bits */
+		k->w[2 * c] = _mm256_and_si256(v, m4);
+		k->w[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+	}
+}
+
+/* Scale times level times activation over a block, in 8 partial sums. */
+static inline __m256i
+q4k_sum(const struct q4k_regs *k, const struct q8k *a)
+{
+	__m256i acc = _mm256_setzero_si256();
+
+	for (int g = 0; g < 8; g++)
+		acc = _mm256_add_epi32(acc, _mm256_madd_epi16(
+		    _mm256_maddubs_epi16(k->w[g], _mm256_loadu_si256(
+		    (const __m256i *)(a->q + 32 * g))),
+		    _mm256_set1_epi16(k->sm[g])));
+	return acc;
+}
+
+/* The four i32 sums of four vectors, in order. */
+static inline __m128i
+hsum4_kvec(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+	__m256i x = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b),
+	    _mm256_hadd_epi32(c, d));
+
+	return _mm_add_epi32(_mm256_castsi256_si128(x),
+	    _mm256_extracti128_si256(x, 1));
+}
+
+static inline void
+q4k_levels(const struct q4k_regs *k, uint8_t *out)
+{
+	for (int g = 0; g < 8; g++)
+		_mm256_storeu_si256((__m256i *)(out + 32 * g), k->w[g]);
+}
+
+/* A Q6_K block unpacked: u[c] the 6-bit levels (q + 32) of values
+ * 32c..32c+31, sc the 16 scales, sc16 the same as words. */
+struct q6k_regs {
+	__m256i u[8];
+	__m256i sc16;
+	int8_t sc[16];
+	float d;
+};
+
+static inline void
+q6k_unpack(const struct block_q6_K *b, struct q6k_regs *k)
+{
+	const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+	const uint8_t *ql = b->ql, *qh = b->qh;
+
+	k->d = half(b->d);
+	memcpy(k->sc, b->scales, sizeof k->sc);
+	k->sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+	    (const __m128i *)b->scales));
+	for (int h = 0; h < 2; h++, ql += 64, qh += 32) {
+		__m256i lo1 = _mm256_loadu_si256((const __m256i *)ql);
+		__m256i lo2 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+		__m256i hb = _mm256_loadu_si256((const __m256i *)qh);
+
+		/* 16-bit shifts are safe: every result is masked per byte */
+		k->u[4 * h] = _mm256_or_si256(_mm256_and_si256(lo1, m4),
+		    _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
+		k->u[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(lo2, m4),
+		    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2),
+		    m2), 4));
+		k->u[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(
+		    _mm256_srli_epi16(lo1, 4), m4), _mm256_slli_epi16(
+		    _mm256_and_si256(_mm256_srli_epi16(hb, 4), m2), 4));
+		k->u[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(
+		    _mm256_srli_epi16(lo2, 4), m4), _mm256_slli_epi16(
+		    _mm256_and_si256(_mm256_srli_epi16(hb, 6), m2), 4));
+	}
+}
+
+/* ggml's eight lanes of a Q6_K block (k_lanes). */
+static inline __m256i
+q6k_lanes(const struct q6k_regs *k, const struct q8k *a)
+{
+	__m256i acc = _mm256_setzero_si256();
+
+	for (int c = 0; c < 8; c++) {
+		__m256i sc = _mm256_set_m128i(_mm_set1_epi16(k->sc[2 * c + 1]),
+		    _mm_set1_epi16(k->sc[2 * c]));
+
+		acc = _mm256_add_epi32(acc, _mm256_madd_epi16(sc,
+		    _mm256_maddubs_epi16(k->u[c], _mm256_loadu_si256(
+		    (const __m256i *)(a->q + 32 * c)))));
+	}
+	return _mm256_sub_epi32(acc, _mm256_slli_epi32(_mm256_madd_epi16(
+	    _mm256_loadu_si256((const __m256i *)a->bsums), k->sc16), 5));
+}
+
+static inline void
+q6k_levels(const struct q6k_regs *k, uint8_t *out)
+{
+	for (int c = 0; c < 8; c++)
+		_mm256_storeu_si256((__m256i *)(out + 32 * c), k->u[c]);
+}
+
+#endif
+
+/* Q4_K against n < 4 activation rows (every one in the gemv's order or
+ * the plain kernel's), four weight rows a pass so that the sums of the
+ * four end in one vector and the float steps run four rows wide. */
+static int
+q4k_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, int64_t r0, int64_t r1)
+{
+	int nb = (int)(w->cols / QK_K);
+
+	for (int64_t r = r0; r < r1; r += 4) {
+		int rows = r1 - r < 4 ? (int)(r1 - r) : 4;
+		__m128 acc[3], accmin[3];
+		float out[4];
+
+		for (int t = 0; t < n; t++)
+			acc[t] = accmin[t] = _mm_setzero_ps();
+		for (int i = 0; i < nb; i++) {
+			kvec s1[3][4];
+			__m128i mins[4];
+			float d[4] = { 0 }, dmin[4] = { 0 };
+
+			for (int q = 0; q < 4; q++) {
+				struct q4k_regs k;
+
+				if (q >= rows) {
+					for (int t = 0; t < n; t++)
+						memset(&s1[t][q], 0, sizeof s1[t][q]);
+					mins[q] = _mm_setzero_si128();
+					continue;
+				}
+				q4k_unpack((const struct block_q4_K *)((const uint8_t *)
+				    w->data + (r + q) * w->row_bytes) + i, &k);
+				for (int t = 0; t < n; t++)
+					s1[t][q] = q4k_sum(&k, qa + (size_t)t * nb + i);
+				mins[q] = k.mins;
+				d[q] = k.d;
+				dmin[q] = k.dmin;
+			}
+			for (int t = 0; t < n; t++) {
+				const struct q8k *a = qa + (size_t)t * nb + i;
+				__m128i b = _mm_hadd_epi16(_mm_loadu_si128(
+				    (const __m128i *)a->bsums), _mm_loadu_si128(
+				    (const __m128i *)(a->bsums + 8)));
+				__m128 f1 = _mm_cvtepi32_ps(hsum4_kvec(s1[t][0],
+				    s1[t][1], s1[t][2], s1[t][3]));
+				__m128 f2 = _mm_cvtepi32_ps(_mm_hadd_epi32(
+				    _mm_hadd_epi32(_mm_madd_epi16(mins[0], b),
+				    _mm_madd_epi16(mins[1], b)), _mm_hadd_epi32(
+				    _mm_madd_epi16(mins[2], b),
+				    _mm_madd_epi16(mins[3], b))));
+				__m128 ad = _mm_set1_ps(a->d);
+				__m128 dd = _mm_mul_ps(_mm_loadu_ps(d), ad);
+				__m128 dm = _mm_mul_ps(_mm_loadu_ps(dmin), ad);
+
+				if (w->repacked) {
+					acc[t] = _mm_fmadd_ps(f1, dd, acc[t]);
+					accmin[t] = _mm_fmadd_ps(f2, dm, accmin[t]);
+				} else {
+					acc[t] = _mm_add_ps(acc[t], _mm_sub_ps(
+					    _mm_mul_ps(dd, f1), _mm_mul_ps(dm, f2)));
+				}
+			}
+		}
+		for (int t = 0; t < n; t++) {
+			_mm_storeu_ps(out, w->repacked ? _mm_sub_ps(acc[t],
+			    accmin[t]) : acc[t]);
+			for (int q = 0; q < rows; q++)
+				y[(size_t)t * y_stride + r + q] = out[q];
+		}
+	}
+	return 0;
+}
+
+/* Q6_K against n < TILED_MIN activation rows, in ggml's eight lanes. */
 static int
 q6k_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int y_stride, int64_t r0, int64_t r1)
 {
 	int nb = (int)(w->cols / QK_K);
 	__m256 lanes[TILED_MIN];
-	float acc[MATMUL_K_MAX_N];
 
 	for (int64_t r = r0; r < r1; r++) {
 		const struct block_q6_K *wr = (const void *)((const uint8_t *)
 		    w->data + r * w->row_bytes);
 
-		for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
-			int m = n - t0 < MATMUL_K_MAX_N ? n - t0 : MATMUL_K_MAX_N;
+		for (int t = 0; t < n; t++)
+			lanes[t] = _mm256_setzero_ps();
+		for (int i = 0; i < nb; i++) {
+			struct q6k_regs k;
 
-			memset(acc, 0, sizeof acc);
-			for (int t = 0; t < TILED_MIN; t++)
-				lanes[t] = _mm256_setzero_ps();
-			for (int i = 0; i < nb; i++) {
-				struct q6k_regs k;
+			q6k_unpack(&wr[i], &k);
+			for (int t = 0; t < n; t++) {
+				const struct q8k *a = qa + (size_t)t * nb + i;
 
-				q6k_unpack(&wr[i], &k);
-				for (int t = 0; t < m; t++) {
-					const struct q8k *a = qa +
-					    (size_t)(t0 + t) * nb + i;
-					__m256i l = q6k_lanes(&k, a);
-
-					if (n < TILED_MIN) {
-						lanes[t] = _mm256_fmadd_ps(
-						    _mm256_set1_ps(a->d * k.d),
-						    _mm256_cvtepi32_ps(l), lanes[t]);
-					} else {
-						__m128i s = _mm_add_epi32(
-						    _mm256_castsi256_si128(l),
-						    _mm256_extracti128_si256(l, 1));
-
-						acc[t] = fmaf((float)hsum_epi32x4(s) *
-						    k.d, a->d, acc[t]);
-					}
-				}
+				lanes[t] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * k.d),
+				    _mm256_cvtepi32_ps(q6k_lanes(&k, a)), lanes[t]);
 			}
-			for (int t = 0; t < m; t++) {
-				float v[8];
+		}
+		for (int t = 0; t < n; t++) {
+			float v[8];
 
-				if (n >= TILED_MIN) {
-					y[(size_t)(t0 + t) * y_stride + r] = acc[t];
-					continue;
-				}
-				/* the reference adds its zero sum of mins */
-				_mm256_storeu_ps(v, lanes[t]);
-				y[(size_t)(t0 + t) * y_stride + r] = hsum8(v) + 0.0f;
-			}
+			/* the reference adds its zero sum of mins */
+			_mm256_storeu_ps(v, lanes[t]);
+			y[(size_t)t * y_stride + r] = hsum8(v) + 0.0f;
 		}
 	}
 	return 0;
 }
+
 /* The prompt kernels: 16 activation rows at once, one a 32-bit lane, so
  * that every sum ends in its own lane and no horizontal adds are needed.
  * The activations are laid out once per call in tiles (struct xtile): the
@@ -1148,33 +1253,36 @@ struct kw {
 	float d, dmin;
 };
 
-/* Sums of the bytes of w in its 64-bit lanes (levels are below 64). */
-static inline void
-lane_sums(__m512i w, uint64_t s[8])
+/* A block's levels less off (bytes lv, overwritten) as prompt-kernel
+ * words, each group's sum of them folded into init. */
+static void
+kw_levels(uint8_t *lv, int group, int off, struct kw *k)
 {
-	_mm512_storeu_si512((void *)s, _mm512_sad_epu8(w,
-	    _mm512_setzero_si512()));
+	for (int g = 0; g < QK_K / group; g++) {
+		int32_t sum = 0;
+
+		for (int j = 0; j < group; j++)
+			sum += lv[group * g + j];
+		k->init[g] = -128 * (sum - off * group);
+	}
+	for (int j = 0; j < QK_K; j++)
+		lv[j] = (uint8_t)(lv[j] - off);
+	memcpy(k->q, lv, sizeof k->q);
 }
 
 static void
 kw_q4k(const struct block_q4_K *b, struct kw *k)
 {
 	struct q4k_regs r;
-	uint8_t sm[16];
+	uint8_t lv[QK_K], sm[16];
 
 	q4k_unpack(b, &r);
+	q4k_levels(&r, lv);
 	_mm_storeu_si128((__m128i *)sm, q4k_scales((const uint8_t *)b +
 	    offsetof(struct block_q4_K, scales)));
 	k->d = r.d;
 	k->dmin = r.dmin;
-	for (int c = 0; c < 4; c++) {
-		uint64_t s[8];
-
-		_mm512_storeu_si512((void *)(k->q + 16 * c), r.w[c]);
-		lane_sums(r.w[c], s);
-		k->init[2 * c] = -128 * (int32_t)(s[0] + s[1] + s[2] + s[3]);
-		k->init[2 * c + 1] = -128 * (int32_t)(s[4] + s[5] + s[6] + s[7]);
-	}
+	kw_levels(lv, 32, 0, k);
 	for (int g = 0; g < 8; g++)
 		k->sc[g] = sm[g];
 	for (int p = 0; p < 4; p++)
@@ -1185,24 +1293,18 @@ static void
 kw_q6k(const struct block_q6_K *b, struct kw *k)
 {
 	struct q6k_regs r;
+	uint8_t lv[QK_K];
 
 	q6k_unpack(b, &r);
+	q6k_levels(&r, lv);
 	k->d = r.d;
 	k->dmin = 0.0f;
-	for (int c = 0; c < 4; c++) {
-		uint64_t s[8];
-
-		lane_sums(r.w[c], s);
-		_mm512_storeu_si512((void *)(k->q + 16 * c), _mm512_sub_epi8(
-		    r.w[c], _mm512_set1_epi8(32)));
-		for (int h = 0; h < 4; h++)
-			k->init[4 * c + h] = -128 * ((int32_t)(s[2 * h] +
-			    s[2 * h + 1]) - 32 * 16);
-	}
+	kw_levels(lv, 16, 32, k);
 	for (int g = 0; g < 16; g++)
 		k->sc[g] = b->scales[g];
 }
 
+#ifdef KQ_SIMD
 /* Group g's exact dots for the tile's 16 rows (nq words of levels). */
 #define DOTS(acc, k, g, x, nq, q0) do {					\
 	(acc) = _mm512_set1_epi32((k)->init[g]);			\
@@ -1332,6 +1434,153 @@ q6k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
 			    acc[TILE * ((size_t)ti * R + q) + l];
 }
 
+#else
+/* Group g's exact dots for the tile's 16 rows, as two halves of 8: no
+ * vpdpbusd, so the byte products are summed in pairs (no saturation:
+ * 2 * 255 * 32 < 32768) and then in fours. */
+#define DOTS(lo, hi, k, g, x, nq, q0) do {				\
+	const __m256i one_ = _mm256_set1_epi16(1);			\
+	(lo) = (hi) = _mm256_set1_epi32((k)->init[g]);			\
+	for (int j_ = 0; j_ < (nq); j_++) {				\
+		__m256i w_ = _mm256_set1_epi32((int)(k)->q[(q0) + j_]);	\
+		(lo) = _mm256_add_epi32((lo), _mm256_madd_epi16(	\
+		    _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *) \
+		    (x)->x[(q0) + j_]), w_), one_));			\
+		(hi) = _mm256_add_epi32((hi), _mm256_madd_epi16(	\
+		    _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *) \
+		    ((x)->x[(q0) + j_] + 8)), w_), one_));		\
+	}								\
+} while (0)
+
+/* Lanes below m of half h, as a blend mask. */
+static inline __m256
+below(int m, int h)
+{
+	return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(m),
+	    _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+	    _mm256_set1_epi32(8 * h))));
+}
+
+static inline __attribute__((always_inline)) void
+q4k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
+	float *acc, struct kw *kb, float *y, int y_stride, int64_t r, int R)
+{
+	int ntile = (n + TILE - 1) / TILE, plain = !w->repacked;
+	int gemm = plain ? 0 : n - n % 4;
+
+	memset(acc, 0, sizeof(float) * 2 * TILE * (size_t)(ntile * R));
+	for (int i = 0; i < nb; i++) {
+		for (int q = 0; q < R; q++)
+			kw_q4k((const struct block_q4_K *)((const uint8_t *)
+			    w->data + (r + q) * w->row_bytes) + i, &kb[q]);
+		for (int ti = 0; ti < ntile; ti++) {
+			const struct xtile *x = &xt[(size_t)ti * nb + i];
+
+			for (int q = 0; q < R; q++)
+			for (int h = 0; h < 2; h++) {
+				const struct kw *k = &kb[q];
+				float *aq = acc + 2 * TILE * ((size_t)ti * R + q) +
+				    8 * h;
+				__m256 hm = below(gemm - ti * TILE, h);
+				__m256 ad = _mm256_load_ps(x->d + 8 * h);
+				__m256 a1 = _mm256_loadu_ps(aq);
+				__m256 a2 = _mm256_loadu_ps(aq + TILE);
+				__m256 dd = _mm256_mul_ps(_mm256_set1_ps(k->d), ad);
+				__m256 dm = _mm256_mul_ps(_mm256_set1_ps(k->dmin), ad);
+				__m256i t1 = _mm256_setzero_si256();
+				__m256i t2 = _mm256_setzero_si256();
+
+				for (int p = 0; p < 4; p++) {
+					__m256i g0[2], g1[2], s1, s2;
+
+					DOTS(g0[0], g0[1], k, 2 * p, x, 8, 16 * p);
+					DOTS(g1[0], g1[1], k, 2 * p + 1, x, 8,
+					    16 * p + 8);
+					s1 = _mm256_add_epi32(_mm256_mullo_epi32(g0[h],
+					    _mm256_set1_epi32(k->sc[2 * p])),
+					    _mm256_mullo_epi32(g1[h],
+					    _mm256_set1_epi32(k->sc[2 * p + 1])));
+					s2 = _mm256_madd_epi16(_mm256_load_si256(
+					    (const __m256i *)(x->bpair[p] + 8 * h)),
+					    _mm256_set1_epi32(k->mpair[p]));
+					a1 = _mm256_blendv_ps(a1, _mm256_fmadd_ps(
+					    _mm256_cvtepi32_ps(s1), dd, a1), hm);
+					a2 = _mm256_blendv_ps(a2, _mm256_fmadd_ps(
+					    _mm256_cvtepi32_ps(s2), dm, a2), hm);
+					t1 = _mm256_add_epi32(t1, s1);
+					t2 = _mm256_add_epi32(t2, s2);
+				}
+				if (plain) {
+					a1 = _mm256_add_ps(a1, _mm256_sub_ps(
+					    _mm256_mul_ps(dd, _mm256_cvtepi32_ps(t1)),
+					    _mm256_mul_ps(dm, _mm256_cvtepi32_ps(t2))));
+				} else {
+					a1 = _mm256_blendv_ps(_mm256_fmadd_ps(
+					    _mm256_cvtepi32_ps(t1), dd, a1), a1, hm);
+					a2 = _mm256_blendv_ps(_mm256_fmadd_ps(
+					    _mm256_cvtepi32_ps(t2), dm, a2), a2, hm);
+				}
+				_mm256_storeu_ps(aq, a1);
+				_mm256_storeu_ps(aq + TILE, a2);
+			}
+		}
+	}
+	for (int ti = 0; ti < ntile; ti++)
+	for (int q = 0; q < R; q++) {
+		const float *aq = acc + 2 * TILE * ((size_t)ti * R + q);
+
+		for (int l = 0; l < TILE && ti * TILE + l < n; l++)
+			y[(size_t)(ti * TILE + l) * y_stride + r + q] = plain ?
+			    aq[l] : aq[l] - aq[TILE + l];
+	}
+}
+
+static inline __attribute__((always_inline)) void
+q6k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
+	float *acc, struct kw *kb, float *y, int y_stride, int64_t r, int R)
+{
+	int ntile = (n + TILE - 1) / TILE;
+
+	memset(acc, 0, sizeof(float) * TILE * (size_t)(ntile * R));
+	for (int i = 0; i < nb; i++) {
+		for (int q = 0; q < R; q++)
+			kw_q6k((const struct block_q6_K *)((const uint8_t *)
+			    w->data + (r + q) * w->row_bytes) + i, &kb[q]);
+		for (int ti = 0; ti < ntile; ti++) {
+			const struct xtile *x = &xt[(size_t)ti * nb + i];
+
+			for (int q = 0; q < R; q++) {
+				const struct kw *k = &kb[q];
+				float *aq = acc + TILE * ((size_t)ti * R + q);
+				__m256i s[2] = { _mm256_setzero_si256(),
+				    _mm256_setzero_si256() };
+
+				for (int g = 0; g < 16; g++) {
+					__m256i gs[2];
+
+					DOTS(gs[0], gs[1], k, g, x, 4, 4 * g);
+					for (int h = 0; h < 2; h++)
+						s[h] = _mm256_add_epi32(s[h],
+						    _mm256_mullo_epi32(gs[h],
+						    _mm256_set1_epi32(k->sc[g])));
+				}
+				for (int h = 0; h < 2; h++)
+					_mm256_storeu_ps(aq + 8 * h, _mm256_fmadd_ps(
+					    _mm256_mul_ps(_mm256_cvtepi32_ps(s[h]),
+					    _mm256_set1_ps(k->d)), _mm256_load_ps(
+					    x->d + 8 * h), _mm256_loadu_ps(aq + 8 * h)));
+			}
+		}
+	}
+	for (int ti = 0; ti < ntile; ti++)
+	for (int q = 0; q < R; q++)
+		for (int l = 0; l < TILE && ti * TILE + l < n; l++)
+			y[(size_t)(ti * TILE + l) * y_stride + r + q] =
+			    acc[TILE * ((size_t)ti * R + q) + l];
+}
+
+#endif
+
 enum { GEMM_ROWS = 4 };
 
 /* Rows [r0, r1) of a Q4_K (n >= 4) or Q6_K (n >= TILED_MIN) matrix
@@ -1390,7 +1639,7 @@ matmul_k_rows(const struct mat *w, const void *pack, const struct q8k *qa,
 	(void)pack;
 	if (r0 >= r1)
 		return 0;
-#ifdef KQ_SIMD
+#ifdef KQ_FAST
 	if (!force_scalar_k && w->type == GGML_Q4_K && n >= 4)
 		return k_gemm_rows(w, qa, n, y, y_stride, r0, r1);
 	if (!force_scalar_k && w->type == GGML_Q6_K && n >= TILED_MIN)
