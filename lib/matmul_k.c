@@ -1436,19 +1436,26 @@ q6k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
 
 #else
 /* Group g's exact dots for the tile's 16 rows, as two halves of 8: no
- * vpdpbusd, so the byte products are summed in pairs (no saturation:
- * 2 * 255 * 32 < 32768) and then in fours. */
-#define DOTS(lo, hi, k, g, x, nq, q0) do {				\
+ * vpdpbusd, so the byte products come in pairs of 16 bits, run of them
+ * added before they are widened (no saturation: a pair is within
+ * 2 * 255 * 15 = 7650 for Q4_K's levels, run 4, and 2 * 255 * 32 = 16320
+ * for Q6_K's, run 2). */
+#define DOTS(lo, hi, k, g, x, nq, q0, run) do {				\
 	const __m256i one_ = _mm256_set1_epi16(1);			\
 	(lo) = (hi) = _mm256_set1_epi32((k)->init[g]);			\
-	for (int j_ = 0; j_ < (nq); j_++) {				\
-		__m256i w_ = _mm256_set1_epi32((int)(k)->q[(q0) + j_]);	\
-		(lo) = _mm256_add_epi32((lo), _mm256_madd_epi16(	\
-		    _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *) \
-		    (x)->x[(q0) + j_]), w_), one_));			\
-		(hi) = _mm256_add_epi32((hi), _mm256_madd_epi16(	\
-		    _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *) \
-		    ((x)->x[(q0) + j_] + 8)), w_), one_));		\
+	for (int j_ = (q0); j_ < (q0) + (nq); j_ += (run)) {		\
+		__m256i pl_ = _mm256_setzero_si256(), ph_ = pl_;	\
+		for (int u_ = j_; u_ < j_ + (run); u_++) {		\
+			__m256i w_ = _mm256_set1_epi32((int)(k)->q[u_]); \
+			pl_ = _mm256_add_epi16(pl_, _mm256_maddubs_epi16( \
+			    _mm256_load_si256((const __m256i *)		\
+			    (x)->x[u_]), w_));				\
+			ph_ = _mm256_add_epi16(ph_, _mm256_maddubs_epi16( \
+			    _mm256_load_si256((const __m256i *)		\
+			    ((x)->x[u_] + 8)), w_));			\
+		}							\
+		(lo) = _mm256_add_epi32((lo), _mm256_madd_epi16(pl_, one_)); \
+		(hi) = _mm256_add_epi32((hi), _mm256_madd_epi16(ph_, one_)); \
 	}								\
 } while (0)
 
@@ -1476,52 +1483,66 @@ q4k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
 		for (int ti = 0; ti < ntile; ti++) {
 			const struct xtile *x = &xt[(size_t)ti * nb + i];
 
-			for (int q = 0; q < R; q++)
-			for (int h = 0; h < 2; h++) {
+			for (int q = 0; q < R; q++) {
 				const struct kw *k = &kb[q];
-				float *aq = acc + 2 * TILE * ((size_t)ti * R + q) +
-				    8 * h;
-				__m256 hm = below(gemm - ti * TILE, h);
-				__m256 ad = _mm256_load_ps(x->d + 8 * h);
-				__m256 a1 = _mm256_loadu_ps(aq);
-				__m256 a2 = _mm256_loadu_ps(aq + TILE);
-				__m256 dd = _mm256_mul_ps(_mm256_set1_ps(k->d), ad);
-				__m256 dm = _mm256_mul_ps(_mm256_set1_ps(k->dmin), ad);
-				__m256i t1 = _mm256_setzero_si256();
-				__m256i t2 = _mm256_setzero_si256();
+				float *aq = acc + 2 * TILE * ((size_t)ti * R + q);
+				__m256 hm[2], a1[2], a2[2], dd[2], dm[2];
+				__m256i t1[2], t2[2];
 
+				for (int h = 0; h < 2; h++) {
+					__m256 ad = _mm256_load_ps(x->d + 8 * h);
+
+					hm[h] = below(gemm - ti * TILE, h);
+					a1[h] = _mm256_loadu_ps(aq + 8 * h);
+					a2[h] = _mm256_loadu_ps(aq + TILE + 8 * h);
+					dd[h] = _mm256_mul_ps(_mm256_set1_ps(k->d), ad);
+					dm[h] = _mm256_mul_ps(_mm256_set1_ps(k->dmin), ad);
+					t1[h] = t2[h] = _mm256_setzero_si256();
+				}
 				for (int p = 0; p < 4; p++) {
-					__m256i g0[2], g1[2], s1, s2;
+					__m256i g0[2], g1[2];
 
-					DOTS(g0[0], g0[1], k, 2 * p, x, 8, 16 * p);
+					DOTS(g0[0], g0[1], k, 2 * p, x, 8, 16 * p, 4);
 					DOTS(g1[0], g1[1], k, 2 * p + 1, x, 8,
-					    16 * p + 8);
-					s1 = _mm256_add_epi32(_mm256_mullo_epi32(g0[h],
-					    _mm256_set1_epi32(k->sc[2 * p])),
-					    _mm256_mullo_epi32(g1[h],
-					    _mm256_set1_epi32(k->sc[2 * p + 1])));
-					s2 = _mm256_madd_epi16(_mm256_load_si256(
-					    (const __m256i *)(x->bpair[p] + 8 * h)),
-					    _mm256_set1_epi32(k->mpair[p]));
-					a1 = _mm256_blendv_ps(a1, _mm256_fmadd_ps(
-					    _mm256_cvtepi32_ps(s1), dd, a1), hm);
-					a2 = _mm256_blendv_ps(a2, _mm256_fmadd_ps(
-					    _mm256_cvtepi32_ps(s2), dm, a2), hm);
-					t1 = _mm256_add_epi32(t1, s1);
-					t2 = _mm256_add_epi32(t2, s2);
+					    16 * p + 8, 4);
+					for (int h = 0; h < 2; h++) {
+						__m256i s1 = _mm256_add_epi32(
+						    _mm256_mullo_epi32(g0[h],
+						    _mm256_set1_epi32(k->sc[2 * p])),
+						    _mm256_mullo_epi32(g1[h],
+						    _mm256_set1_epi32(k->sc[2 * p + 1])));
+						__m256i s2 = _mm256_madd_epi16(
+						    _mm256_load_si256((const __m256i *)
+						    (x->bpair[p] + 8 * h)),
+						    _mm256_set1_epi32(k->mpair[p]));
+
+						a1[h] = _mm256_blendv_ps(a1[h],
+						    _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1),
+						    dd[h], a1[h]), hm[h]);
+						a2[h] = _mm256_blendv_ps(a2[h],
+						    _mm256_fmadd_ps(_mm256_cvtepi32_ps(s2),
+						    dm[h], a2[h]), hm[h]);
+						t1[h] = _mm256_add_epi32(t1[h], s1);
+						t2[h] = _mm256_add_epi32(t2[h], s2);
+					}
 				}
-				if (plain) {
-					a1 = _mm256_add_ps(a1, _mm256_sub_ps(
-					    _mm256_mul_ps(dd, _mm256_cvtepi32_ps(t1)),
-					    _mm256_mul_ps(dm, _mm256_cvtepi32_ps(t2))));
-				} else {
-					a1 = _mm256_blendv_ps(_mm256_fmadd_ps(
-					    _mm256_cvtepi32_ps(t1), dd, a1), a1, hm);
-					a2 = _mm256_blendv_ps(_mm256_fmadd_ps(
-					    _mm256_cvtepi32_ps(t2), dm, a2), a2, hm);
+				for (int h = 0; h < 2; h++) {
+					__m256 f1 = _mm256_cvtepi32_ps(t1[h]);
+					__m256 f2 = _mm256_cvtepi32_ps(t2[h]);
+
+					if (plain) {
+						a1[h] = _mm256_add_ps(a1[h], _mm256_sub_ps(
+						    _mm256_mul_ps(dd[h], f1),
+						    _mm256_mul_ps(dm[h], f2)));
+					} else {
+						a1[h] = _mm256_blendv_ps(_mm256_fmadd_ps(
+						    f1, dd[h], a1[h]), a1[h], hm[h]);
+						a2[h] = _mm256_blendv_ps(_mm256_fmadd_ps(
+						    f2, dm[h], a2[h]), a2[h], hm[h]);
+					}
+					_mm256_storeu_ps(aq + 8 * h, a1[h]);
+					_mm256_storeu_ps(aq + TILE + 8 * h, a2[h]);
 				}
-				_mm256_storeu_ps(aq, a1);
-				_mm256_storeu_ps(aq + TILE, a2);
 			}
 		}
 	}
@@ -1558,7 +1579,7 @@ q6k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
 				for (int g = 0; g < 16; g++) {
 					__m256i gs[2];
 
-					DOTS(gs[0], gs[1], k, g, x, 4, 4 * g);
+					DOTS(gs[0], gs[1], k, g, x, 4, 4 * g, 2);
 					for (int h = 0; h < 2; h++)
 						s[h] = _mm256_add_epi32(s[h],
 						    _mm256_mullo_epi32(gs[h],
