@@ -1639,27 +1639,181 @@ k_gemm_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
 }
 #endif
 
+/* The packed layout (pack_k), AVX-512 builds, Q4_K: each group of
+ * PACK_ROWS rows, block by block, as one struct q4k_pack, read by the
+ * one-token kernel (n < 4) with the rows in the lanes of a vector, so no
+ * sum crosses lanes. The levels are the file's bytes, word j of each row
+ * side by side (word 8p + j: the low nibbles are values 64p + 4j..+3,
+ * the high ones the 32 after); the scales and mins unpacked to bytes. The
+ * prompt kernels and rows past the last whole group read the file. */
+struct q4k_pack {
+	uint32_t qs[32][PACK_ROWS];     /* word j of each row's qs */
+	uint8_t sc[8][PACK_ROWS];       /* scale of group g */
+	uint8_t mins[4][PACK_ROWS][2];  /* mins of groups 2p, 2p+1 */
+	uint16_t d[PACK_ROWS];          /* fp16, as in the file */
+	uint16_t dmin[PACK_ROWS];
+};
+_Static_assert(sizeof(struct q4k_pack) == 2368, "q4k_pack: 2368 bytes");
+
 size_t
 pack_size_k(const struct mat *w)
 {
+#ifdef KQ_SIMD
+	if (w->type == GGML_Q4_K && w->rows >= PACK_ROWS)
+		return (size_t)(w->rows / PACK_ROWS) * (size_t)(w->cols / QK_K) *
+		    sizeof(struct q4k_pack);
+#else
 	(void)w;
+#endif
 	return 0;
 }
 
 void
 pack_k(const struct mat *w, void *out)
 {
-	(void)w;
-	(void)out;
+	int nb = (int)(w->cols / QK_K);
+	struct q4k_pack *pk = out;
+
+	if (!pack_size_k(w))
+		return;
+	for (int64_t g = 0; g < w->rows / PACK_ROWS; g++)
+	for (int i = 0; i < nb; i++, pk++)
+		for (int l = 0; l < PACK_ROWS; l++) {
+			const struct block_q4_K *b = (const struct block_q4_K *)
+			    ((const uint8_t *)w->data + (g * PACK_ROWS + l) *
+			    w->row_bytes) + i;
+			int sc, m;
+
+			for (int j = 0; j < 32; j++)
+				memcpy(&pk->qs[j][l], b->qs + 4 * j, 4);
+			for (int k = 0; k < 8; k++) {
+				scale_min(b->scales, k, &sc, &m);
+				pk->sc[k][l] = (uint8_t)sc;
+				pk->mins[k / 2][l][k % 2] = (uint8_t)m;
+			}
+			pk->d[l] = b->d;
+			pk->dmin[l] = b->dmin;
+		}
 }
+
+#ifdef KQ_SIMD
+/* Q4_K against n < 4 activation rows from the packed layout, rows [r0, r1)
+ * in whole groups: the one-token kernel's order (q4k_rows), sixteen rows
+ * a vector. */
+static void
+q4k_packed_rows(const struct mat *w, const struct q4k_pack *pack,
+	const struct q8k *qa, int n, float *y, int y_stride, int64_t r0,
+	int64_t r1)
+{
+	const __m512i m4 = _mm512_set1_epi8(15);
+	int nb = (int)(w->cols / QK_K);
+
+	for (int64_t r = r0; r < r1; r += PACK_ROWS) {
+		const struct q4k_pack *pk = pack + (size_t)(r / PACK_ROWS) * nb;
+		__m512 acc[3], accmin[3];
+
+		for (int t = 0; t < n; t++)
+			acc[t] = accmin[t] = _mm512_setzero_ps();
+		for (int i = 0; i < nb; i++, pk++) {
+			__m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(
+			    (const __m256i *)pk->d));
+			__m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(
+			    (const __m256i *)pk->dmin));
+			__m512i s1[3], s2[3];
+
+			for (int t = 0; t < n; t++)
+				s1[t] = s2[t] = _mm512_setzero_si512();
+			for (int p = 0; p < 4; p++) {
+				__m512i g0[3], g1[3];
+				__m512i mp = _mm512_cvtepu8_epi16(_mm256_loadu_si256(
+				    (const __m256i *)pk->mins[p]));
+
+				for (int t = 0; t < n; t++)
+					g0[t] = g1[t] = _mm512_setzero_si512();
+				for (int j = 0; j < 8; j++) {
+					__m512i v = _mm512_loadu_si512((const void *)
+					    pk->qs[8 * p + j]);
+					__m512i lo = _mm512_and_si512(v, m4);
+					/* a 16-bit shift is safe: the mask keeps
+					 * one byte's bits */
+					__m512i hi = _mm512_and_si512(
+					    _mm512_srli_epi16(v, 4), m4);
+
+					for (int t = 0; t < n; t++) {
+						const int8_t *aq = qa[(size_t)t * nb +
+						    i].q + 64 * p + 4 * j;
+						int32_t x0, x1;
+
+						memcpy(&x0, aq, 4);
+						memcpy(&x1, aq + 32, 4);
+						g0[t] = _mm512_dpbusd_epi32(g0[t], lo,
+						    _mm512_set1_epi32(x0));
+						g1[t] = _mm512_dpbusd_epi32(g1[t], hi,
+						    _mm512_set1_epi32(x1));
+					}
+				}
+				for (int t = 0; t < n; t++) {
+					const int16_t *bs = qa[(size_t)t * nb +
+					    i].bsums + 4 * p;
+					uint32_t b2 = (uint16_t)(bs[0] + bs[1]) |
+					    (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
+
+					s1[t] = _mm512_add_epi32(s1[t],
+					    _mm512_add_epi32(_mm512_mullo_epi32(g0[t],
+					    _mm512_cvtepu8_epi32(_mm_loadu_si128(
+					    (const __m128i *)pk->sc[2 * p]))),
+					    _mm512_mullo_epi32(g1[t],
+					    _mm512_cvtepu8_epi32(_mm_loadu_si128(
+					    (const __m128i *)pk->sc[2 * p + 1])))));
+					s2[t] = _mm512_dpwssd_epi32(s2[t], mp,
+					    _mm512_set1_epi32((int)b2));
+				}
+			}
+			for (int t = 0; t < n; t++) {
+				__m512 ad = _mm512_set1_ps(qa[(size_t)t * nb + i].d);
+				__m512 dd = _mm512_mul_ps(d, ad);
+				__m512 dm = _mm512_mul_ps(dmin, ad);
+				__m512 f1 = _mm512_cvtepi32_ps(s1[t]);
+				__m512 f2 = _mm512_cvtepi32_ps(s2[t]);
+
+				if (w->repacked) {
+					acc[t] = _mm512_fmadd_ps(f1, dd, acc[t]);
+					accmin[t] = _mm512_fmadd_ps(f2, dm, accmin[t]);
+				} else {
+					acc[t] = _mm512_add_ps(acc[t], _mm512_sub_ps(
+					    _mm512_mul_ps(dd, f1), _mm512_mul_ps(dm, f2)));
+				}
+			}
+		}
+		for (int t = 0; t < n; t++)
+			_mm512_storeu_ps(y + (size_t)t * y_stride + r, w->repacked ?
+			    _mm512_sub_ps(acc[t], accmin[t]) : acc[t]);
+	}
+}
+#endif
 
 int
 matmul_k_rows(const struct mat *w, const void *pack, const struct q8k *qa,
 	int n, float *y, int y_stride, int64_t r0, int64_t r1)
 {
-	(void)pack;
 	if (r0 >= r1)
 		return 0;
+#ifdef KQ_SIMD
+	if (!force_scalar_k && pack && w->type == GGML_Q4_K && n < 4 &&
+	    pack_size_k(w)) {
+		int64_t whole = w->rows / PACK_ROWS * PACK_ROWS;
+		int64_t mid = r1 < whole ? r1 : whole;
+
+		if (r0 < mid)
+			q4k_packed_rows(w, pack, qa, n, y, y_stride, r0, mid);
+		if (mid == r1)
+			return 0;
+		if (r0 < mid)
+			r0 = mid;
+	}
+#else
+	(void)pack;
+#endif
 #ifdef KQ_FAST
 	if (!force_scalar_k && w->type == GGML_Q4_K && n >= 4)
 		return k_gemm_rows(w, qa, n, y, y_stride, r0, r1);

@@ -1,7 +1,8 @@
 /* kernel-bench: how fast matmul_k_rows streams K-quant weights, one
  * thread, on matrices of Qwen2.5's shapes (random levels, sane scales), at
- * one activation row (generation) and 64 (a prompt). Prints GB/s of
- * weights a type, shape and row count. Built by make tprogs, run by hand:
+ * one activation row (generation) and 64 (a prompt), from the file's
+ * layout and, where the build packs the type (pack_k), from the packed
+ * one. Prints GB/s of weights a type, shape and row count. Built by make tprogs, run by hand:
  * kernel-bench [seconds a case]. Times are the thread's CPU time (the
  * machine is shared). Not a test. */
 #include <stdio.h>
@@ -36,9 +37,11 @@ now(void)
 /* The old tree had matmul_k only: one thread of it is the same work. */
 #ifdef KB_BEFORE
 #include <omp.h>
-#define ROWS_CALL(w, qa, n, y, r1) matmul_k(w, qa, n, y, (int)(r1))
+#define ROWS_CALL(w, pk, qa, n, y, r1) matmul_k(w, qa, n, y, (int)(r1))
+#define pack_size_k(w) ((size_t)0)
+#define pack_k(w, pk)
 #else
-#define ROWS_CALL(w, qa, n, y, r1) matmul_k_rows(w, NULL, qa, n, y, \
+#define ROWS_CALL(w, pk, qa, n, y, r1) matmul_k_rows(w, pk, qa, n, y, \
 	(int)(r1), 0, r1)
 #endif
 
@@ -92,18 +95,29 @@ main(int argc, char **argv)
 		for (int64_t i = 0; i < 64 * cols; i++)
 			x[i] = (float)(rnd() % 2001) / 1000.0f - 1.0f;
 		quantize_act_k(x, 64, (int)cols, qa);
+		for (int packed = 0; packed < 2; packed++)
 		for (size_t j = 0; j < sizeof ns / sizeof *ns; j++) {
+			void *pk = NULL;
 			int calls = 0;
-			double t0 = now(), t;
+			double t0, t;
 
+			if (packed && !pack_size_k(&m))
+				break;
+			if (packed && !(pk = malloc(pack_size_k(&m))))
+				return 1;
+			if (pk)
+				pack_k(&m, pk);
+			t0 = now();
 			do {
-				ROWS_CALL(&m, qa, ns[j], y, rows);
+				ROWS_CALL(&m, pk, qa, ns[j], y, rows);
 				calls++;
 				t = now() - t0;
 			} while (t < secs);
-			printf("%s %5lldx%-5lld n=%-2d %8.2f GB/s %9.3f ms/call\n",
+			printf("%s %5lldx%-5lld n=%-2d %8.2f GB/s %9.3f ms/call%s\n",
 			    q->name, (long long)rows, (long long)cols, ns[j],
-			    (double)bytes * calls / t / 1e9, t / calls * 1e3);
+			    (double)bytes * calls / t / 1e9, t / calls * 1e3,
+			    packed ? " packed" : "");
+			free(pk);
 		}
 		free(w);
 		free(x);

@@ -139,7 +139,9 @@ fill_k(uint8_t *w, uint32_t type, size_t n)
  * for every row count the kernels tell apart (n < 4, gemm rows in fours
  * and the rest, the tiled kernels from 8 up, passes of MATMUL_K_MAX_N),
  * for matrices repacked or not (rows not a multiple of 8), with levels
- * quantized or at random, and for a run of rows through matmul_k_rows. */
+ * quantized or at random, for a run of rows through matmul_k_rows, and
+ * from the packed layout where the build has one (pack_k; rows past the
+ * last whole group from the file). */
 static int
 test_k_exact(uint32_t type)
 {
@@ -190,6 +192,25 @@ test_k_exact(uint32_t type)
 				    q->name, n, (long long)m.rows,
 				    fill_kind ? "random" : "quantized");
 				bad = 1;
+			}
+			if (pack_size_k(&m)) {
+				void *pk = malloc(pack_size_k(&m));
+
+				pack_k(&m, pk);
+				memset(y[0], 0xff, sizeof(float) * MAXN * 48);
+				if (matmul_k_rows(&m, pk, qa, n, y[0], 48, 0, 16) < 0 ||
+				    matmul_k_rows(&m, pk, qa, n, y[0], 48, 16,
+				    m.rows) < 0)
+					bad = 1;
+				if (memcmp(y[0], y[1], sizeof(float) *
+				    ((size_t)(n - 1) * 48 + (size_t)m.rows))) {
+					printf("%s: n %d rows %lld %s: packed "
+					    "differs\n", q->name, n,
+					    (long long)m.rows,
+					    fill_kind ? "random" : "quantized");
+					bad = 1;
+				}
+				free(pk);
 			}
 			cases++;
 		}
