@@ -1314,15 +1314,17 @@ kw_q6k(const struct block_q6_K *b, struct kw *k)
 		    _mm512_set1_epi32((int)(k)->q[(q0) + j_]));		\
 } while (0)
 
-/* Q4_K, R rows from r against every tile: ggml's gemm order for rows
- * below gemm (per 64 values), its gemv's at and past gemm (per block),
- * or the plain kernel's (plain: the matrix is not repacked). */
+/* Q4_K, R rows from r against the n activation rows from t0 of ntot (in
+ * tiles xt): ggml's gemm order for activation rows below ntot - ntot % 4
+ * (per 64 values), its gemv's past them (per block), or the plain
+ * kernel's (plain: the matrix is not repacked). */
 static inline __attribute__((always_inline)) void
 q4k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
-	float *acc, struct kw *kb, float *y, int y_stride, int64_t r, int R)
+	int t0, int ntot, float *acc, struct kw *kb, float *y, int y_stride,
+	int64_t r, int R)
 {
 	int ntile = (n + TILE - 1) / TILE, plain = !w->repacked;
-	int gemm = plain ? 0 : n - n % 4;
+	int gemm = plain ? 0 : ntot - ntot % 4 - t0;
 
 	memset(acc, 0, sizeof(float) * 2 * TILE * (size_t)(ntile * R));
 	for (int i = 0; i < nb; i++) {
@@ -1470,10 +1472,11 @@ below(int m, int h)
 
 static inline __attribute__((always_inline)) void
 q4k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
-	float *acc, struct kw *kb, float *y, int y_stride, int64_t r, int R)
+	int t0, int ntot, float *acc, struct kw *kb, float *y, int y_stride,
+	int64_t r, int R)
 {
 	int ntile = (n + TILE - 1) / TILE, plain = !w->repacked;
-	int gemm = plain ? 0 : n - n % 4;
+	int gemm = plain ? 0 : ntot - ntot % 4 - t0;
 
 	memset(acc, 0, sizeof(float) * 2 * TILE * (size_t)(ntile * R));
 	for (int i = 0; i < nb; i++) {
@@ -1605,34 +1608,45 @@ q6k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
 enum { GEMM_ROWS = 4 };
 
 /* Rows [r0, r1) of a Q4_K (n >= 4) or Q6_K (n >= TILED_MIN) matrix
- * through the prompt kernels. */
+ * through the prompt kernels, MATMUL_K_MAX_N activation rows a pass (their
+ * tiles stay in cache while every weight row goes by). */
 static int
 k_gemm_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int y_stride, int64_t r0, int64_t r1)
 {
-	int nb = (int)(w->cols / QK_K), ntile = (n + TILE - 1) / TILE;
-	int q6 = w->type == GGML_Q6_K;
-	struct xtile *xt = xtiles(qa, n, nb);
-	float *acc = malloc(sizeof(float) * 2 * TILE * GEMM_ROWS *
-	    (size_t)ntile);
+	enum { CHUNK = MATMUL_K_MAX_N, CTILES = CHUNK / TILE };
+	int nb = (int)(w->cols / QK_K), q6 = w->type == GGML_Q6_K;
+	float *acc = malloc(sizeof(float) * 2 * TILE * GEMM_ROWS * CTILES);
+	struct xtile *xt = NULL;
 	struct kw kb[GEMM_ROWS];
-	int64_t r = r0;
 
-	if (!xt || !acc) {
-		free(xt);
-		free(acc);
+	_Static_assert(CHUNK % TILE == 0, "whole tiles a pass");
+	if (!acc)
 		return -1;
+	for (int t0 = 0; t0 < n; t0 += CHUNK) {
+		int m = n - t0 < CHUNK ? n - t0 : CHUNK;
+		float *yc = y + (size_t)t0 * y_stride;
+		int64_t r = r0;
+
+		free(xt);
+		if (!(xt = xtiles(qa + (size_t)t0 * nb, m, nb))) {
+			free(acc);
+			return -1;
+		}
+		for (; r + GEMM_ROWS <= r1; r += GEMM_ROWS)
+			if (q6)
+				q6k_gemm(w, xt, nb, m, acc, kb, yc, y_stride, r,
+				    GEMM_ROWS);
+			else
+				q4k_gemm(w, xt, nb, m, t0, n, acc, kb, yc,
+				    y_stride, r, GEMM_ROWS);
+		for (; r < r1; r++)
+			if (q6)
+				q6k_gemm(w, xt, nb, m, acc, kb, yc, y_stride, r, 1);
+			else
+				q4k_gemm(w, xt, nb, m, t0, n, acc, kb, yc,
+				    y_stride, r, 1);
 	}
-	for (; r + GEMM_ROWS <= r1; r += GEMM_ROWS)
-		if (q6)
-			q6k_gemm(w, xt, nb, n, acc, kb, y, y_stride, r, GEMM_ROWS);
-		else
-			q4k_gemm(w, xt, nb, n, acc, kb, y, y_stride, r, GEMM_ROWS);
-	for (; r < r1; r++)
-		if (q6)
-			q6k_gemm(w, xt, nb, n, acc, kb, y, y_stride, r, 1);
-		else
-			q4k_gemm(w, xt, nb, n, acc, kb, y, y_stride, r, 1);
 	free(xt);
 	free(acc);
 	return 0;
