@@ -786,14 +786,6 @@ q4k_scales(const uint8_t *s)
 	return _mm_or_si128(lo, hi);
 }
 
-static inline int
-hsum_epi32x4(__m128i v)
-{
-	v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4e));
-	v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xb1));
-	return _mm_cvtsi128_si32(v);
-}
-
 #ifdef KQ_SIMD
 typedef __m512i kvec;
 
