@@ -8,10 +8,20 @@
  * the dot product of the levels with the activations is the one hot loop,
  * vectorised with AVX2 where the build has it. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #ifdef __AVX2__
 #include <immintrin.h>
+#endif
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#define KQ_SIMD 1           /* the fast kernels, 512 bits wide */
+#define KQ_FAST 1
+#elif defined(__AVX2__) && defined(__FMA__)
+#define KQ_FAST 1           /* the fast kernels, 256 bits wide */
 #endif
 
 #include "blocks.h"
@@ -456,59 +466,49 @@ hsum8(const float *v)
 	return (r0 + r2) + (r1 + r3);
 }
 
-static int
-matmul_lanes(const struct mat *w, const struct q8k *qa, int n, float *y,
-	int y_stride, decode_fn dec, int size)
+/* Rows [r0, r1) of a Q3_K, Q5_K or Q6_K matrix in the lanes' order. */
+static void
+lanes_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, decode_fn dec, int size, int64_t r0, int64_t r1)
 {
 	int nb = (int)(w->cols / QK_K), q6 = w->type == GGML_Q6_K;
+	float acc[MATMUL_K_MAX_N][8], mins[MATMUL_K_MAX_N];
 
-	#pragma omp parallel
-	{
-		float acc[MATMUL_K_MAX_N][8], mins[MATMUL_K_MAX_N];
+	for (int64_t r = r0; r < r1; r++) {
+		const uint8_t *wr = (const uint8_t *)w->data + r * w->row_bytes;
 
-		#pragma omp for schedule(static)
-		for (int64_t r = 0; r < w->rows; r++) {
-			const uint8_t *wr = (const uint8_t *)w->data +
-			    r * w->row_bytes;
+		for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
+			int m = n - t0 < MATMUL_K_MAX_N ? n - t0 : MATMUL_K_MAX_N;
 
-			for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
-				int m = n - t0 < MATMUL_K_MAX_N ? n - t0 :
-				    MATMUL_K_MAX_N;
+			memset(acc, 0, sizeof acc);
+			memset(mins, 0, sizeof mins);
+			for (int i = 0; i < nb; i++) {
+				struct kdec k;
 
-				memset(acc, 0, sizeof acc);
-				memset(mins, 0, sizeof mins);
-				for (int i = 0; i < nb; i++) {
-					struct kdec k;
+				dec(wr + (size_t)i * (size_t)size, &k);
+				for (int t = 0; t < m; t++) {
+					const struct q8k *a = qa +
+					    (size_t)(t0 + t) * nb + i;
+					float d = a->d * k.d;
+					int lane[8], im = 0;
 
-					dec(wr + (size_t)i * (size_t)size, &k);
-					for (int t = 0; t < m; t++) {
-						const struct q8k *a = qa +
-						    (size_t)(t0 + t) * nb + i;
-						float d = a->d * k.d;
-						int lane[8], im = 0;
-
-						k_lanes(&k, a, q6, lane);
-						for (int j = 0; j < 8; j++)
-							acc[t][j] = fmaf(d,
-							    (float)lane[j],
-							    acc[t][j]);
-						if (k.dmin == 0)
-							continue;
-						for (int g = 0; g < 8; g++)
-							im += k.min[g] *
-							    (a->bsums[2 * g] +
-							    a->bsums[2 * g + 1]);
-						mins[t] += -a->d * k.dmin *
-						    (float)im;
-					}
+					k_lanes(&k, a, q6, lane);
+					for (int j = 0; j < 8; j++)
+						acc[t][j] = fmaf(d, (float)lane[j],
+						    acc[t][j]);
+					if (k.dmin == 0)
+						continue;
+					for (int g = 0; g < 8; g++)
+						im += k.min[g] * (a->bsums[2 * g] +
+						    a->bsums[2 * g + 1]);
+					mins[t] += -a->d * k.dmin * (float)im;
 				}
-				for (int t = 0; t < m; t++)
-					y[(size_t)(t0 + t) * y_stride + r] =
-					    hsum8(acc[t]) + mins[t];
 			}
+			for (int t = 0; t < m; t++)
+				y[(size_t)(t0 + t) * y_stride + r] = hsum8(acc[t]) +
+				    mins[t];
 		}
 	}
-	return 0;
 }
 
 /* One block as ggml's tiled K kernel (its AVX-512 VNNI build) sums it for
@@ -634,39 +634,29 @@ row_repacked(const struct kdec *k, const struct q8k *a, int nb, int t, int n)
 	return repacked_k_row(k, a, nb, step);
 }
 
-/* Activation rows 0..m-1 of n against every weight row, each weight row's
- * blocks decoded once. */
+/* Activation rows 0..m-1 of n against weight rows [r0, r1), each weight
+ * row's blocks decoded once. */
 static int
-matmul_decoded(const struct mat *w, const struct q8k *qa, int m, int n,
-	float *y, int y_stride, decode_fn dec, int size, krow_fn row)
+decoded_rows(const struct mat *w, const struct q8k *qa, int m, int n,
+	float *y, int y_stride, decode_fn dec, int size, krow_fn row,
+	int64_t r0, int64_t r1)
 {
-	int nb = (int)(w->cols / QK_K), failed = 0;
+	int nb = (int)(w->cols / QK_K);
+	struct kdec *k = malloc((size_t)nb * sizeof *k);
 
-	#pragma omp parallel
-	{
-		struct kdec *k = malloc((size_t)nb * sizeof *k);
+	if (!k)
+		return -1;
+	for (int64_t r = r0; r < r1; r++) {
+		const uint8_t *wr = (const uint8_t *)w->data + r * w->row_bytes;
 
-		if (!k) {
-			#pragma omp atomic write
-			failed = 1;
-		}
-
-		#pragma omp for schedule(static)
-		for (int64_t r = 0; r < w->rows; r++) {
-			const uint8_t *wr = (const uint8_t *)w->data +
-			    r * w->row_bytes;
-
-			if (!k)
-				continue;
-			for (int i = 0; i < nb; i++)
-				dec(wr + (size_t)i * (size_t)size, &k[i]);
-			for (int t = 0; t < m; t++)
-				y[(size_t)t * y_stride + r] = row(k,
-				    qa + (size_t)t * nb, nb, t, n);
-		}
-		free(k);
+		for (int i = 0; i < nb; i++)
+			dec(wr + (size_t)i * (size_t)size, &k[i]);
+		for (int t = 0; t < m; t++)
+			y[(size_t)t * y_stride + r] = row(k, qa + (size_t)t * nb,
+			    nb, t, n);
 	}
-	return failed ? -1 : 0;
+	free(k);
+	return 0;
 }
 
 enum { TILED_MIN = 8 };         /* ggml_tiled_min_batch */
@@ -685,21 +675,55 @@ row_tiled(const struct kdec *k, const struct q8k *a, int nb, int t, int n)
 	return acc;
 }
 
-int
-matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
-	int y_stride)
+/* Rows [r0, r1) of Q2_K or Q4_K (unrepacked) block by block, as
+ * ggml's plain kernels sum them. */
+static void
+block_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, decode_fn dec, int size, int64_t r0, int64_t r1)
 {
-	int size = 0, nb = (int)(w->cols / QK_K);
-	decode_fn dec = decoder(w->type, &size);
+	int nb = (int)(w->cols / QK_K);
+	float acc[MATMUL_K_MAX_N];
 
+	for (int64_t r = r0; r < r1; r++) {
+		const uint8_t *wr = (const uint8_t *)w->data + r * w->row_bytes;
+
+		for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
+			int m = n - t0 < MATMUL_K_MAX_N ? n - t0 : MATMUL_K_MAX_N;
+
+			memset(acc, 0, (size_t)m * sizeof *acc);
+			for (int i = 0; i < nb; i++) {
+				struct kdec k;
+
+				dec(wr + (size_t)i * (size_t)size, &k);
+				dot_block(&k, qa + (size_t)t0 * nb + i, nb, m, acc);
+			}
+			for (int t = 0; t < m; t++)
+				y[(size_t)(t0 + t) * y_stride + r] = acc[t];
+		}
+	}
+}
+
+/* Rows [r0, r1) through the decoded blocks (struct kdec): the reference
+ * order of every type, which the fast kernels below keep. */
+static int
+ref_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, int64_t r0, int64_t r1)
+{
+	int size = 0;
+	decode_fn dec = decoder(w->type, &size);
+	int lanes = w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
+	    w->type == GGML_Q6_K;
+
+	if (!dec)
+		return -1;
 	if (w->type == GGML_Q4_K && w->repacked)
-		return matmul_decoded(w, qa, n, n, y, y_stride, dec, size,
-		    row_repacked);
+		return decoded_rows(w, qa, n, n, y, y_stride, dec, size,
+		    row_repacked, r0, r1);
 	if (w->type == GGML_Q2_K && w->repacked && n >= 4) {
 		int gemm = n - n % 4;
 
-		if (matmul_decoded(w, qa, gemm, n, y, y_stride, dec, size,
-		    row_repacked) < 0)
+		if (decoded_rows(w, qa, gemm, n, y, y_stride, dec, size,
+		    row_repacked, r0, r1) < 0)
 			return -1;
 		if (gemm == n)
 			return 0;
@@ -707,66 +731,1134 @@ matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 		y += (size_t)gemm * (size_t)y_stride;
 		n -= gemm;
 	}
-	if ((w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
-	    w->type == GGML_Q6_K) && n >= TILED_MIN)
-		return matmul_decoded(w, qa, n, n, y, y_stride, dec, size,
-		    row_tiled);
-	if (w->type == GGML_Q3_K || w->type == GGML_Q5_K ||
-	    w->type == GGML_Q6_K)
-		return matmul_lanes(w, qa, n, y, y_stride, dec, size);
-	#pragma omp parallel
-	{
-		float acc[MATMUL_K_MAX_N];
+	if (lanes && n >= TILED_MIN)
+		return decoded_rows(w, qa, n, n, y, y_stride, dec, size,
+		    row_tiled, r0, r1);
+	if (lanes)
+		lanes_rows(w, qa, n, y, y_stride, dec, size, r0, r1);
+	else
+		block_rows(w, qa, n, y, y_stride, dec, size, r0, r1);
+	return 0;
+}
 
-		#pragma omp for schedule(static)
-		for (int64_t r = 0; r < w->rows; r++) {
-			const uint8_t *wr = (const uint8_t *)w->data +
-			    r * w->row_bytes;
+#ifdef KQ_FAST
+/* The fast kernels (AVX-512 BW + VNNI, or AVX2 + FMA): weight blocks
+ * unpacked straight into registers, each decoded block used by every
+ * activation row. The integer sums are exact, so they are taken in
+ * whatever order suits the registers; every float step is the
+ * reference's, in its order:
+ *   Q4_K repacked: per block, fmaf((float)s1, d * a.d, acc) and
+ *     fmaf((float)s2, dmin * a.d, accmin), once (gemv rows) or per 64
+ *     values (gemm rows: the first n - n % 4 of n >= 4), acc - accmin last;
+ *   Q4_K plain: acc += d * a.d * (float)s1 - dmin * a.d * (float)s2;
+ *   Q6_K, n < 8: eight lanes fused-added per block, hsum8 last;
+ *   Q6_K, n >= 8: acc = fmaf((float)s1 * d, a.d, acc).
+ * s1 is the sum of scale times level times activation, s2 of min times
+ * activation sums. */
 
-			for (int t0 = 0; t0 < n; t0 += MATMUL_K_MAX_N) {
-				int m = n - t0 < MATMUL_K_MAX_N ? n - t0 :
-				    MATMUL_K_MAX_N;
+static inline float
+half(uint16_t h)
+{
+#ifdef __F16C__
+	return _cvtsh_ss(h);
+#else
+	return fp16_to_f32(h);
+#endif
+}
 
-				memset(acc, 0, (size_t)m * sizeof *acc);
-				for (int i = 0; i < nb; i++) {
-					struct kdec k;
+/* Scales and mins of a Q4_K/Q5_K block, bytes 0-7 and 8-15 (scale_min for
+ * the 16 at once: the high 2 bits of scales and mins 4-7 sit in the top
+ * of bytes 0-7). */
+static inline __m128i
+q4k_scales(const uint8_t *s)
+{
+	/* 16 bytes: the 12 and 4 of qs (a block holds them), not used */
+	__m128i v = _mm_loadu_si128((const __m128i *)s), a, b, lo, hi;
 
-					dec(wr + (size_t)i * (size_t)size, &k);
-					dot_block(&k, qa + (size_t)t0 * nb + i,
-					    nb, m, acc);
+	a = _mm_shuffle_epi32(v, 0x98);         /* u0 u2 u1 u2 */
+	b = _mm_shuffle_epi32(v, 0x50);         /* u0 u0 u1 u1 */
+	/* sc 0-3, low bits of sc 4-7, m 0-3, low bits of m 4-7 */
+	lo = _mm_and_si128(_mm_srlv_epi32(a, _mm_setr_epi32(0, 0, 0, 4)),
+	    _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+	/* bits 6-7 of bytes 0-3 (sc) and 4-7 (m) up to bits 4-5 */
+	hi = _mm_and_si128(_mm_srli_epi32(b, 2), _mm_setr_epi32(0, 0x30303030,
+	    0, 0x30303030));
+	return _mm_or_si128(lo, hi);
+}
+
+#ifdef KQ_SIMD
+typedef __m512i kvec;
+
+/* The four i32 sums of four vectors, in order. */
+static inline __m128i
+hsum4_kvec(__m512i a, __m512i b, __m512i c, __m512i d)
+{
+	__m512i ab = _mm512_add_epi32(_mm512_shuffle_i64x2(a, b, 0x44),
+	    _mm512_shuffle_i64x2(a, b, 0xee));
+	__m512i cd = _mm512_add_epi32(_mm512_shuffle_i64x2(c, d, 0x44),
+	    _mm512_shuffle_i64x2(c, d, 0xee));
+	/* 128-bit lane k: partial sums of the k-th vector */
+	__m512i x = _mm512_add_epi32(_mm512_shuffle_i64x2(ab, cd, 0x88),
+	    _mm512_shuffle_i64x2(ab, cd, 0xdd));
+
+	x = _mm512_add_epi32(x, _mm512_shuffle_epi32(x, _MM_PERM_BADC));
+	x = _mm512_add_epi32(x, _mm512_shuffle_epi32(x, _MM_PERM_CDAB));
+	return _mm512_castsi512_si128(_mm512_permutexvar_epi32(
+	    _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+	    x));
+}
+
+/* A Q4_K block unpacked: w[c] the levels of values 64c..64c+63, sc[c]
+ * their scales as 16-bit words (groups 2c and 2c+1), mins the 8 mins as
+ * words. */
+struct q4k_regs {
+	__m512i w[4], sc[4];
+	__m128i mins;
+	float d, dmin;
+};
+
+static inline void
+q4k_unpack(const struct block_q4_K *b, struct q4k_regs *k)
+{
+	const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(),
+	    _mm256_set1_epi16(4), 1);
+	const __m512i m4 = _mm512_set1_epi8(15);
+	__m128i s = q4k_scales((const uint8_t *)b +
+	    offsetof(struct block_q4_K, scales));
+	__m512i s4 = _mm512_broadcast_i32x4(s);
+
+	k->d = half(b->d);
+	k->dmin = half(b->dmin);
+	k->mins = _mm_cvtepu8_epi16(_mm_srli_si128(s, 8));
+	for (int c = 0; c < 4; c++) {
+		__m512i v = _mm512_broadcast_i64x4(_mm256_loadu_si256(
+		    (const __m256i *)(b->qs + 32 * c)));
+		/* word g of a 128-bit lane: byte g, zero extended */
+		__m512i idx = _mm512_inserti64x4(_mm512_set1_epi16(
+		    (short)(0x8000 | 2 * c)), _mm256_set1_epi16(
+		    (short)(0x8000 | (2 * c + 1))), 1);
+
+		/* a 16-bit shift is safe: the mask keeps one byte's bits */
+		k->w[c] = _mm512_and_si512(_mm512_srlv_epi16(v, shift), m4);
+		k->sc[c] = _mm512_shuffle_epi8(s4, idx);
+	}
+}
+
+/* Scale times level times activation over a block, in 16 partial sums. */
+static inline __m512i
+q4k_sum(const struct q4k_regs *k, const struct q8k *a)
+{
+	__m512i acc = _mm512_setzero_si512();
+
+	for (int c = 0; c < 4; c++)
+		acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(k->w[c],
+		    _mm512_loadu_si512((const void *)(a->q + 64 * c))),
+		    k->sc[c]);
+	return acc;
+}
+
+/* A block's levels as bytes, in value order. */
+static inline void
+q4k_levels(const struct q4k_regs *k, uint8_t *out)
+{
+	for (int c = 0; c < 4; c++)
+		_mm512_storeu_si512((void *)(out + 64 * c), k->w[c]);
+}
+
+/* A Q6_K block unpacked: w[c] the 6-bit levels (unsigned, q + 32) of
+ * values 64c..64c+63, sc[c] their scales as words (groups 4c..4c+3, one a
+ * 128-bit lane), sc16 the 16 scales as words. */
+struct q6k_regs {
+	__m512i w[4], sc[4];
+	__m256i sc16;
+	float d;
+};
+
+static inline void
+q6k_unpack(const struct block_q6_K *b, struct q6k_regs *k)
+{
+	const __m512i m4 = _mm512_set1_epi8(15), m2 = _mm512_set1_epi8(0x30);
+	/* high bits 0-1 (values 0-31 of a 128) and 2-3 (32-63) to bits 4-5;
+	 * 4-5 (64-95) and 6-7 (96-127) the same */
+	const __m512i up = _mm512_inserti64x4(_mm512_set1_epi16(4),
+	    _mm256_set1_epi16(2), 1);
+	const __m512i down = _mm512_inserti64x4(_mm512_setzero_si512(),
+	    _mm256_set1_epi16(2), 1);
+	const __m512i lane = _mm512_inserti64x4(_mm512_castsi256_si512(
+	    _mm256_inserti128_si256(_mm256_setzero_si256(), _mm_set1_epi16(1),
+	    1)), _mm256_inserti128_si256(_mm256_set1_epi16(2),
+	    _mm_set1_epi16(3), 1), 1);
+	__m512i h = _mm512_loadu_si512((const void *)b->qh);
+
+	k->d = half(b->d);
+	k->sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+	    (const __m128i *)b->scales));
+	for (int half = 0; half < 2; half++) {
+		__m512i l = _mm512_loadu_si512((const void *)(b->ql + 64 * half));
+		__m512i hh = half ? _mm512_shuffle_i64x2(h, h, 0xee) :
+		    _mm512_shuffle_i64x2(h, h, 0x44);
+
+		/* 16-bit shifts are safe: the masks keep one byte's bits */
+		k->w[2 * half] = _mm512_or_si512(_mm512_and_si512(l, m4),
+		    _mm512_and_si512(_mm512_sllv_epi16(hh, up), m2));
+		k->w[2 * half + 1] = _mm512_or_si512(_mm512_and_si512(
+		    _mm512_srli_epi16(l, 4), m4), _mm512_and_si512(
+		    _mm512_srlv_epi16(hh, down), m2));
+	}
+	for (int c = 0; c < 4; c++)
+		k->sc[c] = _mm512_permutexvar_epi16(_mm512_add_epi16(lane,
+		    _mm512_set1_epi16((short)(4 * c))),
+		    _mm512_castsi256_si512(k->sc16));
+}
+
+/* ggml's eight lanes of a Q6_K block (k_lanes): lane j over the values
+ * with index % 32 in 4j..4j+3, less 32 times the scaled activation sums of
+ * groups 2j and 2j+1. */
+static inline __m256i
+q6k_lanes(const struct q6k_regs *k, const struct q8k *a)
+{
+	__m512i acc = _mm512_setzero_si512();
+	__m256i lanes, fold;
+
+	for (int c = 0; c < 4; c++) {
+		__m512i x = _mm512_loadu_si512((const void *)(a->q + 64 * c));
+
+		acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(k->w[c], x),
+		    k->sc[c]);
+	}
+	lanes = _mm256_add_epi32(_mm512_castsi512_si256(acc),
+	    _mm512_extracti64x4_epi64(acc, 1));
+	fold = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums),
+	    k->sc16);
+	return _mm256_sub_epi32(lanes, _mm256_slli_epi32(fold, 5));
+}
+
+static inline void
+q6k_levels(const struct q6k_regs *k, uint8_t *out)
+{
+	for (int c = 0; c < 4; c++)
+		_mm512_storeu_si512((void *)(out + 64 * c), k->w[c]);
+}
+
+#else
+typedef __m256i kvec;
+
+/* A Q4_K block unpacked: w[g] the levels of group g (32 values), sm its
+ * scales (bytes 0-7) and mins (8-15), mins the mins as words. */
+struct q4k_regs {
+	__m256i w[8];
+	uint8_t sm[16];
+	__m128i mins;
+	float d, dmin;
+};
+
+static inline void
+q4k_unpack(const struct block_q4_K *b, struct q4k_regs *k)
+{
+	const __m256i m4 = _mm256_set1_epi8(15);
+	__m128i s = q4k_scales((const uint8_t *)b +
+	    offsetof(struct block_q4_K, scales));
+
+	_mm_storeu_si128((__m128i *)k->sm, s);
+	k->d = half(b->d);
+	k->dmin = half(b->dmin);
+	k->mins = _mm_cvtepu8_epi16(_mm_srli_si128(s, 8));
+	for (int c = 0; c < 4; c++) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
+
+		/* a 16-bit shift is safe: the mask keeps one byte's bits */
+		k->w[2 * c] = _mm256_and_si256(v, m4);
+		k->w[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+	}
+}
+
+/* Scale times level times activation over a block, in 8 partial sums. */
+static inline __m256i
+q4k_sum(const struct q4k_regs *k, const struct q8k *a)
+{
+	__m256i acc = _mm256_setzero_si256();
+
+	for (int g = 0; g < 8; g++)
+		acc = _mm256_add_epi32(acc, _mm256_madd_epi16(
+		    _mm256_maddubs_epi16(k->w[g], _mm256_loadu_si256(
+		    (const __m256i *)(a->q + 32 * g))),
+		    _mm256_set1_epi16(k->sm[g])));
+	return acc;
+}
+
+/* The four i32 sums of four vectors, in order. */
+static inline __m128i
+hsum4_kvec(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+	__m256i x = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b),
+	    _mm256_hadd_epi32(c, d));
+
+	return _mm_add_epi32(_mm256_castsi256_si128(x),
+	    _mm256_extracti128_si256(x, 1));
+}
+
+static inline void
+q4k_levels(const struct q4k_regs *k, uint8_t *out)
+{
+	for (int g = 0; g < 8; g++)
+		_mm256_storeu_si256((__m256i *)(out + 32 * g), k->w[g]);
+}
+
+/* A Q6_K block unpacked: u[c] the 6-bit levels (q + 32) of values
+ * 32c..32c+31, sc the 16 scales, sc16 the same as words. */
+struct q6k_regs {
+	__m256i u[8];
+	__m256i sc16;
+	int8_t sc[16];
+	float d;
+};
+
+static inline void
+q6k_unpack(const struct block_q6_K *b, struct q6k_regs *k)
+{
+	const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+	const uint8_t *ql = b->ql, *qh = b->qh;
+
+	k->d = half(b->d);
+	memcpy(k->sc, b->scales, sizeof k->sc);
+	k->sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+	    (const __m128i *)b->scales));
+	for (int h = 0; h < 2; h++, ql += 64, qh += 32) {
+		__m256i lo1 = _mm256_loadu_si256((const __m256i *)ql);
+		__m256i lo2 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+		__m256i hb = _mm256_loadu_si256((const __m256i *)qh);
+
+		/* 16-bit shifts are safe: every result is masked per byte */
+		k->u[4 * h] = _mm256_or_si256(_mm256_and_si256(lo1, m4),
+		    _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
+		k->u[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(lo2, m4),
+		    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2),
+		    m2), 4));
+		k->u[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(
+		    _mm256_srli_epi16(lo1, 4), m4), _mm256_slli_epi16(
+		    _mm256_and_si256(_mm256_srli_epi16(hb, 4), m2), 4));
+		k->u[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(
+		    _mm256_srli_epi16(lo2, 4), m4), _mm256_slli_epi16(
+		    _mm256_and_si256(_mm256_srli_epi16(hb, 6), m2), 4));
+	}
+}
+
+/* ggml's eight lanes of a Q6_K block (k_lanes). */
+static inline __m256i
+q6k_lanes(const struct q6k_regs *k, const struct q8k *a)
+{
+	__m256i acc = _mm256_setzero_si256();
+
+	for (int c = 0; c < 8; c++) {
+		__m256i sc = _mm256_set_m128i(_mm_set1_epi16(k->sc[2 * c + 1]),
+		    _mm_set1_epi16(k->sc[2 * c]));
+
+		acc = _mm256_add_epi32(acc, _mm256_madd_epi16(sc,
+		    _mm256_maddubs_epi16(k->u[c], _mm256_loadu_si256(
+		    (const __m256i *)(a->q + 32 * c)))));
+	}
+	return _mm256_sub_epi32(acc, _mm256_slli_epi32(_mm256_madd_epi16(
+	    _mm256_loadu_si256((const __m256i *)a->bsums), k->sc16), 5));
+}
+
+static inline void
+q6k_levels(const struct q6k_regs *k, uint8_t *out)
+{
+	for (int c = 0; c < 8; c++)
+		_mm256_storeu_si256((__m256i *)(out + 32 * c), k->u[c]);
+}
+
+#endif
+
+/* Q4_K against n < 4 activation rows (every one in the gemv's order or
+ * the plain kernel's), four weight rows a pass so that the sums of the
+ * four end in one vector and the float steps run four rows wide. */
+static int
+q4k_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, int64_t r0, int64_t r1)
+{
+	int nb = (int)(w->cols / QK_K);
+
+	for (int64_t r = r0; r < r1; r += 4) {
+		int rows = r1 - r < 4 ? (int)(r1 - r) : 4;
+		__m128 acc[3], accmin[3];
+		float out[4];
+
+		for (int t = 0; t < n; t++)
+			acc[t] = accmin[t] = _mm_setzero_ps();
+		for (int i = 0; i < nb; i++) {
+			kvec s1[3][4];
+			__m128i mins[4];
+			float d[4] = { 0 }, dmin[4] = { 0 };
+
+			for (int q = 0; q < 4; q++) {
+				struct q4k_regs k;
+
+				if (q >= rows) {
+					for (int t = 0; t < n; t++)
+						memset(&s1[t][q], 0, sizeof s1[t][q]);
+					mins[q] = _mm_setzero_si128();
+					continue;
 				}
-				for (int t = 0; t < m; t++)
-					y[(size_t)(t0 + t) * y_stride + r] =
-					    acc[t];
+				q4k_unpack((const struct block_q4_K *)((const uint8_t *)
+				    w->data + (r + q) * w->row_bytes) + i, &k);
+				for (int t = 0; t < n; t++)
+					s1[t][q] = q4k_sum(&k, qa + (size_t)t * nb + i);
+				mins[q] = k.mins;
+				d[q] = k.d;
+				dmin[q] = k.dmin;
 			}
+			for (int t = 0; t < n; t++) {
+				const struct q8k *a = qa + (size_t)t * nb + i;
+				__m128i b = _mm_hadd_epi16(_mm_loadu_si128(
+				    (const __m128i *)a->bsums), _mm_loadu_si128(
+				    (const __m128i *)(a->bsums + 8)));
+				__m128 f1 = _mm_cvtepi32_ps(hsum4_kvec(s1[t][0],
+				    s1[t][1], s1[t][2], s1[t][3]));
+				__m128 f2 = _mm_cvtepi32_ps(_mm_hadd_epi32(
+				    _mm_hadd_epi32(_mm_madd_epi16(mins[0], b),
+				    _mm_madd_epi16(mins[1], b)), _mm_hadd_epi32(
+				    _mm_madd_epi16(mins[2], b),
+				    _mm_madd_epi16(mins[3], b))));
+				__m128 ad = _mm_set1_ps(a->d);
+				__m128 dd = _mm_mul_ps(_mm_loadu_ps(d), ad);
+				__m128 dm = _mm_mul_ps(_mm_loadu_ps(dmin), ad);
+
+				if (w->repacked) {
+					acc[t] = _mm_fmadd_ps(f1, dd, acc[t]);
+					accmin[t] = _mm_fmadd_ps(f2, dm, accmin[t]);
+				} else {
+					acc[t] = _mm_add_ps(acc[t], _mm_sub_ps(
+					    _mm_mul_ps(dd, f1), _mm_mul_ps(dm, f2)));
+				}
+			}
+		}
+		for (int t = 0; t < n; t++) {
+			_mm_storeu_ps(out, w->repacked ? _mm_sub_ps(acc[t],
+			    accmin[t]) : acc[t]);
+			for (int q = 0; q < rows; q++)
+				y[(size_t)t * y_stride + r + q] = out[q];
 		}
 	}
 	return 0;
 }
 
-/* Rows [r0, r1) through the whole-matrix kernels on a view of those rows
- * (nested in a parallel region, matmul_k's own region runs on one
- * thread). */
-int
-matmul_k_rows(const struct mat *w, const void *pack, const struct q8k *qa,
-	int n, float *y, int y_stride, int64_t r0, int64_t r1)
+/* Q6_K against n < TILED_MIN activation rows, in ggml's eight lanes. */
+static int
+q6k_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, int64_t r0, int64_t r1)
 {
-	struct mat v = mat_rows(w, r0, r1 - r0);
+	int nb = (int)(w->cols / QK_K);
+	__m256 lanes[TILED_MIN];
 
-	(void)pack;
-	return matmul_k(&v, qa, n, y + r0, y_stride);
+	for (int64_t r = r0; r < r1; r++) {
+		const struct block_q6_K *wr = (const void *)((const uint8_t *)
+		    w->data + r * w->row_bytes);
+
+		for (int t = 0; t < n; t++)
+			lanes[t] = _mm256_setzero_ps();
+		for (int i = 0; i < nb; i++) {
+			struct q6k_regs k;
+
+			q6k_unpack(&wr[i], &k);
+			for (int t = 0; t < n; t++) {
+				const struct q8k *a = qa + (size_t)t * nb + i;
+
+				lanes[t] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * k.d),
+				    _mm256_cvtepi32_ps(q6k_lanes(&k, a)), lanes[t]);
+			}
+		}
+		for (int t = 0; t < n; t++) {
+			float v[8];
+
+			/* the reference adds its zero sum of mins */
+			_mm256_storeu_ps(v, lanes[t]);
+			y[(size_t)t * y_stride + r] = hsum8(v) + 0.0f;
+		}
+	}
+	return 0;
 }
+
+/* The prompt kernels: 16 activation rows at once, one a 32-bit lane, so
+ * that every sum ends in its own lane and no horizontal adds are needed.
+ * The activations are laid out once per call in tiles (struct xtile): the
+ * bytes of each four values of 16 rows side by side, plus 128 (unsigned,
+ * as vpdpbusd wants one side), and vpdpbusd multiplies them by four
+ * weight levels broadcast from a word; the 128 is taken back by starting
+ * each group's sum at -128 times the group's sum of levels. */
+enum { TILE = 16 };
+
+struct xtile {
+	uint32_t x[64][TILE];           /* values 4j..4j+3 of row l, + 128 */
+	float d[TILE];                  /* the rows' scales (0 past n) */
+	uint32_t bpair[4][TILE];        /* Q4_K: activation sums of groups
+	                                 * 2p and 2p+1 (32 values each), i16 */
+};
+
+/* The tiles of n activation rows: tile ti of block i at [ti * nb + i]. */
+static struct xtile *
+xtiles(const struct q8k *qa, int n, int nb)
+{
+	int ntile = (n + TILE - 1) / TILE;
+	struct xtile *xt = aligned_alloc(64, (size_t)ntile * (size_t)nb *
+	    sizeof *xt);
+
+	if (!xt)
+		return NULL;
+	for (int ti = 0; ti < ntile; ti++)
+	for (int i = 0; i < nb; i++) {
+		struct xtile *x = &xt[(size_t)ti * nb + i];
+
+		for (int l = 0; l < TILE; l++) {
+			const struct q8k *a = qa + (size_t)(ti * TILE + l) * nb + i;
+			int live = ti * TILE + l < n;
+
+			x->d[l] = live ? a->d : 0.0f;
+			for (int j = 0; j < 64; j++) {
+				uint32_t v = 0;
+
+				if (live)
+					memcpy(&v, a->q + 4 * j, 4);
+				x->x[j][l] = v ^ 0x80808080u;
+			}
+			for (int p = 0; p < 4; p++) {
+				int lo = 0, hi = 0;
+
+				if (live) {
+					lo = a->bsums[4 * p] + a->bsums[4 * p + 1];
+					hi = a->bsums[4 * p + 2] + a->bsums[4 * p + 3];
+				}
+				x->bpair[p][l] = (uint16_t)lo | (uint32_t)(uint16_t)hi
+				    << 16;
+			}
+		}
+	}
+	return xt;
+}
+
+/* A weight block ready for the prompt kernels. */
+struct kw {
+	uint32_t q[64];                 /* levels, four a word (signed) */
+	int32_t init[16];               /* -128 times each group's levels */
+	int32_t sc[16];                 /* group scales */
+	int32_t mpair[4];               /* Q4_K: mins 2p and 2p+1, i16 */
+	float d, dmin;
+};
+
+/* A block's levels less off (bytes lv, overwritten) as prompt-kernel
+ * words, each group's sum of them folded into init. */
+static void
+kw_levels(uint8_t *lv, int group, int off, struct kw *k)
+{
+	for (int g = 0; g < QK_K / group; g++) {
+		int32_t sum = 0;
+
+		for (int j = 0; j < group; j++)
+			sum += lv[group * g + j];
+		k->init[g] = -128 * (sum - off * group);
+	}
+	for (int j = 0; j < QK_K; j++)
+		lv[j] = (uint8_t)(lv[j] - off);
+	memcpy(k->q, lv, sizeof k->q);
+}
+
+static void
+kw_q4k(const struct block_q4_K *b, struct kw *k)
+{
+	struct q4k_regs r;
+	uint8_t lv[QK_K], sm[16];
+
+	q4k_unpack(b, &r);
+	q4k_levels(&r, lv);
+	_mm_storeu_si128((__m128i *)sm, q4k_scales((const uint8_t *)b +
+	    offsetof(struct block_q4_K, scales)));
+	k->d = r.d;
+	k->dmin = r.dmin;
+	kw_levels(lv, 32, 0, k);
+	for (int g = 0; g < 8; g++)
+		k->sc[g] = sm[g];
+	for (int p = 0; p < 4; p++)
+		k->mpair[p] = sm[8 + 2 * p] | sm[8 + 2 * p + 1] << 16;
+}
+
+static void
+kw_q6k(const struct block_q6_K *b, struct kw *k)
+{
+	struct q6k_regs r;
+	uint8_t lv[QK_K];
+
+	q6k_unpack(b, &r);
+	q6k_levels(&r, lv);
+	k->d = r.d;
+	k->dmin = 0.0f;
+	kw_levels(lv, 16, 32, k);
+	for (int g = 0; g < 16; g++)
+		k->sc[g] = b->scales[g];
+}
+
+#ifdef KQ_SIMD
+/* Group g's exact dots for the tile's 16 rows (nq words of levels). */
+#define DOTS(acc, k, g, x, nq, q0) do {					\
+	(acc) = _mm512_set1_epi32((k)->init[g]);			\
+	for (int j_ = 0; j_ < (nq); j_++)				\
+		(acc) = _mm512_dpbusd_epi32((acc), _mm512_load_si512(	\
+		    (const void *)(x)->x[(q0) + j_]),			\
+		    _mm512_set1_epi32((int)(k)->q[(q0) + j_]));		\
+} while (0)
+
+/* Q4_K, R rows from r against the n activation rows from t0 of ntot (in
+ * tiles xt): ggml's gemm order for activation rows below ntot - ntot % 4
+ * (per 64 values), its gemv's past them (per block), or the plain
+ * kernel's (plain: the matrix is not repacked). */
+static inline __attribute__((always_inline)) void
+q4k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
+	int t0, int ntot, float *acc, struct kw *kb, float *y, int y_stride,
+	int64_t r, int R)
+{
+	int ntile = (n + TILE - 1) / TILE, plain = !w->repacked;
+	int gemm = plain ? 0 : ntot - ntot % 4 - t0;
+
+	memset(acc, 0, sizeof(float) * 2 * TILE * (size_t)(ntile * R));
+	for (int i = 0; i < nb; i++) {
+		for (int q = 0; q < R; q++)
+			kw_q4k((const struct block_q4_K *)((const uint8_t *)
+			    w->data + (r + q) * w->row_bytes) + i, &kb[q]);
+		for (int ti = 0; ti < ntile; ti++) {
+			const struct xtile *x = &xt[(size_t)ti * nb + i];
+			int head = gemm - ti * TILE;
+			__mmask16 hm = head <= 0 ? 0 : head >= TILE ? 0xffff :
+			    (__mmask16)((1u << head) - 1);
+			__m512 ad = _mm512_load_ps(x->d);
+
+			for (int q = 0; q < R; q++) {
+				const struct kw *k = &kb[q];
+				float *aq = acc + 2 * TILE * ((size_t)ti * R + q);
+				__m512 a1 = _mm512_loadu_ps(aq);
+				__m512 a2 = _mm512_loadu_ps(aq + TILE);
+				__m512 dd = _mm512_mul_ps(_mm512_set1_ps(k->d), ad);
+				__m512 dm = _mm512_mul_ps(_mm512_set1_ps(k->dmin), ad);
+				__m512i t1 = _mm512_setzero_si512();
+				__m512i t2 = _mm512_setzero_si512();
+
+				for (int p = 0; p < 4; p++) {
+					__m512i g0, g1, s1, s2;
+
+					DOTS(g0, k, 2 * p, x, 8, 16 * p);
+					DOTS(g1, k, 2 * p + 1, x, 8, 16 * p + 8);
+					s1 = _mm512_add_epi32(_mm512_mullo_epi32(g0,
+					    _mm512_set1_epi32(k->sc[2 * p])),
+					    _mm512_mullo_epi32(g1,
+					    _mm512_set1_epi32(k->sc[2 * p + 1])));
+					s2 = _mm512_dpwssd_epi32(_mm512_setzero_si512(),
+					    _mm512_load_si512((const void *)
+					    x->bpair[p]), _mm512_set1_epi32(
+					    k->mpair[p]));
+					a1 = _mm512_mask3_fmadd_ps(
+					    _mm512_cvtepi32_ps(s1), dd, a1, hm);
+					a2 = _mm512_mask3_fmadd_ps(
+					    _mm512_cvtepi32_ps(s2), dm, a2, hm);
+					t1 = _mm512_add_epi32(t1, s1);
+					t2 = _mm512_add_epi32(t2, s2);
+				}
+				if (plain) {
+					a1 = _mm512_add_ps(a1, _mm512_sub_ps(
+					    _mm512_mul_ps(dd, _mm512_cvtepi32_ps(t1)),
+					    _mm512_mul_ps(dm, _mm512_cvtepi32_ps(t2))));
+				} else if (hm != 0xffff) {
+					a1 = _mm512_mask3_fmadd_ps(
+					    _mm512_cvtepi32_ps(t1), dd, a1,
+					    (__mmask16)~hm);
+					a2 = _mm512_mask3_fmadd_ps(
+					    _mm512_cvtepi32_ps(t2), dm, a2,
+					    (__mmask16)~hm);
+				}
+				_mm512_storeu_ps(aq, a1);
+				_mm512_storeu_ps(aq + TILE, a2);
+			}
+		}
+	}
+	for (int ti = 0; ti < ntile; ti++)
+	for (int q = 0; q < R; q++) {
+		const float *aq = acc + 2 * TILE * ((size_t)ti * R + q);
+
+		for (int l = 0; l < TILE && ti * TILE + l < n; l++)
+			y[(size_t)(ti * TILE + l) * y_stride + r + q] = plain ?
+			    aq[l] : aq[l] - aq[TILE + l];
+	}
+}
+
+/* Q6_K, R rows from r against every tile, in the tiled kernel's order. */
+static inline __attribute__((always_inline)) void
+q6k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
+	float *acc, struct kw *kb, float *y, int y_stride, int64_t r, int R)
+{
+	int ntile = (n + TILE - 1) / TILE;
+
+	memset(acc, 0, sizeof(float) * TILE * (size_t)(ntile * R));
+	for (int i = 0; i < nb; i++) {
+		for (int q = 0; q < R; q++)
+			kw_q6k((const struct block_q6_K *)((const uint8_t *)
+			    w->data + (r + q) * w->row_bytes) + i, &kb[q]);
+		for (int ti = 0; ti < ntile; ti++) {
+			const struct xtile *x = &xt[(size_t)ti * nb + i];
+			__m512 ad = _mm512_load_ps(x->d);
+
+			for (int q = 0; q < R; q++) {
+				const struct kw *k = &kb[q];
+				float *aq = acc + TILE * ((size_t)ti * R + q);
+				__m512i s = _mm512_setzero_si512();
+
+				for (int g = 0; g < 16; g++) {
+					__m512i gs;
+
+					DOTS(gs, k, g, x, 4, 4 * g);
+					s = _mm512_add_epi32(s, _mm512_mullo_epi32(gs,
+					    _mm512_set1_epi32(k->sc[g])));
+				}
+				_mm512_storeu_ps(aq, _mm512_fmadd_ps(_mm512_mul_ps(
+				    _mm512_cvtepi32_ps(s), _mm512_set1_ps(k->d)), ad,
+				    _mm512_loadu_ps(aq)));
+			}
+		}
+	}
+	for (int ti = 0; ti < ntile; ti++)
+	for (int q = 0; q < R; q++)
+		for (int l = 0; l < TILE && ti * TILE + l < n; l++)
+			y[(size_t)(ti * TILE + l) * y_stride + r + q] =
+			    acc[TILE * ((size_t)ti * R + q) + l];
+}
+
+#else
+/* Group g's exact dots for the tile's 16 rows, as two halves of 8: no
+ * vpdpbusd, so the byte products come in pairs of 16 bits, run of them
+ * added before they are widened (no saturation: a pair is within
+ * 2 * 255 * 15 = 7650 for Q4_K's levels, run 4, and 2 * 255 * 32 = 16320
+ * for Q6_K's, run 2). */
+#define DOTS(lo, hi, k, g, x, nq, q0, run) do {				\
+	const __m256i one_ = _mm256_set1_epi16(1);			\
+	(lo) = (hi) = _mm256_set1_epi32((k)->init[g]);			\
+	for (int j_ = (q0); j_ < (q0) + (nq); j_ += (run)) {		\
+		__m256i pl_ = _mm256_setzero_si256(), ph_ = pl_;	\
+		for (int u_ = j_; u_ < j_ + (run); u_++) {		\
+			__m256i w_ = _mm256_set1_epi32((int)(k)->q[u_]); \
+			pl_ = _mm256_add_epi16(pl_, _mm256_maddubs_epi16( \
+			    _mm256_load_si256((const __m256i *)		\
+			    (x)->x[u_]), w_));				\
+			ph_ = _mm256_add_epi16(ph_, _mm256_maddubs_epi16( \
+			    _mm256_load_si256((const __m256i *)		\
+			    ((x)->x[u_] + 8)), w_));			\
+		}							\
+		(lo) = _mm256_add_epi32((lo), _mm256_madd_epi16(pl_, one_)); \
+		(hi) = _mm256_add_epi32((hi), _mm256_madd_epi16(ph_, one_)); \
+	}								\
+} while (0)
+
+/* Lanes below m of half h, as a blend mask. */
+static inline __m256
+below(int m, int h)
+{
+	return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(m),
+	    _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+	    _mm256_set1_epi32(8 * h))));
+}
+
+static inline __attribute__((always_inline)) void
+q4k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
+	int t0, int ntot, float *acc, struct kw *kb, float *y, int y_stride,
+	int64_t r, int R)
+{
+	int ntile = (n + TILE - 1) / TILE, plain = !w->repacked;
+	int gemm = plain ? 0 : ntot - ntot % 4 - t0;
+
+	memset(acc, 0, sizeof(float) * 2 * TILE * (size_t)(ntile * R));
+	for (int i = 0; i < nb; i++) {
+		for (int q = 0; q < R; q++)
+			kw_q4k((const struct block_q4_K *)((const uint8_t *)
+			    w->data + (r + q) * w->row_bytes) + i, &kb[q]);
+		for (int ti = 0; ti < ntile; ti++) {
+			const struct xtile *x = &xt[(size_t)ti * nb + i];
+
+			for (int q = 0; q < R; q++) {
+				const struct kw *k = &kb[q];
+				float *aq = acc + 2 * TILE * ((size_t)ti * R + q);
+				__m256 hm[2], a1[2], a2[2], dd[2], dm[2];
+				__m256i t1[2], t2[2];
+
+				for (int h = 0; h < 2; h++) {
+					__m256 ad = _mm256_load_ps(x->d + 8 * h);
+
+					hm[h] = below(gemm - ti * TILE, h);
+					a1[h] = _mm256_loadu_ps(aq + 8 * h);
+					a2[h] = _mm256_loadu_ps(aq + TILE + 8 * h);
+					dd[h] = _mm256_mul_ps(_mm256_set1_ps(k->d), ad);
+					dm[h] = _mm256_mul_ps(_mm256_set1_ps(k->dmin), ad);
+					t1[h] = t2[h] = _mm256_setzero_si256();
+				}
+				for (int p = 0; p < 4; p++) {
+					__m256i g0[2], g1[2];
+
+					DOTS(g0[0], g0[1], k, 2 * p, x, 8, 16 * p, 4);
+					DOTS(g1[0], g1[1], k, 2 * p + 1, x, 8,
+					    16 * p + 8, 4);
+					for (int h = 0; h < 2; h++) {
+						__m256i s1 = _mm256_add_epi32(
+						    _mm256_mullo_epi32(g0[h],
+						    _mm256_set1_epi32(k->sc[2 * p])),
+						    _mm256_mullo_epi32(g1[h],
+						    _mm256_set1_epi32(k->sc[2 * p + 1])));
+						__m256i s2 = _mm256_madd_epi16(
+						    _mm256_load_si256((const __m256i *)
+						    (x->bpair[p] + 8 * h)),
+						    _mm256_set1_epi32(k->mpair[p]));
+
+						a1[h] = _mm256_blendv_ps(a1[h],
+						    _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1),
+						    dd[h], a1[h]), hm[h]);
+						a2[h] = _mm256_blendv_ps(a2[h],
+						    _mm256_fmadd_ps(_mm256_cvtepi32_ps(s2),
+						    dm[h], a2[h]), hm[h]);
+						t1[h] = _mm256_add_epi32(t1[h], s1);
+						t2[h] = _mm256_add_epi32(t2[h], s2);
+					}
+				}
+				for (int h = 0; h < 2; h++) {
+					__m256 f1 = _mm256_cvtepi32_ps(t1[h]);
+					__m256 f2 = _mm256_cvtepi32_ps(t2[h]);
+
+					if (plain) {
+						a1[h] = _mm256_add_ps(a1[h], _mm256_sub_ps(
+						    _mm256_mul_ps(dd[h], f1),
+						    _mm256_mul_ps(dm[h], f2)));
+					} else {
+						a1[h] = _mm256_blendv_ps(_mm256_fmadd_ps(
+						    f1, dd[h], a1[h]), a1[h], hm[h]);
+						a2[h] = _mm256_blendv_ps(_mm256_fmadd_ps(
+						    f2, dm[h], a2[h]), a2[h], hm[h]);
+					}
+					_mm256_storeu_ps(aq + 8 * h, a1[h]);
+					_mm256_storeu_ps(aq + TILE + 8 * h, a2[h]);
+				}
+			}
+		}
+	}
+	for (int ti = 0; ti < ntile; ti++)
+	for (int q = 0; q < R; q++) {
+		const float *aq = acc + 2 * TILE * ((size_t)ti * R + q);
+
+		for (int l = 0; l < TILE && ti * TILE + l < n; l++)
+			y[(size_t)(ti * TILE + l) * y_stride + r + q] = plain ?
+			    aq[l] : aq[l] - aq[TILE + l];
+	}
+}
+
+static inline __attribute__((always_inline)) void
+q6k_gemm(const struct mat *w, const struct xtile *xt, int nb, int n,
+	float *acc, struct kw *kb, float *y, int y_stride, int64_t r, int R)
+{
+	int ntile = (n + TILE - 1) / TILE;
+
+	memset(acc, 0, sizeof(float) * TILE * (size_t)(ntile * R));
+	for (int i = 0; i < nb; i++) {
+		for (int q = 0; q < R; q++)
+			kw_q6k((const struct block_q6_K *)((const uint8_t *)
+			    w->data + (r + q) * w->row_bytes) + i, &kb[q]);
+		for (int ti = 0; ti < ntile; ti++) {
+			const struct xtile *x = &xt[(size_t)ti * nb + i];
+
+			for (int q = 0; q < R; q++) {
+				const struct kw *k = &kb[q];
+				float *aq = acc + TILE * ((size_t)ti * R + q);
+				__m256i s[2] = { _mm256_setzero_si256(),
+				    _mm256_setzero_si256() };
+
+				for (int g = 0; g < 16; g++) {
+					__m256i gs[2];
+
+					DOTS(gs[0], gs[1], k, g, x, 4, 4 * g, 2);
+					for (int h = 0; h < 2; h++)
+						s[h] = _mm256_add_epi32(s[h],
+						    _mm256_mullo_epi32(gs[h],
+						    _mm256_set1_epi32(k->sc[g])));
+				}
+				for (int h = 0; h < 2; h++)
+					_mm256_storeu_ps(aq + 8 * h, _mm256_fmadd_ps(
+					    _mm256_mul_ps(_mm256_cvtepi32_ps(s[h]),
+					    _mm256_set1_ps(k->d)), _mm256_load_ps(
+					    x->d + 8 * h), _mm256_loadu_ps(aq + 8 * h)));
+			}
+		}
+	}
+	for (int ti = 0; ti < ntile; ti++)
+	for (int q = 0; q < R; q++)
+		for (int l = 0; l < TILE && ti * TILE + l < n; l++)
+			y[(size_t)(ti * TILE + l) * y_stride + r + q] =
+			    acc[TILE * ((size_t)ti * R + q) + l];
+}
+
+#endif
+
+enum { GEMM_ROWS = 4 };
+
+/* Rows [r0, r1) of a Q4_K (n >= 4) or Q6_K (n >= TILED_MIN) matrix
+ * through the prompt kernels, MATMUL_K_MAX_N activation rows a pass (their
+ * tiles stay in cache while every weight row goes by). */
+static int
+k_gemm_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride, int64_t r0, int64_t r1)
+{
+	enum { CHUNK = MATMUL_K_MAX_N, CTILES = CHUNK / TILE };
+	int nb = (int)(w->cols / QK_K), q6 = w->type == GGML_Q6_K;
+	float *acc = malloc(sizeof(float) * 2 * TILE * GEMM_ROWS * CTILES);
+	struct xtile *xt = NULL;
+	struct kw kb[GEMM_ROWS];
+
+	_Static_assert(CHUNK % TILE == 0, "whole tiles a pass");
+	if (!acc)
+		return -1;
+	for (int t0 = 0; t0 < n; t0 += CHUNK) {
+		int m = n - t0 < CHUNK ? n - t0 : CHUNK;
+		float *yc = y + (size_t)t0 * y_stride;
+		int64_t r = r0;
+
+		free(xt);
+		if (!(xt = xtiles(qa + (size_t)t0 * nb, m, nb))) {
+			free(acc);
+			return -1;
+		}
+		for (; r + GEMM_ROWS <= r1; r += GEMM_ROWS)
+			if (q6)
+				q6k_gemm(w, xt, nb, m, acc, kb, yc, y_stride, r,
+				    GEMM_ROWS);
+			else
+				q4k_gemm(w, xt, nb, m, t0, n, acc, kb, yc,
+				    y_stride, r, GEMM_ROWS);
+		for (; r < r1; r++)
+			if (q6)
+				q6k_gemm(w, xt, nb, m, acc, kb, yc, y_stride, r, 1);
+			else
+				q4k_gemm(w, xt, nb, m, t0, n, acc, kb, yc,
+				    y_stride, r, 1);
+	}
+	free(xt);
+	free(acc);
+	return 0;
+}
+#endif
+
+/* The packed layout (pack_k), AVX-512 builds, Q4_K: each group of
+ * PACK_ROWS rows, block by block, as one struct q4k_pack, read by the
+ * one-token kernel (n < 4) with the rows in the lanes of a vector, so no
+ * sum crosses lanes. The levels are the file's bytes, word j of each row
+ * side by side (word 8p + j: the low nibbles are values 64p + 4j..+3,
+ * the high ones the 32 after); the scales and mins unpacked to bytes. The
+ * prompt kernels and rows past the last whole group read the file. */
+struct q4k_pack {
+	uint32_t qs[32][PACK_ROWS];     /* word j of each row's qs */
+	uint8_t sc[8][PACK_ROWS];       /* scale of group g */
+	uint8_t mins[4][PACK_ROWS][2];  /* mins of groups 2p, 2p+1 */
+	uint16_t d[PACK_ROWS];          /* fp16, as in the file */
+	uint16_t dmin[PACK_ROWS];
+};
+_Static_assert(sizeof(struct q4k_pack) == 2368, "q4k_pack: 2368 bytes");
 
 size_t
 pack_size_k(const struct mat *w)
 {
+#ifdef KQ_SIMD
+	if (w->type == GGML_Q4_K && w->rows >= PACK_ROWS)
+		return (size_t)(w->rows / PACK_ROWS) * (size_t)(w->cols / QK_K) *
+		    sizeof(struct q4k_pack);
+#else
 	(void)w;
+#endif
 	return 0;
 }
 
 void
 pack_k(const struct mat *w, void *out)
 {
-	(void)w;
-	(void)out;
+	int nb = (int)(w->cols / QK_K);
+	struct q4k_pack *pk = out;
+
+	if (!pack_size_k(w))
+		return;
+	for (int64_t g = 0; g < w->rows / PACK_ROWS; g++)
+	for (int i = 0; i < nb; i++, pk++)
+		for (int l = 0; l < PACK_ROWS; l++) {
+			const struct block_q4_K *b = (const struct block_q4_K *)
+			    ((const uint8_t *)w->data + (g * PACK_ROWS + l) *
+			    w->row_bytes) + i;
+			int sc, m;
+
+			for (int j = 0; j < 32; j++)
+				memcpy(&pk->qs[j][l], b->qs + 4 * j, 4);
+			for (int k = 0; k < 8; k++) {
+				scale_min(b->scales, k, &sc, &m);
+				pk->sc[k][l] = (uint8_t)sc;
+				pk->mins[k / 2][l][k % 2] = (uint8_t)m;
+			}
+			pk->d[l] = b->d;
+			pk->dmin[l] = b->dmin;
+		}
+}
+
+#ifdef KQ_SIMD
+/* Q4_K against n < 4 activation rows from the packed layout, rows [r0, r1)
+ * in whole groups: the one-token kernel's order (q4k_rows), sixteen rows
+ * a vector. */
+static void
+q4k_packed_rows(const struct mat *w, const struct q4k_pack *pack,
+	const struct q8k *qa, int n, float *y, int y_stride, int64_t r0,
+	int64_t r1)
+{
+	const __m512i m4 = _mm512_set1_epi8(15);
+	int nb = (int)(w->cols / QK_K);
+
+	for (int64_t r = r0; r < r1; r += PACK_ROWS) {
+		const struct q4k_pack *pk = pack + (size_t)(r / PACK_ROWS) * nb;
+		__m512 acc[3], accmin[3];
+
+		for (int t = 0; t < n; t++)
+			acc[t] = accmin[t] = _mm512_setzero_ps();
+		for (int i = 0; i < nb; i++, pk++) {
+			__m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(
+			    (const __m256i *)pk->d));
+			__m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(
+			    (const __m256i *)pk->dmin));
+			__m512i s1[3], s2[3];
+
+			for (int t = 0; t < n; t++)
+				s1[t] = s2[t] = _mm512_setzero_si512();
+			for (int p = 0; p < 4; p++) {
+				__m512i g0[3], g1[3];
+				__m512i mp = _mm512_cvtepu8_epi16(_mm256_loadu_si256(
+				    (const __m256i *)pk->mins[p]));
+
+				for (int t = 0; t < n; t++)
+					g0[t] = g1[t] = _mm512_setzero_si512();
+				for (int j = 0; j < 8; j++) {
+					__m512i v = _mm512_loadu_si512((const void *)
+					    pk->qs[8 * p + j]);
+					__m512i lo = _mm512_and_si512(v, m4);
+					/* a 16-bit shift is safe: the mask keeps
+					 * one byte's bits */
+					__m512i hi = _mm512_and_si512(
+					    _mm512_srli_epi16(v, 4), m4);
+
+					for (int t = 0; t < n; t++) {
+						const int8_t *aq = qa[(size_t)t * nb +
+						    i].q + 64 * p + 4 * j;
+						int32_t x0, x1;
+
+						memcpy(&x0, aq, 4);
+						memcpy(&x1, aq + 32, 4);
+						g0[t] = _mm512_dpbusd_epi32(g0[t], lo,
+						    _mm512_set1_epi32(x0));
+						g1[t] = _mm512_dpbusd_epi32(g1[t], hi,
+						    _mm512_set1_epi32(x1));
+					}
+				}
+				for (int t = 0; t < n; t++) {
+					const int16_t *bs = qa[(size_t)t * nb +
+					    i].bsums + 4 * p;
+					uint32_t b2 = (uint16_t)(bs[0] + bs[1]) |
+					    (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
+
+					s1[t] = _mm512_add_epi32(s1[t],
+					    _mm512_add_epi32(_mm512_mullo_epi32(g0[t],
+					    _mm512_cvtepu8_epi32(_mm_loadu_si128(
+					    (const __m128i *)pk->sc[2 * p]))),
+					    _mm512_mullo_epi32(g1[t],
+					    _mm512_cvtepu8_epi32(_mm_loadu_si128(
+					    (const __m128i *)pk->sc[2 * p + 1])))));
+					s2[t] = _mm512_dpwssd_epi32(s2[t], mp,
+					    _mm512_set1_epi32((int)b2));
+				}
+			}
+			for (int t = 0; t < n; t++) {
+				__m512 ad = _mm512_set1_ps(qa[(size_t)t * nb + i].d);
+				__m512 dd = _mm512_mul_ps(d, ad);
+				__m512 dm = _mm512_mul_ps(dmin, ad);
+				__m512 f1 = _mm512_cvtepi32_ps(s1[t]);
+				__m512 f2 = _mm512_cvtepi32_ps(s2[t]);
+
+				if (w->repacked) {
+					acc[t] = _mm512_fmadd_ps(f1, dd, acc[t]);
+					accmin[t] = _mm512_fmadd_ps(f2, dm, accmin[t]);
+				} else {
+					acc[t] = _mm512_add_ps(acc[t], _mm512_sub_ps(
+					    _mm512_mul_ps(dd, f1), _mm512_mul_ps(dm, f2)));
+				}
+			}
+		}
+		for (int t = 0; t < n; t++)
+			_mm512_storeu_ps(y + (size_t)t * y_stride + r, w->repacked ?
+			    _mm512_sub_ps(acc[t], accmin[t]) : acc[t]);
+	}
+}
+#endif
+
+int
+matmul_k_rows(const struct mat *w, const void *pack, const struct q8k *qa,
+	int n, float *y, int y_stride, int64_t r0, int64_t r1)
+{
+	if (r0 >= r1)
+		return 0;
+#ifdef KQ_SIMD
+	if (!force_scalar_k && pack && w->type == GGML_Q4_K && n < 4 &&
+	    pack_size_k(w)) {
+		int64_t whole = w->rows / PACK_ROWS * PACK_ROWS;
+		int64_t mid = r1 < whole ? r1 : whole;
+
+		if (r0 < mid)
+			q4k_packed_rows(w, pack, qa, n, y, y_stride, r0, mid);
+		if (mid == r1)
+			return 0;
+		if (r0 < mid)
+			r0 = mid;
+	}
+#else
+	(void)pack;
+#endif
+#ifdef KQ_FAST
+	if (!force_scalar_k && w->type == GGML_Q4_K && n >= 4)
+		return k_gemm_rows(w, qa, n, y, y_stride, r0, r1);
+	if (!force_scalar_k && w->type == GGML_Q6_K && n >= TILED_MIN)
+		return k_gemm_rows(w, qa, n, y, y_stride, r0, r1);
+	if (!force_scalar_k && w->type == GGML_Q4_K)
+		return q4k_rows(w, qa, n, y, y_stride, r0, r1);
+	if (!force_scalar_k && w->type == GGML_Q6_K)
+		return q6k_rows(w, qa, n, y, y_stride, r0, r1);
+#endif
+	return ref_rows(w, qa, n, y, y_stride, r0, r1);
+}
+
+/* Every row, the threads of one parallel region each taking a run of
+ * whole groups of PACK_ROWS rows. */
+int
+matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
+	int y_stride)
+{
+	int64_t groups = (w->rows + PACK_ROWS - 1) / PACK_ROWS;
+	int failed = 0;
+
+	#pragma omp parallel
+	{
+		int id = 0, nt = 1;
+		int64_t g0, g1, r1;
+
+#ifdef _OPENMP
+		id = omp_get_thread_num();
+		nt = omp_get_num_threads();
+#endif
+		g0 = groups * id / nt;
+		g1 = groups * (id + 1) / nt;
+		r1 = g1 * PACK_ROWS < w->rows ? g1 * PACK_ROWS : w->rows;
+		if (matmul_k_rows(w, NULL, qa, n, y, y_stride, g0 * PACK_ROWS,
+		    r1) < 0) {
+			#pragma omp atomic write
+			failed = 1;
+		}
+	}
+	return failed ? -1 : 0;
 }

@@ -109,6 +109,16 @@ synth() {
 	cmp "$TMP/a" "$TMP/c"
 }
 
+@test "K-quant SIMD kernels give the portable kernels' floats bit for bit" {
+	run "$TBIN/kernel-test" exact
+	echo "$output"
+	status_is 0
+	[ "${#lines[@]}" -eq 5 ]
+	for t in 2 3 4 5 6; do
+		[ "${lines[$((t - 2))]}" = "q${t}_K: 44 cases bit-identical" ]
+	done
+}
+
 @test "both attention kernels match attention in double; ggml's expf matches exp" {
 	run "$TBIN/attn-test"
 	echo "$output"

@@ -1,12 +1,15 @@
 /* kernel-test: every matmul kernel against the dequantized reference, SIMD
  * and portable paths, on random blocks (K-quants: random values quantized by
  * the reference quantizer). Prints one line per type and exits 1 if any
- * relative error passes 1e-5. */
+ * relative error passes 1e-5. `kernel-test exact`: the K-quant SIMD
+ * kernels against the portable ones, bit for bit, one line a type. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocks.h"
 #include "matmul.h"
 #include "quant.h"
 #include "tool.h"
@@ -109,6 +112,121 @@ test_k(uint32_t type)
 	return worst > 1e-5f;
 }
 
+/* Levels at their extremes: random bytes for the whole block but the
+ * fp16 scales, which stay sane (random bits could be NaN). */
+static void
+fill_k(uint8_t *w, uint32_t type, size_t n)
+{
+	const struct qtype *q = qtype_get(type);
+	size_t off = type == GGML_Q2_K ? offsetof(struct block_q2_K, d) :
+	    type == GGML_Q3_K ? offsetof(struct block_q3_K, d) :
+	    type == GGML_Q6_K ? offsetof(struct block_q6_K, d) : 0;
+	int mins = type == GGML_Q2_K || type == GGML_Q4_K || type == GGML_Q5_K;
+
+	for (size_t i = 0; i < n; i++)
+		w[i] = (uint8_t)rnd();
+	for (size_t b = 0; b < n / (size_t)q->size; b++) {
+		uint16_t d = f32_to_fp16(frand() * 0.05f);
+		uint16_t m = f32_to_fp16(frand() * 0.05f);
+
+		memcpy(w + b * q->size + off, &d, 2);
+		if (mins)
+			memcpy(w + b * q->size + off + 2, &m, 2);
+	}
+}
+
+/* K-quants: the SIMD kernels give the portable ones' floats bit for bit,
+ * for every row count the kernels tell apart (n < 4, gemm rows in fours
+ * and the rest, the tiled kernels from 8 up, passes of MATMUL_K_MAX_N,
+ * the gemm rows ending inside a later pass),
+ * for matrices repacked or not (rows not a multiple of 8), with levels
+ * quantized or at random, for a run of rows through matmul_k_rows, and
+ * from the packed layout where the build has one (pack_k; rows past the
+ * last whole group from the file). */
+static int
+test_k_exact(uint32_t type)
+{
+	enum { KC = 768, MAXN = 71 };
+	static const int ns[] = { 1, 2, 3, 4, 5, 8, 9, 17, 64, 65, 71 };
+	static const int64_t shapes[] = { 48, 20 };
+	const struct qtype *q = qtype_get(type);
+	size_t rb = KC / 256 * (size_t)q->size;
+	uint8_t *w = malloc(rb * 48);
+	float *wf = malloc(sizeof(float) * KC * 48);
+	float *x = malloc(sizeof(float) * MAXN * KC);
+	float *y[2] = { malloc(sizeof(float) * MAXN * 48),
+	    malloc(sizeof(float) * MAXN * 48) };
+	struct q8k *qa = malloc(sizeof(struct q8k) * MAXN * KC / 256);
+	int bad = 0, cases = 0;
+
+	for (int i = 0; i < MAXN * KC; i++)
+		x[i] = frand() * (i % 61 == 0 ? 8.0f : 1.0f);
+	quantize_act_k(x, MAXN, KC, qa);
+	for (int fill_kind = 0; fill_kind < 2; fill_kind++) {
+		if (fill_kind == 0) {
+			for (int i = 0; i < KC * 48; i++)
+				wf[i] = frand() * (i % 97 == 0 ? 4.0f : 1.0f);
+			q->from_f32(wf, w, KC * 48);
+		} else {
+			fill_k(w, type, rb * 48);
+		}
+		for (size_t h = 0; h < sizeof shapes / sizeof *shapes; h++)
+		for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
+			struct mat m = { w, type, shapes[h], KC, rb, 0, 0 };
+			int n = ns[k];
+
+			m.repacked = mat_repacked(&m);
+			for (int s = 0; s < 2; s++) {
+				memset(y[s], 0xff, sizeof(float) * MAXN * 48);
+				matmul_force_scalar(s);
+				if (matmul_k(&m, qa, n, y[s], 48) < 0)
+					bad = 1;
+			}
+			/* the rows from 16 on alone, on the SIMD path */
+			matmul_force_scalar(0);
+			if (matmul_k_rows(&m, NULL, qa, n, y[0], 48, 16,
+			    m.rows) < 0)
+				bad = 1;
+			if (memcmp(y[0], y[1], sizeof(float) *
+			    ((size_t)(n - 1) * 48 + (size_t)m.rows))) {
+				printf("%s: n %d rows %lld %s: SIMD differs\n",
+				    q->name, n, (long long)m.rows,
+				    fill_kind ? "random" : "quantized");
+				bad = 1;
+			}
+			if (pack_size_k(&m)) {
+				void *pk = malloc(pack_size_k(&m));
+
+				pack_k(&m, pk);
+				memset(y[0], 0xff, sizeof(float) * MAXN * 48);
+				if (matmul_k_rows(&m, pk, qa, n, y[0], 48, 0, 16) < 0 ||
+				    matmul_k_rows(&m, pk, qa, n, y[0], 48, 16,
+				    m.rows) < 0)
+					bad = 1;
+				if (memcmp(y[0], y[1], sizeof(float) *
+				    ((size_t)(n - 1) * 48 + (size_t)m.rows))) {
+					printf("%s: n %d rows %lld %s: packed "
+					    "differs\n", q->name, n,
+					    (long long)m.rows,
+					    fill_kind ? "random" : "quantized");
+					bad = 1;
+				}
+				free(pk);
+			}
+			cases++;
+		}
+	}
+	printf("%s: %d cases bit-identical%s\n", q->name, cases,
+	    bad ? " FAILED" : "");
+	free(w);
+	free(wf);
+	free(x);
+	free(y[0]);
+	free(y[1]);
+	free(qa);
+	return bad;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -116,8 +234,12 @@ main(int argc, char **argv)
 	    GGML_Q5_1, GGML_Q8_0 };
 	int bad = 0;
 
-	(void)argc;
 	tool_init(argv[0]);
+	if (argc > 1 && strcmp(argv[1], "exact") == 0) {
+		for (uint32_t t = GGML_Q2_K; t <= GGML_Q6_K; t++)
+			bad |= test_k_exact(t);
+		return bad;
+	}
 	for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
 		const struct qtype *q = qtype_get(types[k]);
 		size_t rb = COLS / 32 * (size_t)q->size;
