@@ -47,6 +47,12 @@ $(TBIN)/%: t/%.c $(LIBA) $(wildcard lib/*.h)
 	@mkdir -p $(TBIN)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
 
+# par-test checks the pthread pool of the wasm build (lib/par_pool.c), not
+# the OpenMP one in libchord.a.
+$(TBIN)/par-test: t/par-test.c lib/par_pool.c lib/par.h
+	@mkdir -p $(TBIN)
+	$(CC) $(CFLAGS) -o $@ t/par-test.c lib/par_pool.c $(LDFLAGS) -lpthread
+
 tprogs: $(TPROGS)
 
 ifneq ($(BINDIR),bin)
