@@ -16,7 +16,8 @@ LDLIBS   += -fopenmp -lm -lxxhash -lzstd -larchive -lOpenCL -lpthread -lrt
 O        ?= build/obj
 BINDIR   ?= bin
 
-LIBSRC   := $(sort $(wildcard lib/*.c))
+# par_pool.c is the browser build's par.h (below); the tools use par_omp.c.
+LIBSRC   := $(filter-out lib/par_pool.c,$(sort $(wildcard lib/*.c)))
 LIBOBJ   := $(LIBSRC:lib/%.c=$(O)/lib/%.o)
 TOOLSRC  := $(sort $(wildcard bin/*.c))
 TOOLS    := $(TOOLSRC:bin/%.c=$(BINDIR)/%)
@@ -132,8 +133,8 @@ WASMOPT     ?= -O3 -msimd128 -flto
 WASMCFLAGS  := $(WASMOPT) -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
     -Wall -Wextra -Wno-string-concatenation -fopenmp-simd -DXXH_INLINE_ALL \
     -I$(WASMO)/inc -Ilib
-WASMLIBSRC  := $(filter-out lib/pack.c lib/unpack.c lib/tool.c,$(LIBSRC)) \
-    contrib/web/nounpack.c
+WASMLIBSRC  := $(filter-out lib/pack.c lib/unpack.c lib/tool.c lib/par_omp.c, \
+    $(LIBSRC)) lib/par_pool.c contrib/web/nounpack.c
 WASMOBJ     := $(WASMLIBSRC:%.c=$(WASMO)/obj/%.o)
 WASMLDFLAGS := -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=chord \
     -sENVIRONMENT=web,worker -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB \
