@@ -132,6 +132,7 @@ WASMO       := build/wasm
 WASMOPT     ?= -O3 -msimd128 -flto
 WASMCFLAGS  := $(WASMOPT) -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
     -Wall -Wextra -Wno-string-concatenation -fopenmp-simd -DXXH_INLINE_ALL \
+    -include contrib/web/fmaf.h \
     -I$(WASMO)/inc -Ilib
 WASMLIBSRC  := $(filter-out lib/pack.c lib/unpack.c lib/tool.c lib/par_omp.c, \
     $(LIBSRC)) lib/par_pool.c contrib/web/nounpack.c
@@ -148,7 +149,8 @@ $(WASMO)/inc/xxhash.h: /usr/include/xxhash.h
 	@mkdir -p $(WASMO)/inc
 	cp $< $@
 
-$(WASMO)/obj/%.o: %.c $(wildcard lib/*.h) $(WASMO)/inc/xxhash.h
+$(WASMO)/obj/%.o: %.c $(wildcard lib/*.h) $(WASMO)/inc/xxhash.h \
+    contrib/web/fmaf.h
 	@mkdir -p $(@D)
 	$(EMCC) $(WASMCFLAGS) -c -o $@ $<
 
