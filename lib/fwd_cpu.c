@@ -14,6 +14,7 @@
 #include "attn.h"
 #include "fwd.h"
 #include "matmul.h"
+#include "par.h"
 #include "quant.h"
 
 struct fwd {
@@ -26,14 +27,16 @@ struct fwd {
 	uint16_t *v_cache;      /* (n_layer, n_ctx, kv_dim) fp16 */
 	float *buf[N_BUF];      /* (cap, width[b]) */
 	/* each buffer's rows in the forms matmuls take them (matmul.h),
-	 * converted once per write of the buffer */
+	 * converted once per write of the buffer (struct track) */
 	void *act[N_BUF][N_ACT_FORM];
 	size_t act_cap[N_BUF][N_ACT_FORM];
-	unsigned act_ok[N_BUF]; /* bit f: act[b][f] holds buf[b] */
 	float *kt, *v32;        /* (n_head_kv, positions, head_dim) float K
 	                         * tiles and V rows for the tiled kernel */
 	size_t cap_tiles;       /* floats kt and v32 hold each */
 	float *rope;            /* (n_rope, cap, rope dims) cos, sin pairs */
+	void **pack;            /* per step of the plan (layers' then the
+	                         * output's), its matrix repacked, or NULL */
+	int failed;             /* set by any thread of a region */
 };
 
 /* ggml's GELU table: the tanh approximation at every fp16 value, rounded
@@ -55,6 +58,58 @@ gelu_init(void)
 		    fmaf(a * x, x, 1.0f))));
 	}
 	done = 1;
+}
+
+static int
+n_steps(const struct plan *p)
+{
+	int n = p->n_out;
+
+	for (int l = 0; l < p->n_layer; l++)
+		n += p->layers[l].n_steps;
+	return n;
+}
+
+/* Step i of the plan (the layers' steps, then the output's). */
+static const struct step *
+step_at(const struct plan *p, int i)
+{
+	for (int l = 0; l < p->n_layer; l++) {
+		if (i < p->layers[l].n_steps)
+			return &p->layers[l].steps[i];
+		i -= p->layers[l].n_steps;
+	}
+	return &p->out[i];
+}
+
+/* Every matrix with a repacked layout (matmul.h) copied into it, once. */
+static int
+pack_all(struct fwd *f, struct cerr *e)
+{
+	int n = n_steps(f->p);
+
+	if (!(f->pack = calloc((size_t)n, sizeof *f->pack)))
+		return cerr_set(e, "out of memory");
+	for (int i = 0; i < n; i++) {
+		const struct step *s = step_at(f->p, i);
+		int q8;
+		size_t size;
+
+		if (s->op != OP_MATMUL)
+			continue;
+		q8 = mat_act_form(&s->w) == ACT_Q8;
+		size = q8 ? pack_size(&s->w) : pack_size_k(&s->w);
+		if (!size)
+			continue;
+		if (!(f->pack[i] = aligned_alloc(64, (size + 63) / 64 * 64)))
+			return cerr_set(e, "out of memory for the repacked "
+			    "weights");
+		if (q8)
+			pack_mat(&s->w, f->pack[i]);
+		else
+			pack_k(&s->w, f->pack[i]);
+	}
+	return 0;
 }
 
 struct fwd *
@@ -79,6 +134,10 @@ fwd_open(const struct plan *p, const struct fwd_opts *o, struct cerr *e)
 		cerr_set(e, "out of memory for a context of %d", o->n_ctx);
 		return NULL;
 	}
+	if (pack_all(f, e) < 0) {
+		fwd_close(f);
+		return NULL;
+	}
 	return f;
 }
 
@@ -97,6 +156,10 @@ fwd_close(struct fwd *f)
 	free(f->kt);
 	free(f->v32);
 	free(f->rope);
+	if (f->pack)
+		for (int i = 0; i < n_steps(f->p); i++)
+			free(f->pack[i]);
+	free(f->pack);
 	free(f);
 }
 
@@ -157,30 +220,20 @@ reserve(struct fwd *f, int n, struct cerr *e)
 	if (grow(&f->rope, (size_t)p->n_rope * (size_t)n * (size_t)rd *
 	    sizeof(float)) < 0)
 		return cerr_set(e, "out of memory");
+	/* the matmuls' inputs in their forms, so a region allocates none */
+	for (int i = 0; i < n_steps(p); i++) {
+		const struct step *s = step_at(p, i);
+		int form = s->op == OP_MATMUL ? mat_act_form(&s->w) : ACT_F32;
+		size_t need = act_form_size(form, n, p->width[s->src]);
+
+		if (form == ACT_F32 || need <= f->act_cap[s->src][form])
+			continue;
+		if (grow(&f->act[s->src][form], need) < 0)
+			return cerr_set(e, "out of memory");
+		f->act_cap[s->src][form] = need;
+	}
 	f->cap = n;
 	return 0;
-}
-
-/* Buffer b's live rows in the form w takes them, converted on first use
- * after each write of b. NULL: out of memory. */
-static const void *
-act_of(struct fwd *f, int b, const struct mat *w)
-{
-	int form = mat_act_form(w), cols = f->p->width[b];
-	size_t need = act_form_size(form, f->cap, cols);
-
-	if (form == ACT_F32)
-		return f->buf[b];
-	if (f->act_ok[b] & 1u << form)
-		return f->act[b][form];
-	if (need > f->act_cap[b][form]) {
-		if (grow(&f->act[b][form], need) < 0)
-			return NULL;
-		f->act_cap[b][form] = need;
-	}
-	act_convert(form, f->buf[b], f->rows, cols, f->act[b][form]);
-	f->act_ok[b] |= 1u << form;
-	return f->act[b][form];
 }
 
 /* ---- the steps ---- */
@@ -241,67 +294,6 @@ rope_heads(float *v, int n_heads, int head_dim, const struct rope *r,
 	}
 }
 
-/* K and V rows of the batch into layer l's cache, then causal attention of
- * the batch's Q rows (positions pos0..) over it, with the kernel ggml
- * would pick for a batch of n rows. */
-static int
-attend(struct fwd *f, const struct plan_layer *pl, int l, int dst, int q,
-	int pos0)
-{
-	const struct plan *p = f->p;
-	int n = f->rows, hd = p->head_dim, kvd = p->width[B_K];
-	int group = p->n_head / p->n_head_kv, tiled = n >= ATTN_TILE;
-	uint16_t *kc = f->k_cache + (size_t)l * f->n_ctx * kvd;
-	uint16_t *vc = f->v_cache + (size_t)l * f->n_ctx * kvd;
-	size_t tsz = attn_tiles_size(hd, pos0 + n);
-	const float *qb = f->buf[q];
-	float *out = f->buf[dst];
-
-	#pragma omp parallel for if (n > 1)
-	for (int t = 0; t < n; t++)
-		for (int i = 0; i < kvd; i++) {
-			size_t at = (size_t)(pos0 + t) * kvd + i;
-
-			kc[at] = f32_to_fp16(f->buf[B_K][(size_t)t * kvd + i]);
-			vc[at] = f32_to_fp16(f->buf[B_V][(size_t)t * kvd + i]);
-		}
-	if (tiled) {
-		size_t need = tsz * (size_t)p->n_head_kv;
-
-		if (need > f->cap_tiles) {
-			if (grow(&f->kt, need * sizeof *f->kt) < 0 ||
-			    grow(&f->v32, need * sizeof *f->v32) < 0)
-				return -1;
-			f->cap_tiles = need;
-		}
-		#pragma omp parallel for
-		for (int h = 0; h < p->n_head_kv; h++)
-			attn_tiles_load(kc + h * hd, vc + h * hd, (size_t)kvd, hd,
-			    pos0 + n, f->kt + h * tsz, f->v32 + h * tsz);
-	}
-	#pragma omp parallel for collapse(2) schedule(dynamic, 1)
-	for (int t = 0; t < n; t++)
-		for (int h = 0; h < p->n_head; h++) {
-			size_t off = ((size_t)t * p->n_head + h) * hd;
-			int kvh = h / group, n_kv = pos0 + t + 1;
-			/* a sliding window masks positions n_swa back or more,
-			 * which ggml's kernels skip */
-			int lo = pl->n_swa && n_kv > pl->n_swa ?
-			    n_kv - pl->n_swa : 0;
-
-			if (tiled && !lo)
-				attn_row_tiled(qb + off, f->kt + kvh * tsz,
-				    f->v32 + kvh * tsz, hd, n_kv, pl->attn_scale,
-				    out + off);
-			else
-				attn_row(qb + off, kc + (size_t)lo * kvd +
-				    kvh * hd, vc + (size_t)lo * kvd + kvh * hd,
-				    (size_t)kvd, hd, n_kv - lo, pl->attn_scale,
-				    out + off);
-		}
-	return 0;
-}
-
 static float
 silu(float x)
 {
@@ -319,6 +311,159 @@ gelu(float x)
 	return fp16_to_f32(gelu_tab[f32_to_fp16(x)]);
 }
 
+/* ---- one batch in one parallel region ----
+ *
+ * Every thread runs every step on its share: token rows (norms, RoPE,
+ * converting a matmul's input), output columns in units of PACK_ROWS
+ * (matmuls and the element-wise steps after them, so a residual add or
+ * a GLU reads only what the same thread wrote), or attention heads. A
+ * barrier goes where a step touches a buffer that a step since the last
+ * barrier wrote (or read) with another split. Each thread tracks the
+ * same plan the same way, so all meet at the same barriers. */
+
+enum { SPLIT_NONE, SPLIT_T, SPLIT_ALL, SPLIT_C };   /* SPLIT_C + width */
+#define ACTB(b) (N_BUF + (b))   /* buffer b's converted rows */
+
+struct track {
+	int wr[2 * N_BUF];      /* split of the last write since the barrier */
+	int rd[2 * N_BUF];      /* split of the reads since the barrier */
+	unsigned act_ok[N_BUF]; /* bit f: ACTB(b) holds b in form f */
+};
+
+struct region {
+	struct fwd *f;
+	int pos0;
+	int keep;               /* rows wanted out of the last layer */
+};
+
+static int
+clash(int was, int split)
+{
+	return was != SPLIT_NONE && (was != split || split == SPLIT_ALL);
+}
+
+/* Before a step with this split that reads rd[] and writes wr[]: a
+ * barrier if it must see or must not spoil another thread's work. */
+static void
+sync_step(struct track *tr, const int *rd, int nrd, const int *wr, int nwr,
+	int split)
+{
+	int need = 0;
+
+	for (int i = 0; i < nrd; i++)
+		need |= clash(tr->wr[rd[i]], split);
+	for (int i = 0; i < nwr; i++)
+		need |= clash(tr->wr[wr[i]], split) | clash(tr->rd[wr[i]],
+		    split);
+	if (need) {
+		par_barrier();
+		memset(tr->wr, 0, sizeof tr->wr);
+		memset(tr->rd, 0, sizeof tr->rd);
+	}
+	for (int i = 0; i < nrd; i++)
+		tr->rd[rd[i]] = tr->rd[rd[i]] && tr->rd[rd[i]] != split ?
+		    SPLIT_ALL : split;
+	for (int i = 0; i < nwr; i++) {
+		tr->wr[wr[i]] = tr->wr[wr[i]] && tr->wr[wr[i]] != split ?
+		    SPLIT_ALL : split;
+		if (wr[i] < N_BUF)
+			tr->act_ok[wr[i]] = 0;
+	}
+}
+
+static void
+fail(struct fwd *f)
+{
+	__atomic_store_n(&f->failed, 1, __ATOMIC_RELAXED);
+}
+
+/* K and V rows of the batch into layer l's cache, then causal attention of
+ * the batch's Q rows (positions pos0..) over it, with the kernel ggml
+ * would pick for a batch of n rows. KV heads are split between threads
+ * for the stores, (row, head) pairs for the attention. */
+static void
+attend(struct fwd *f, const struct plan_layer *pl, int l, int dst, int q,
+	int pos0, int ith, int nth)
+{
+	const struct plan *p = f->p;
+	int n = f->rows, hd = p->head_dim, kvd = p->width[B_K];
+	int group = p->n_head / p->n_head_kv, tiled = n >= ATTN_TILE;
+	uint16_t *kc = f->k_cache + (size_t)l * f->n_ctx * kvd;
+	uint16_t *vc = f->v_cache + (size_t)l * f->n_ctx * kvd;
+	size_t tsz = attn_tiles_size(hd, pos0 + n);
+	const float *qb = f->buf[q];
+	float *out = f->buf[dst];
+	long h0, h1;
+
+	par_split(p->n_head_kv, 1, ith, nth, &h0, &h1);
+	for (int t = 0; t < n; t++)
+		for (int i = (int)h0 * hd; i < (int)h1 * hd; i++) {
+			size_t at = (size_t)(pos0 + t) * kvd + i;
+
+			kc[at] = f32_to_fp16(f->buf[B_K][(size_t)t * kvd + i]);
+			vc[at] = f32_to_fp16(f->buf[B_V][(size_t)t * kvd + i]);
+		}
+	if (tiled)
+		for (long h = h0; h < h1; h++)
+			attn_tiles_load(kc + h * hd, vc + h * hd, (size_t)kvd, hd,
+			    pos0 + n, f->kt + h * tsz, f->v32 + h * tsz);
+	par_barrier();
+	/* interleaved, so that the long rows of a causal batch spread */
+	for (int i = ith; i < n * p->n_head; i += nth) {
+		int t = i / p->n_head, h = i % p->n_head;
+		size_t off = ((size_t)t * p->n_head + h) * hd;
+		int kvh = h / group, n_kv = pos0 + t + 1;
+		/* a sliding window masks positions n_swa back or more,
+		 * which ggml's kernels skip */
+		int lo = pl->n_swa && n_kv > pl->n_swa ? n_kv - pl->n_swa : 0;
+
+		if (tiled && !lo)
+			attn_row_tiled(qb + off, f->kt + kvh * tsz,
+			    f->v32 + kvh * tsz, hd, n_kv, pl->attn_scale,
+			    out + off);
+		else
+			attn_row(qb + off, kc + (size_t)lo * kvd + kvh * hd,
+			    vc + (size_t)lo * kvd + kvh * hd, (size_t)kvd, hd,
+			    n_kv - lo, pl->attn_scale, out + off);
+	}
+}
+
+/* Buffer b's rows [lo, hi) into the form w takes them. */
+static void
+convert(struct fwd *f, int b, int form, long lo, long hi)
+{
+	int cols = f->p->width[b];
+
+	act_convert(form, f->buf[b] + (size_t)lo * cols, (int)(hi - lo), cols,
+	    (uint8_t *)f->act[b][form] + act_form_size(form, (int)lo, cols));
+}
+
+static void
+matmul_step(struct region *rg, struct track *tr, const struct step *s,
+	const void *pack, int ith, int nth)
+{
+	struct fwd *f = rg->f;
+	int n = f->rows, form = mat_act_form(&s->w), w = f->p->width[s->dst];
+	int in = form == ACT_F32 ? s->src : ACTB(s->src);
+	const void *a = form == ACT_F32 ? (const void *)f->buf[s->src] :
+	    f->act[s->src][form];
+	long lo, hi;
+
+	if (form != ACT_F32 && !(tr->act_ok[s->src] & 1u << form)) {
+		int r = s->src, o = ACTB(s->src);
+
+		sync_step(tr, &r, 1, &o, 1, SPLIT_T);
+		par_split(n, 1, ith, nth, &lo, &hi);
+		convert(f, s->src, form, lo, hi);
+		tr->act_ok[s->src] |= 1u << form;
+	}
+	sync_step(tr, &in, 1, &s->dst, 1, SPLIT_C + w);
+	par_split(s->w.rows, PACK_ROWS, ith, nth, &lo, &hi);
+	if (lo < hi && matmul_rows(&s->w, pack, a, n, f->buf[s->dst], w, lo,
+	    hi) < 0)
+		fail(f);
+}
+
 /* Keep the last `keep` rows of buffer b. */
 static void
 keep_last(struct fwd *f, int b, int keep)
@@ -329,91 +474,135 @@ keep_last(struct fwd *f, int b, int keep)
 	    (size_t)keep * w * sizeof(float));
 }
 
-/* One step of layer l (-1: the output) over the live rows. keep: rows
- * whose output is wanted, for OP_OUT_ROWS in the last layer. */
-static int
-step(struct fwd *f, const struct step *s, int l, int pos0, int keep,
-	struct cerr *e)
+/* One step of layer l (-1: the output): this thread's share. */
+static void
+step(struct region *rg, struct track *tr, const struct step *s, int l,
+	const void *pack, int ith, int nth)
 {
+	struct fwd *f = rg->f;
 	const struct plan *p = f->p;
 	const struct plan_layer *pl = l >= 0 ? &p->layers[l] : NULL;
 	int n = f->rows, w = p->width[s->dst], ws = p->width[s->src];
+	int both[2] = { s->dst, s->src }, col = SPLIT_C + w;
 	float *d = f->buf[s->dst];
 	const float *x = f->buf[s->src];
+	long lo, hi;
 
+	par_split(n, 1, ith, nth, &lo, &hi);
 	switch (s->op) {
 	case OP_NORM:
-		#pragma omp parallel for if (n > 1)
-		for (int t = 0; t < n; t++)
+		sync_step(tr, &s->src, 1, &s->dst, 1, SPLIT_T);
+		for (long t = lo; t < hi; t++)
 			rmsnorm(d + (size_t)t * w, x + (size_t)t * ws, s->vec,
 			    ws, p->eps);
-		break;
+		return;
 	case OP_HEAD_NORM:
-		#pragma omp parallel for if (n > 1)
-		for (int t = 0; t < n; t++)
+		sync_step(tr, &s->dst, 1, &s->dst, 1, SPLIT_T);
+		for (long t = lo; t < hi; t++)
 			for (int h = 0; h < w / p->head_dim; h++) {
 				float *v = d + (size_t)t * w + h * p->head_dim;
 
 				rmsnorm(v, v, s->vec, p->head_dim, p->eps);
 			}
-		break;
-	case OP_MATMUL: {
-		const void *a = act_of(f, s->src, &s->w);
-
-		if (!a || matmul_run(&s->w, a, n, d, w) < 0)
-			return cerr_set(e, "out of memory in a matmul");
-		break;
-	}
-	case OP_BIAS:
-		for (int t = 0; t < n; t++)
-			for (int i = 0; i < w; i++)
-				d[(size_t)t * w + i] += s->vec[i];
-		break;
+		return;
 	case OP_ROPE: {
 		const struct rope *r = &p->rope[pl->rope];
 
-		#pragma omp parallel for if (n > 1)
-		for (int t = 0; t < n; t++)
+		sync_step(tr, &s->dst, 1, &s->dst, 1, SPLIT_T);
+		for (long t = lo; t < hi; t++)
 			rope_heads(d + (size_t)t * w, w / p->head_dim,
 			    p->head_dim, r, f->rope + ((size_t)pl->rope * f->cap +
-			    t) * r->dims);
-		break;
+			    (size_t)t) * r->dims);
+		return;
 	}
-	case OP_SCALE:
-		for (size_t i = 0; i < (size_t)n * w; i++)
-			d[i] *= s->f;
-		break;
-	case OP_ATTN:
-		if (attend(f, pl, l, s->dst, s->src, pos0) < 0)
-			return cerr_set(e, "out of memory for attention tiles");
-		break;
+	case OP_MATMUL:
+		matmul_step(rg, tr, s, pack, ith, nth);
+		return;
+	case OP_ATTN: {
+		int rd[3] = { s->src, B_K, B_V };
+
+		sync_step(tr, rd, 3, &s->dst, 1, SPLIT_ALL);
+		attend(f, pl, l, s->dst, s->src, rg->pos0, ith, nth);
+		return;
+	}
 	case OP_OUT_ROWS:
-		if (l != p->n_layer - 1 || keep == n)
-			break;
+		if (l != p->n_layer - 1 || rg->keep == n)
+			return;
 		/* llama.cpp drops them here and picks the kernels of the
 		 * rest of the layer by the rows that remain */
-		keep_last(f, B_X, keep);
-		keep_last(f, B_CUR, keep);
-		f->rows = keep;
-		for (int b = 0; b < N_BUF; b++)
-			f->act_ok[b] = 0;
-		break;
-	case OP_ADD:
-		for (size_t i = 0; i < (size_t)n * w; i++)
-			d[i] += x[i];
-		break;
-	case OP_GLU:
-		#pragma omp parallel for if (n > 1)
-		for (size_t i = 0; i < (size_t)n * w; i++)
-			d[i] = (s->act == ACT_GELU ? gelu(d[i]) : silu(d[i])) *
-			    x[i];
-		break;
-	case OP_SOFTCAP:
-		for (size_t i = 0; i < (size_t)n * w; i++)
-			d[i] = tanhf(d[i] * (1.0f / s->f)) * s->f;
+		par_barrier();
+		if (ith == 0) {
+			keep_last(f, B_X, rg->keep);
+			keep_last(f, B_CUR, rg->keep);
+			f->rows = rg->keep;
+		}
+		par_barrier();
+		memset(tr, 0, sizeof *tr);
+		return;
+	default:
 		break;
 	}
-	f->act_ok[s->dst] = 0;
+	/* element-wise on dst, split by its columns as the matmul before */
+	sync_step(tr, both, s->op == OP_ADD || s->op == OP_GLU ? 2 : 1,
+	    &s->dst, 1, col);
+	par_split(w, PACK_ROWS, ith, nth, &lo, &hi);
+	for (int t = 0; t < n; t++) {
+		float *dt = d + (size_t)t * w;
+		const float *xt = x + (size_t)t * ws;
+
+		for (long i = lo; i < hi; i++)
+			switch (s->op) {
+			case OP_BIAS:
+				dt[i] += s->vec[i];
+				break;
+			case OP_SCALE:
+				dt[i] *= s->f;
+				break;
+			case OP_ADD:
+				dt[i] += xt[i];
+				break;
+			case OP_GLU:
+				dt[i] = (s->act == ACT_GELU ? gelu(dt[i]) :
+				    silu(dt[i])) * xt[i];
+				break;
+			case OP_SOFTCAP:
+				dt[i] = tanhf(dt[i] * (1.0f / s->f)) * s->f;
+				break;
+			}
+	}
+}
+
+static void
+run(void *arg, int ith, int nth)
+{
+	struct region *rg = arg;
+	const struct plan *p = rg->f->p;
+	struct track tr;
+	int i = 0;
+
+	memset(&tr, 0, sizeof tr);
+	for (int l = 0; l < p->n_layer; l++)
+		for (int k = 0; k < p->layers[l].n_steps; k++, i++)
+			step(rg, &tr, &p->layers[l].steps[k], l, rg->f->pack[i],
+			    ith, nth);
+	for (int k = 0; k < p->n_out; k++, i++)
+		step(rg, &tr, &p->out[k], -1, rg->f->pack[i], ith, nth);
+}
+
+/* Room for attention's float tiles of n rows after pos0. */
+static int
+reserve_tiles(struct fwd *f, int n, int pos0)
+{
+	const struct plan *p = f->p;
+	size_t need = attn_tiles_size(p->head_dim, pos0 + n) *
+	    (size_t)p->n_head_kv;
+
+	if (n < ATTN_TILE || need <= f->cap_tiles)
+		return 0;
+	if (grow(&f->kt, need * sizeof *f->kt) < 0 ||
+	    grow(&f->v32, need * sizeof *f->v32) < 0)
+		return -1;
+	f->cap_tiles = need;
 	return 0;
 }
 
@@ -422,7 +611,7 @@ fwd_eval(struct fwd *f, const int32_t *tokens, int n, int all,
 	struct cerr *e)
 {
 	const struct plan *p = f->p;
-	int pos0 = f->n_pos;
+	struct region rg = { f, f->n_pos, all ? n : 1 };
 
 	if (n <= 0)
 		return 0;
@@ -431,6 +620,8 @@ fwd_eval(struct fwd *f, const int32_t *tokens, int n, int all,
 		    "(use -c)", f->n_ctx, n + f->n_pos - f->n_ctx);
 	if (reserve(f, n, e) < 0)
 		return -1;
+	if (reserve_tiles(f, n, rg.pos0) < 0)
+		return cerr_set(e, "out of memory for attention tiles");
 	f->rows = n;
 	for (int t = 0; t < n; t++) {
 		float *x = f->buf[B_X] + (size_t)t * p->dim;
@@ -449,17 +640,11 @@ fwd_eval(struct fwd *f, const int32_t *tokens, int n, int all,
 	for (int r = 0; r < p->n_rope; r++)
 		for (int t = 0; t < n; t++)
 			rope_angles(f->rope + ((size_t)r * f->cap + t) *
-			    p->rope[r].dims, &p->rope[r], pos0 + t);
-	for (int b = 0; b < N_BUF; b++)
-		f->act_ok[b] = 0;
-	for (int l = 0; l < p->n_layer; l++)
-		for (int i = 0; i < p->layers[l].n_steps; i++)
-			if (step(f, &p->layers[l].steps[i], l, pos0,
-			    all ? n : 1, e) < 0)
-				return -1;
-	for (int i = 0; i < p->n_out; i++)
-		if (step(f, &p->out[i], -1, pos0, f->rows, e) < 0)
-			return -1;
+			    p->rope[r].dims, &p->rope[r], rg.pos0 + t);
+	f->failed = 0;
+	par_run(run, &rg);
+	if (f->failed)
+		return cerr_set(e, "out of memory in a matmul");
 	f->n_pos += n;
 	return 0;
 }

@@ -27,6 +27,7 @@ matmul_force_scalar(int on)
 {
 	matmul_k_force_scalar(on);
 	attn_force_portable(on);
+	matmul_pack_force_off(on);
 	force_scalar = on;
 }
 
@@ -615,41 +616,33 @@ dot_one(uint32_t type, const float *x, const float *y, int n)
 	return s;
 }
 
-/* Float and other weights: y = W x, a dequantized row at a time, in ggml's
- * orders: one token through its vec_dot, two or more through tinyBLAS
- * where llamafile_sgemm takes the shape (rows a multiple of 4, columns of
- * 16). x is already rounded to F16 and BF16 weights' type. */
+/* Float and other weights, rows [r0, r1): y = W x, a dequantized row at a
+ * time, in ggml's orders: one token through its vec_dot, two or more
+ * through tinyBLAS where llamafile_sgemm takes the shape (rows a multiple
+ * of 4, columns of 16). x is already rounded to F16 and BF16 weights'
+ * type. */
 static int
-matmul_float(const struct mat *w, const float *x, int n, float *y,
-	int y_stride)
+float_rows(const struct mat *w, const float *x, int n, float *y,
+	int y_stride, int64_t r0, int64_t r1)
 {
-	int cols = (int)w->cols, failed = 0;
+	int cols = (int)w->cols;
 	int tile = n >= 2 && w->rows % 4 == 0 && cols % 16 == 0;
+	float *row = malloc((size_t)cols * sizeof *row);
 
-	#pragma omp parallel
-	{
-		float *row = malloc((size_t)cols * sizeof *row);
+	if (!row)
+		return -1;
+	for (int64_t r = r0; r < r1; r++) {
+		mat_row_f32(w, r, row);
+		for (int t = 0; t < n; t++) {
+			const float *xt = x + (size_t)t * cols;
 
-		if (!row) {
-			#pragma omp atomic write
-			failed = 1;
+			y[(size_t)t * y_stride + r] = tile ?
+			    fdot_tile(row, xt, cols) :
+			    dot_one(w->type, row, xt, cols);
 		}
-		#pragma omp for schedule(static)
-		for (int64_t r = 0; r < w->rows; r++) {
-			if (!row)
-				continue;
-			mat_row_f32(w, r, row);
-			for (int t = 0; t < n; t++) {
-				const float *xt = x + (size_t)t * cols;
-
-				y[(size_t)t * y_stride + r] = tile ?
-				    fdot_tile(row, xt, cols) :
-				    dot_one(w->type, row, xt, cols);
-			}
-		}
-		free(row);
 	}
-	return failed ? -1 : 0;
+	free(row);
+	return 0;
 }
 
 /* Rows of W and activation rows in blocks, as ggml's mul_mat does, so that
@@ -657,31 +650,28 @@ matmul_float(const struct mat *w, const float *x, int n, float *y,
  * over it; every dot product is the same as without blocks. */
 enum { ROW_BLOCK = 16, ACT_BLOCK = 64 };
 
-int
-matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
-	int y_stride)
+/* Rows [r0, r1) of y = W a for the 8-bit-activation types, from the
+ * file's layout. */
+static void
+q8_rows(const struct mat *w, const struct qblk *qa, int n, float *y,
+	int y_stride, int64_t r0, int64_t r1)
 {
 	qdot_fn f = kernel(w->type);
 	qdot4_fn f4 = kernel4(w->type);
-	int nb, n4;
-	int64_t blocks = (w->rows + ROW_BLOCK - 1) / ROW_BLOCK;
+	int nb = (int)(w->cols / QBLK), n4;
 
 	if (w->type == GGML_Q4_0 && w->repacked) {
 		f = dot_q4_0_rp;
 		f4 = NULL;
 	}
-	nb = (int)(w->cols / QBLK);
 	n4 = f4 ? n / 4 * 4 : 0;
-
-	#pragma omp parallel for schedule(static)
-	for (int64_t g = 0; g < blocks; g++) {
-		int64_t r0 = g * ROW_BLOCK;
-		int64_t r1 = r0 + ROW_BLOCK < w->rows ? r0 + ROW_BLOCK : w->rows;
+	for (int64_t g0 = r0; g0 < r1; g0 += ROW_BLOCK) {
+		int64_t g1 = g0 + ROW_BLOCK < r1 ? g0 + ROW_BLOCK : r1;
 
 		for (int t0 = 0; t0 < n4; t0 += ACT_BLOCK) {
 			int t1 = t0 + ACT_BLOCK < n4 ? t0 + ACT_BLOCK : n4;
 
-			for (int64_t r = r0; r < r1; r++) {
+			for (int64_t r = g0; r < g1; r++) {
 				const uint8_t *wr = (const uint8_t *)w->data +
 				    r * w->row_bytes;
 				float o[4];
@@ -694,7 +684,7 @@ matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
 				}
 			}
 		}
-		for (int64_t r = r0; r < r1; r++) {
+		for (int64_t r = g0; r < g1; r++) {
 			const uint8_t *wr = (const uint8_t *)w->data +
 			    r * w->row_bytes;
 
@@ -703,7 +693,64 @@ matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
 				    f(wr, qa + (size_t)t * nb, nb);
 		}
 	}
+}
+
+int
+matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
+	int y_stride)
+{
+	int64_t groups = (w->rows + ROW_BLOCK - 1) / ROW_BLOCK;
+
+	#pragma omp parallel for schedule(static)
+	for (int64_t g = 0; g < groups; g++)
+		q8_rows(w, qa, n, y, y_stride, g * ROW_BLOCK,
+		    g * ROW_BLOCK + ROW_BLOCK < w->rows ?
+		    g * ROW_BLOCK + ROW_BLOCK : w->rows);
 	return 0;
+}
+
+int
+matmul_rows(const struct mat *w, const void *pack, const void *a, int n,
+	float *y, int y_stride, int64_t r0, int64_t r1)
+{
+	switch (mat_act_form(w)) {
+	case ACT_Q8:
+		if (pack) {
+			int64_t gend = w->rows / PACK_ROWS * PACK_ROWS;
+			int64_t pe = r1 < gend ? r1 : gend;
+
+			if (r0 < pe && matmul_packed(w, pack, a, n, y, y_stride,
+			    r0 / PACK_ROWS, pe / PACK_ROWS) < 0)
+				return -1;
+			r0 = pe > r0 ? pe : r0;
+		}
+		if (r0 < r1)
+			q8_rows(w, a, n, y, y_stride, r0, r1);
+		return 0;
+	case ACT_Q8K:
+		return matmul_k_rows(w, pack, a, n, y, y_stride, r0, r1);
+	default:
+		return float_rows(w, a, n, y, y_stride, r0, r1);
+	}
+}
+
+/* Float weights: every thread a static share of the rows. */
+static int
+matmul_float(const struct mat *w, const float *x, int n, float *y,
+	int y_stride)
+{
+	int failed = 0;
+	int64_t groups = (w->rows + ROW_BLOCK - 1) / ROW_BLOCK;
+
+	#pragma omp parallel for schedule(static)
+	for (int64_t g = 0; g < groups; g++)
+		if (float_rows(w, x, n, y, y_stride, g * ROW_BLOCK,
+		    g * ROW_BLOCK + ROW_BLOCK < w->rows ?
+		    g * ROW_BLOCK + ROW_BLOCK : w->rows) < 0) {
+			#pragma omp atomic write
+			failed = 1;
+		}
+	return failed ? -1 : 0;
 }
 
 int

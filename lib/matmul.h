@@ -44,6 +44,12 @@ void act_convert(int form, const float *x, int n, int cols, void *out);
 int matmul_run(const struct mat *w, const void *a, int n, float *y,
 	int y_stride);
 
+/* Rows [r0, r1) of y = W a (a in w's form), from the packed copy where
+ * pack is not NULL (pack_size, pack_size_k); r0 and r1 multiples of
+ * PACK_ROWS (r1 may be w->rows). One thread: the backend splits rows. */
+int matmul_rows(const struct mat *w, const void *pack, const void *a, int n,
+	float *y, int y_stride, int64_t r0, int64_t r1);
+
 /* Is w multiplied in the order of ggml's repacked kernels? llama.cpp
  * repacks Q4_0, Q4_K and Q2_K matrices of whole groups of 8 rows, but not
  * a matrix that is also read by row (the tied embedding). */
@@ -68,6 +74,34 @@ int matmul_k_supported(uint32_t type);
 int matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int y_stride);
 void matmul_k_force_scalar(int on);
+
+/* Repacked layouts (matmul_pack.c for Q4_1, Q8_0, Q5_0; matmul_k.c for the
+ * K-quants): groups of PACK_ROWS rows whose blocks lie side by side, made
+ * once at load by the backend, so one pass over an activation block feeds
+ * many output rows. Every row keeps its summation order, so the results
+ * equal the file-layout kernels' bit for bit. pack_size 0: no packed
+ * layout for this matrix on this build. */
+#define PACK_ROWS 16
+size_t pack_size(const struct mat *w);
+void pack_mat(const struct mat *w, void *out);
+/* Rows [g0 * PACK_ROWS, g1 * PACK_ROWS) of y = W a from the packed copy;
+ * one thread, no OpenMP inside. */
+int matmul_packed(const struct mat *w, const void *packed,
+	const struct qblk *qa, int n, float *y, int y_stride, int64_t g0,
+	int64_t g1);
+/* The packed rows through the portable reference (tests). */
+int matmul_packed_ref(const struct mat *w, const void *packed,
+	const struct qblk *qa, int n, float *y, int y_stride);
+void matmul_pack_force_off(int on);
+
+size_t pack_size_k(const struct mat *w);
+void pack_k(const struct mat *w, void *out);
+/* Rows [r0, r1) of y = W a for a K-quant matrix, from the packed copy
+ * (pack_k) or, with pack NULL, the file's layout; r0 and r1 multiples of
+ * PACK_ROWS (r1 may be w->rows). One thread, no OpenMP inside. */
+int matmul_k_rows(const struct mat *w, const void *pack,
+	const struct q8k *qa, int n, float *y, int y_stride, int64_t r0,
+	int64_t r1);
 
 #ifdef __wasm_simd128__
 /* matmul_simd128.c: a Q4_1 or Q8_0 weight row against one activation row,

@@ -743,3 +743,30 @@ matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	}
 	return 0;
 }
+
+/* Rows [r0, r1) through the whole-matrix kernels on a view of those rows
+ * (nested in a parallel region, matmul_k's own region runs on one
+ * thread). */
+int
+matmul_k_rows(const struct mat *w, const void *pack, const struct q8k *qa,
+	int n, float *y, int y_stride, int64_t r0, int64_t r1)
+{
+	struct mat v = mat_rows(w, r0, r1 - r0);
+
+	(void)pack;
+	return matmul_k(&v, qa, n, y + r0, y_stride);
+}
+
+size_t
+pack_size_k(const struct mat *w)
+{
+	(void)w;
+	return 0;
+}
+
+void
+pack_k(const struct mat *w, void *out)
+{
+	(void)w;
+	(void)out;
+}

@@ -86,6 +86,28 @@ synth() {
 	[ "${#lines[@]}" -eq 10 ]
 }
 
+@test "repacked Q4_1 and Q8_0 weights give the row kernels' sums bit for bit" {
+	run "$TBIN/pack-test"
+	echo "$output"
+	status_is 0
+	[ "${#lines[@]}" -eq 2 ]
+	case $(uname -m) in x86_64)
+		grep -q avx512vnni /proc/cpuinfo || return 0 ;;
+	*) return 0 ;; esac
+	[ "${lines[0]}" = "q4_1: packed identical" ]
+	[ "${lines[1]}" = "q8_0: packed identical" ]
+}
+
+@test "1, 2 and 3 threads give the same logits, batch and one at a time" {
+	printf '1 2 3 4 5 6 7 8 9 10 11 12\n13\n14\n' > "$TMP/ids"
+	bin/chord-fwd -m "$SMOL" -t 1 --all-logits < "$TMP/ids" > "$TMP/a"
+	bin/chord-fwd -m "$SMOL" -t 2 --all-logits < "$TMP/ids" > "$TMP/b"
+	bin/chord-fwd -m "$SMOL" -t 3 --all-logits < "$TMP/ids" > "$TMP/c"
+	[ -s "$TMP/a" ]
+	cmp "$TMP/a" "$TMP/b"
+	cmp "$TMP/a" "$TMP/c"
+}
+
 @test "both attention kernels match attention in double; ggml's expf matches exp" {
 	run "$TBIN/attn-test"
 	echo "$output"
