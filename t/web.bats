@@ -117,6 +117,16 @@ if r.status == 200 and sys.argv[1].endswith("/stats"):
 	[[ $output == *"ok: the threaded build, "* ]]
 }
 
+@test "page: not cross-origin isolated, the one-thread build answers as native" {
+	need_model "$SMOL"
+	serve "$SMOL"
+	run python3 "$TOP/t/web_test.py" "$URL" "$MODEL_URL" "$STATS" single \
+	    "$(native "What is the capital of France?")"
+	status_is 0
+	[[ $output == *"ok: 'What is the capital of France?': "* ]]
+	[[ $output == *"ok: not isolated: the one-thread build"* ]]
+}
+
 @test "page: a two-turn chat equals chord-gen -i's ids" {
 	need_model "$SMOL"
 	serve "$SMOL"

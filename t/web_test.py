@@ -21,6 +21,9 @@ the same server, STATS_URL its request counter. CHECK is one of:
                      SIMD128 on each number of THREADS: equal to the bit
   threads            the page runs the threaded build (chord-mt.js), on as
                      many threads as the browser reports cores
+  single EXPECT      the page served without the isolation headers: the
+                     one-thread build (chord.js) loads, and a greedy answer
+                     ("PROMPT\tIDS") equals IDS
 
 Prints "ok: ..." lines; exits 1 with "web_test: what went wrong" on any
 failure. Uses Debian's /usr/bin/chromium (not Playwright's download).
@@ -81,8 +84,9 @@ def ask(page, prompt, temp, n, new=True):
     return page.evaluate("window.chord.last")
 
 
-def greedy(page, model_url, cases, new=True):
-    load_by_url(page, model_url)
+def greedy(page, model_url, cases, new=True, load=True):
+    if load:
+        load_by_url(page, model_url)
     for case in cases:
         prompt, want = case.split("\t")
         got = " ".join(str(i) for i in ask(page, prompt, 0, 16, new)["ids"])
@@ -220,6 +224,33 @@ def threads(page, model_url):
         cores, "" if cores == 1 else "s"))
 
 
+def single(page, model_url, case):
+    load_by_url(page, model_url)
+    status = page.text_content("#status")
+    if not status.endswith("; 1 thread"):
+        fail("not isolated, status %r, want it to end in '; 1 thread'" %
+             status)
+    page.evaluate("window.chord.bench = null")
+    page.evaluate("window.chord.worker.postMessage({ type: 'bench', "
+                  "pp: [100, 101], tg: [102], threads: 1 })")
+    page.wait_for_function("window.chord.bench !== null", timeout=GEN_MS)
+    if page.evaluate("window.chord.bench.mt"):
+        fail("not isolated, the page runs the threaded build")
+    greedy(page, model_url, [case], load=False)
+    print("ok: not isolated: the one-thread build")
+
+
+def plain_page(url):
+    """A route handler: the page without its COOP/COEP headers."""
+    def handle(route):
+        r = route.fetch()
+        h = {k: v for k, v in r.headers.items()
+             if k.lower() not in ("cross-origin-opener-policy",
+                                  "cross-origin-embedder-policy")}
+        route.fulfill(response=r, headers=h)
+    return handle
+
+
 def main():
     if len(sys.argv) < 5:
         fail("usage: web_test.py URL MODEL_URL STATS_URL CHECK [ARGS...]")
@@ -234,9 +265,12 @@ def main():
             "console: %s\n" % m.text))
         page.on("pageerror", lambda e: sys.stderr.write(
             "pageerror: %s\n" % e))
+        if check == "single":
+            page.route(url, plain_page(url))
         page.goto(url)
-        if not page.evaluate("crossOriginIsolated"):
-            fail("the page is not cross-origin isolated")
+        if page.evaluate("crossOriginIsolated") != (check != "single"):
+            fail("the page is %scross-origin isolated" % (
+                "" if check == "single" else "not "))
         if check == "greedy":
             greedy(page, model_url, args)
         elif check == "chat":
@@ -251,6 +285,8 @@ def main():
             logits(page, model_url, args[0], args[1:])
         elif check == "threads":
             threads(page, model_url)
+        elif check == "single":
+            single(page, model_url, args[0])
         else:
             fail("unknown check %s" % check)
         browser.close()
