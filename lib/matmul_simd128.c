@@ -96,7 +96,7 @@ widen_q8(const int8_t *qs, v128_t w16[4])
 	w16[3] = wasm_i16x8_extend_high_i8x16(w1);
 }
 
-/* d and s of four activation blocks `stride` apart. */
+/* d of four activation blocks `stride` apart. */
 static inline v128_t
 act_d4(const struct qblk *a, size_t stride)
 {
@@ -104,11 +104,32 @@ act_d4(const struct qblk *a, size_t stride)
 	    a[3 * stride].d);
 }
 
-static inline v128_t
-act_s4(const struct qblk *a, size_t stride)
+/* d and s of four activation blocks `stride` apart: each block's pair in
+ * one 64-bit load. */
+static inline void
+act_ds4(const struct qblk *a, size_t stride, v128_t *d, v128_t *s)
 {
-	return wasm_f32x4_make(a[0].s, a[stride].s, a[2 * stride].s,
-	    a[3 * stride].s);
+	v128_t lo = wasm_v128_load64_lane(&a[stride],
+	    wasm_v128_load64_zero(&a[0]), 1);
+	v128_t hi = wasm_v128_load64_lane(&a[3 * stride],
+	    wasm_v128_load64_zero(&a[2 * stride]), 1);
+
+	*d = wasm_i32x4_shuffle(lo, hi, 0, 2, 4, 6);
+	*s = wasm_i32x4_shuffle(lo, hi, 1, 3, 5, 7);
+}
+
+/* d and m of four Q4_1 blocks, fp16 side by side: one 32-bit load each. */
+static inline void
+q4_1_dm4(const struct block_q4_1 *w, v128_t *d, v128_t *m)
+{
+	uint32_t dm[4];
+	v128_t v;
+
+	for (int k = 0; k < 4; k++)
+		memcpy(&dm[k], &w[k], 4);
+	v = wasm_v128_load(dm);
+	*d = half4(wasm_v128_and(v, wasm_i32x4_splat(0xffff)));
+	*m = half4(wasm_u32x4_shr(v, 16));
 }
 
 /* The chain: sum += each lane, lane 0 first. */
@@ -138,7 +159,7 @@ dot_q4_1_simd128(const void *row, const struct qblk *a, int nb)
 	int b = 0;
 
 	for (; b + 4 <= nb; b += 4, w += 4, a += 4) {
-		v128_t p[4], s, d, m;
+		v128_t p[4], s, d, m, ad, as;
 
 		for (int k = 0; k < 4; k++) {
 			v128_t qs = wasm_v128_load(w[k].qs);
@@ -147,11 +168,11 @@ dot_q4_1_simd128(const void *row, const struct qblk *a, int nb)
 			    wasm_u8x16_shr(qs, 4), a[k].q);
 		}
 		s = wasm_f32x4_convert_i32x4(reduce4(p[0], p[1], p[2], p[3]));
-		d = half4(wasm_i32x4_make(w[0].d, w[1].d, w[2].d, w[3].d));
-		m = half4(wasm_i32x4_make(w[0].m, w[1].m, w[2].m, w[3].m));
+		q4_1_dm4(w, &d, &m);
+		act_ds4(a, 1, &ad, &as);
 		sum = chain4(sum, wasm_f32x4_add(
-		    wasm_f32x4_mul(s, wasm_f32x4_mul(d, act_d4(a, 1))),
-		    wasm_f32x4_mul(m, act_s4(a, 1))));
+		    wasm_f32x4_mul(s, wasm_f32x4_mul(d, ad)),
+		    wasm_f32x4_mul(m, as)));
 	}
 	for (; b < nb; b++, w++, a++) {
 		v128_t qs = wasm_v128_load(w->qs);
@@ -182,10 +203,12 @@ dot4_q4_1_simd128(const void *row, const struct qblk *a, int nb, float *out)
 		    q4_1_block(lo, hi, a[3 * st].q)));
 		v128_t d = wasm_f32x4_splat(fp16_to_f32(w->d));
 		v128_t m = wasm_f32x4_splat(fp16_to_f32(w->m));
+		v128_t ad, as;
 
+		act_ds4(a, st, &ad, &as);
 		acc = wasm_f32x4_add(acc, wasm_f32x4_add(
-		    wasm_f32x4_mul(s, wasm_f32x4_mul(d, act_d4(a, st))),
-		    wasm_f32x4_mul(m, act_s4(a, st))));
+		    wasm_f32x4_mul(s, wasm_f32x4_mul(d, ad)),
+		    wasm_f32x4_mul(m, as)));
 	}
 	wasm_v128_store(out, acc);
 }

@@ -109,6 +109,17 @@ if r.status == 200 and sys.argv[1].endswith("/stats"):
 	    <<< "$output")" -eq 3 ]
 }
 
+@test "page: Q8_0 weights: SIMD128 logits on 1 and 2 threads equal the portable kernels'" {
+	need_model "$SMOL"
+	gguf-repack -q -t q8_0 "$SMOL" "$TMP/q8.gguf"
+	serve "$TMP/q8.gguf"
+	run python3 "$TOP/t/web_test.py" "$URL" "$MODEL_URL" "$STATS" logits \
+	    "$(seq -s ' ' 100 140)" 1 2
+	status_is 0
+	[ "$(grep -c '^ok: SIMD128 on [12] threads: 40 ids and one more, logits equal' \
+	    <<< "$output")" -eq 2 ]
+}
+
 @test "page: cross-origin isolated, it runs the threaded build on every core" {
 	need_model "$SMOL"
 	serve "$SMOL"
