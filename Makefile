@@ -18,8 +18,18 @@ BINDIR   ?= bin
 
 # par_pool.c is the browser build's par.h (below); the tools use par_omp.c.
 LIBSRC   := $(filter-out lib/par_pool.c,$(sort $(wildcard lib/*.c)))
-LIBOBJ   := $(LIBSRC:lib/%.c=$(O)/lib/%.o)
 TOOLSRC  := $(sort $(wildcard bin/*.c))
+# LEAN=1: no libarchive, zstd or xxHash libraries at run time, for a machine
+# without them (the lent GPU machine: build there or copy the tools over):
+# compressed and archived models are refused, xxHash is inlined from its
+# header, and gguf-repack, which writes them, is left out.
+ifeq ($(LEAN),1)
+LIBSRC   := $(filter-out lib/pack.c lib/unpack.c,$(LIBSRC)) contrib/web/nounpack.c
+TOOLSRC  := $(filter-out bin/gguf-repack.c,$(TOOLSRC))
+CFLAGS   += -DXXH_INLINE_ALL
+LDLIBS   := $(filter-out -lxxhash -lzstd -larchive,$(LDLIBS))
+endif
+LIBOBJ   := $(patsubst %.c,$(O)/%.o,$(LIBSRC))
 TOOLS    := $(TOOLSRC:bin/%.c=$(BINDIR)/%)
 SCRIPTS  := $(notdir $(wildcard bin/chord-gen))
 LIBA     := $(O)/libchord.a
@@ -35,6 +45,10 @@ $(O)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(O)/lib
 
 $(O)/lib:
 	mkdir -p $@
+
+$(O)/contrib/web/%.o: contrib/web/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LIBA): $(LIBOBJ)
 	rm -f $@
@@ -138,8 +152,8 @@ WASMCFLAGS  := $(WASMOPT) -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
     -Wall -Wextra -Wno-string-concatenation -fopenmp-simd -DXXH_INLINE_ALL \
     -include contrib/web/fmaf.h \
     -I$(WASMO)/inc -Ilib
-WASMLIBSRC  := $(filter-out lib/pack.c lib/unpack.c lib/tool.c lib/par_omp.c, \
-    $(LIBSRC)) lib/par_pool.c contrib/web/nounpack.c
+WASMLIBSRC  := $(filter-out lib/pack.c lib/unpack.c lib/tool.c lib/par_omp.c \
+    contrib/web/nounpack.c,$(LIBSRC)) lib/par_pool.c contrib/web/nounpack.c
 WASMOBJ     := $(WASMLIBSRC:%.c=$(WASMO)/obj/%.o)
 WASMMTOBJ   := $(WASMLIBSRC:%.c=$(WASMO)/obj-mt/%.o)
 WASMLDFLAGS := -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=chord \

@@ -240,6 +240,28 @@ check_owner(const struct cache_opts *o, const char *name, const struct stat *sb,
 	return S_ISREG(sb->st_mode) && (sb->st_mode & 07777) == 0600;
 }
 
+/* Are the trailer's offsets and index inside a segment of n bytes? */
+static int
+packs_sane(const uint8_t *base, uint64_t n, const struct cache_trailer *t)
+{
+	const struct pack_entry *e;
+	uint64_t room = n - sizeof *t;
+
+	if (t->packs_off != pad64(t->image_size) || t->packs_off > room ||
+	    t->packs_size > room - t->packs_off ||
+	    t->index_off != t->packs_off + t->packs_size ||
+	    t->n_index > (room - t->index_off) / sizeof *e ||
+	    t->index_off + pad64(t->n_index * sizeof *e) != room)
+		return 0;
+	e = (const void *)(base + t->index_off);
+	for (uint64_t k = 0; k < t->n_index; k++)
+		if (e[k].pack_off % 64 || e[k].pack_off > t->packs_size ||
+		    e[k].size > t->packs_size - e[k].pack_off ||
+		    e[k].data_off >= t->image_size || !e[k].row_bytes)
+			return 0;
+	return 1;
+}
+
 /* The trailer of a mapping of n bytes, if it is whole and ready for key
  * (key 0: any key). */
 static const struct cache_trailer *
@@ -251,8 +273,7 @@ trailer_of(const void *base, uint64_t n, uint64_t key)
 		return NULL;
 	t = (const void *)((const uint8_t *)base + n - sizeof *t);
 	if (memcmp(t->magic, CACHE_MAGIC, 8) != 0 || (key && t->key != key) ||
-	    t->image_size > n - sizeof *t ||
-	    pad64(t->image_size) + sizeof *t != n ||
+	    t->image_size > n - sizeof *t || !packs_sane(base, n, t) ||
 	    __atomic_load_n(&t->ready, __ATOMIC_ACQUIRE) != CACHE_READY)
 		return NULL;
 	return t;
@@ -286,6 +307,10 @@ try_map(const struct cache_opts *o, const char *name, int fd, uint64_t key,
 	s->map_size = (uint64_t)sb.st_size;
 	s->image = p;
 	s->image_size = t->image_size;
+	s->packs.image = p;
+	s->packs.area = (const uint8_t *)p + t->packs_off;
+	s->packs.e = (const void *)((const uint8_t *)p + t->index_off);
+	s->packs.n = t->n_index;
 	return 1;
 }
 
@@ -296,8 +321,9 @@ build(const struct cache_opts *o, const char *name, int fd,
 	const char *path, const struct ident *id, struct cerr *e)
 {
 	struct cache_trailer *t;
+	struct pack_entry *pe = NULL;
 	struct gguf *g;
-	uint64_t total;
+	uint64_t total, packs, n_pe, index;
 	uint8_t *p;
 	int err;
 
@@ -305,15 +331,24 @@ build(const struct cache_opts *o, const char *name, int fd,
 	 * header declares) and validates the image. */
 	if (!(g = gguf_open(path, e)))
 		return -1;
-	total = pad64(g->size) + sizeof *t;
+	packs = packs_layout(g, NULL, &n_pe);
+	if (n_pe && !(pe = calloc(n_pe, sizeof *pe))) {
+		gguf_close(g);
+		return cerr_set(e, "out of memory");
+	}
+	packs_layout(g, pe, &n_pe);
+	index = pad64(g->size) + packs;
+	total = index + pad64(n_pe * sizeof *pe) + sizeof *t;
 	if ((err = posix_fallocate(fd, 0, (off_t)total)) != 0) {
 		gguf_close(g);
+		free(pe);
 		return seg_fail(o, name, "cannot make room", err, e);
 	}
 	p = mmap(NULL, (size_t)total, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 	    0);
 	if (p == MAP_FAILED) {
 		gguf_close(g);
+		free(pe);
 		return seg_fail(o, name, "mmap", errno, e);
 	}
 	for (uint64_t off = 0; off < g->size; off += STEP) {
@@ -323,6 +358,22 @@ build(const struct cache_opts *o, const char *name, int fd,
 		if (o->delay_us)
 			usleep(o->delay_us);
 	}
+	/* the copies from the image in the segment, so their offsets hold */
+	{
+		struct gguf *gs = gguf_open_mem(p, g->size, path, e);
+
+		if (!gs) {
+			munmap(p, (size_t)total);
+			gguf_close(g);
+			free(pe);
+			return -1;
+		}
+		packs_fill(gs, pe, n_pe, p + pad64(g->size));
+		gguf_close(gs);
+	}
+	if (n_pe)
+		memcpy(p + index, pe, n_pe * sizeof *pe);
+	free(pe);
 	t = (struct cache_trailer *)(p + total - sizeof *t);
 	memcpy(t->magic, CACHE_MAGIC, 8);
 	t->key = id->key;
@@ -331,6 +382,10 @@ build(const struct cache_opts *o, const char *name, int fd,
 	t->created = (int64_t)time(NULL);
 	snprintf(t->layout, sizeof t->layout, "%s", id->layout);
 	snprintf(t->model, sizeof t->model, "%s", id->real);
+	t->packs_off = pad64(g->size);
+	t->packs_size = packs;
+	t->index_off = index;
+	t->n_index = n_pe;
 	gguf_close(g);
 	/* Everything before the flag is in place before the flag. */
 	if (msync(p, (size_t)total, MS_SYNC) < 0) {

@@ -11,8 +11,10 @@
  *
  * Layout of a segment (all of it mode 0600, owned by us):
  *   the image (for the CPU backend: the decoded GGUF file, byte for byte),
- *   zero padding to 64 bytes, then struct cache_trailer, whose `ready`
- *   word is written last, after everything before it was written and synced.
+ *   zero padding to 64 bytes, the repacked copies of its matrices and
+ *   their index (packs.h), zero padding to 64 bytes, then struct
+ *   cache_trailer, whose `ready` word is written last, after everything
+ *   before it was written and synced.
  *
  * Building: the name is created with O_EXCL and flock()ed at once; the
  * builder holds that lock until the segment is ready. A reader that finds a
@@ -30,9 +32,10 @@
 #include <time.h>
 
 #include "err.h"
+#include "packs.h"
 
 /* Bump when what a segment holds for a backend changes. */
-#define CACHE_LAYOUT_VERSION 1
+#define CACHE_LAYOUT_VERSION 2
 #define CACHE_MAGIC "CHORDSHM"
 #define CACHE_READY UINT64_C(0x5245414459214f4b)        /* "KO!YDAER" */
 #define CACHE_NAME_MAX 64
@@ -45,6 +48,10 @@ struct cache_trailer {
 	int64_t created;        /* time(NULL) when built */
 	char layout[64];        /* "cpu/1/avx2,fma,f16c", NUL-terminated */
 	char model[4096];       /* realpath of the model, NUL-terminated */
+	uint64_t packs_off;     /* the repacked copies: pad64(image_size) */
+	uint64_t packs_size;    /* their bytes (64-byte aligned) */
+	uint64_t index_off;     /* struct pack_entry [n_index] */
+	uint64_t n_index;
 	uint64_t ready;         /* CACHE_READY, written last */
 };
 
@@ -59,6 +66,7 @@ struct cache_seg {
 	char name[CACHE_NAME_MAX];      /* chord-UID-KEY */
 	const uint8_t *image;           /* the image, read-only */
 	uint64_t image_size;
+	struct packs packs;             /* the repacked matrices */
 	void *map;                      /* the whole mapping */
 	uint64_t map_size;
 	int built;                      /* 1: this process built it */

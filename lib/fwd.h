@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "packs.h"
 #include "plan.h"
 
 struct fwd;
@@ -14,6 +15,8 @@ struct fwd;
 struct fwd_opts {
 	int n_ctx;              /* KV cache positions */
 	int portable;           /* the portable C kernels, not SIMD (tests) */
+	const struct packs *packs;  /* repacked matrices made already (the
+	                             * weight cache's), or NULL: made at open */
 };
 
 /* The backend's state for plan p (p must outlive it). */

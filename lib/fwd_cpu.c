@@ -36,6 +36,7 @@ struct fwd {
 	float *rope;            /* (n_rope, cap, rope dims) cos, sin pairs */
 	void **pack;            /* per step of the plan (layers' then the
 	                         * output's), its matrix repacked, or NULL */
+	unsigned char *owned;   /* per step: pack[i] is ours to free */
 	int failed;             /* set by any thread of a region */
 };
 
@@ -82,13 +83,15 @@ step_at(const struct plan *p, int i)
 	return &p->out[i];
 }
 
-/* Every matrix with a repacked layout (matmul.h) copied into it, once. */
+/* Every matrix with a repacked layout (matmul.h): the copy in `made`
+ * (the weight cache's), else one made here, once. */
 static int
-pack_all(struct fwd *f, struct cerr *e)
+pack_all(struct fwd *f, const struct packs *made, struct cerr *e)
 {
 	int n = n_steps(f->p);
 
-	if (!(f->pack = calloc((size_t)n, sizeof *f->pack)))
+	if (!(f->pack = calloc((size_t)n, sizeof *f->pack)) ||
+	    !(f->owned = calloc((size_t)n, 1)))
 		return cerr_set(e, "out of memory");
 	for (int i = 0; i < n; i++) {
 		const struct step *s = step_at(f->p, i);
@@ -97,6 +100,8 @@ pack_all(struct fwd *f, struct cerr *e)
 
 		if (s->op != OP_MATMUL)
 			continue;
+		if ((f->pack[i] = (void *)packs_find(made, &s->w)))
+			continue;
 		q8 = mat_act_form(&s->w) == ACT_Q8;
 		size = q8 ? pack_size(&s->w) : pack_size_k(&s->w);
 		if (!size)
@@ -104,6 +109,7 @@ pack_all(struct fwd *f, struct cerr *e)
 		if (!(f->pack[i] = aligned_alloc(64, (size + 63) / 64 * 64)))
 			return cerr_set(e, "out of memory for the repacked "
 			    "weights");
+		f->owned[i] = 1;
 		if (q8)
 			pack_mat(&s->w, f->pack[i]);
 		else
@@ -134,7 +140,7 @@ fwd_open(const struct plan *p, const struct fwd_opts *o, struct cerr *e)
 		cerr_set(e, "out of memory for a context of %d", o->n_ctx);
 		return NULL;
 	}
-	if (pack_all(f, e) < 0) {
+	if (pack_all(f, o->packs, e) < 0) {
 		fwd_close(f);
 		return NULL;
 	}
@@ -156,10 +162,12 @@ fwd_close(struct fwd *f)
 	free(f->kt);
 	free(f->v32);
 	free(f->rope);
-	if (f->pack)
+	if (f->pack && f->owned)
 		for (int i = 0; i < n_steps(f->p); i++)
-			free(f->pack[i]);
+			if (f->owned[i])
+				free(f->pack[i]);
 	free(f->pack);
+	free(f->owned);
 	free(f);
 }
 
@@ -438,30 +446,69 @@ convert(struct fwd *f, int b, int form, long lo, long hi)
 	    (uint8_t *)f->act[b][form] + act_form_size(form, (int)lo, cols));
 }
 
+/* Matmuls reading one input, in a run (Q, K, V; gate, up): its input
+ * converted once for each form they take, then all their rows at once.
+ * Matrices of one height split their rows alike, so that a GLU reads
+ * only what its thread wrote; of several heights (Q, K, V), the units
+ * of all of them are split as one list, so every thread gets as many. */
 static void
-matmul_step(struct region *rg, struct track *tr, const struct step *s,
-	const void *pack, int ith, int nth)
+matmul_run_steps(struct region *rg, struct track *tr, const struct step *s,
+	int cnt, void *const *pack, int ith, int nth)
 {
 	struct fwd *f = rg->f;
-	int n = f->rows, form = mat_act_form(&s->w), w = f->p->width[s->dst];
-	int in = form == ACT_F32 ? s->src : ACTB(s->src);
-	const void *a = form == ACT_F32 ? (const void *)f->buf[s->src] :
-	    f->act[s->src][form];
-	long lo, hi;
+	int n = f->rows, in[4], dst[4], even = 1;
+	long units = 0, u0, u1, base = 0;
 
-	if (form != ACT_F32 && !(tr->act_ok[s->src] & 1u << form)) {
-		int r = s->src, o = ACTB(s->src);
+	for (int k = 0; k < cnt; k++) {
+		int form = mat_act_form(&s[k].w), src = s[k].src;
+		long lo, hi;
 
-		sync_step(tr, &r, 1, &o, 1, SPLIT_T);
+		in[k] = form == ACT_F32 ? src : ACTB(src);
+		dst[k] = s[k].dst;
+		even &= s[k].w.rows == s[0].w.rows;
+		units += (long)((s[k].w.rows + PACK_ROWS - 1) / PACK_ROWS);
+		if (form == ACT_F32 || tr->act_ok[src] & 1u << form)
+			continue;
+		sync_step(tr, &src, 1, &in[k], 1, SPLIT_T);
 		par_split(n, 1, ith, nth, &lo, &hi);
-		convert(f, s->src, form, lo, hi);
-		tr->act_ok[s->src] |= 1u << form;
+		convert(f, src, form, lo, hi);
+		tr->act_ok[src] |= 1u << form;
 	}
-	sync_step(tr, &in, 1, &s->dst, 1, SPLIT_C + w);
-	par_split(s->w.rows, PACK_ROWS, ith, nth, &lo, &hi);
-	if (lo < hi && matmul_rows(&s->w, pack, a, n, f->buf[s->dst], w, lo,
-	    hi) < 0)
-		fail(f);
+	sync_step(tr, in, cnt, dst, cnt, even ? SPLIT_C + f->p->width[dst[0]] :
+	    SPLIT_ALL);
+	par_split(units, 1, ith, nth, &u0, &u1);
+	for (int k = 0; k < cnt; k++) {
+		const struct mat *w = &s[k].w;
+		int form = mat_act_form(w);
+		const void *a = form == ACT_F32 ? (const void *)f->buf[s[k].src] :
+		    f->act[s[k].src][form];
+		long nu = (long)((w->rows + PACK_ROWS - 1) / PACK_ROWS), lo, hi;
+
+		if (even)
+			par_split(w->rows, PACK_ROWS, ith, nth, &lo, &hi);
+		else {
+			lo = (u0 > base ? u0 : base) - base;
+			hi = (u1 < base + nu ? u1 : base + nu) - base;
+			lo *= PACK_ROWS;
+			hi = hi * PACK_ROWS < w->rows ? hi * PACK_ROWS : w->rows;
+		}
+		base += nu;
+		if (lo < hi && matmul_rows(w, pack[k], a, n, f->buf[s[k].dst],
+		    f->p->width[s[k].dst], lo, hi) < 0)
+			fail(f);
+	}
+}
+
+/* Steps from s on that run as one matmul run (at most 4). */
+static int
+matmul_run_len(const struct step *s, int left)
+{
+	int k = 1;
+
+	while (k < left && k < 4 && s[k].op == OP_MATMUL &&
+	    s[k].src == s[0].src && s[k].dst != s[0].src)
+		k++;
+	return k;
 }
 
 /* Keep the last `keep` rows of buffer b. */
@@ -477,7 +524,7 @@ keep_last(struct fwd *f, int b, int keep)
 /* One step of layer l (-1: the output): this thread's share. */
 static void
 step(struct region *rg, struct track *tr, const struct step *s, int l,
-	const void *pack, int ith, int nth)
+	int ith, int nth)
 {
 	struct fwd *f = rg->f;
 	const struct plan *p = f->p;
@@ -515,8 +562,7 @@ step(struct region *rg, struct track *tr, const struct step *s, int l,
 			    (size_t)t) * r->dims);
 		return;
 	}
-	case OP_MATMUL:
-		matmul_step(rg, tr, s, pack, ith, nth);
+	case OP_MATMUL:         /* run() takes them */
 		return;
 	case OP_ATTN: {
 		int rd[3] = { s->src, B_K, B_V };
@@ -572,21 +618,38 @@ step(struct region *rg, struct track *tr, const struct step *s, int l,
 	}
 }
 
+/* The steps of one layer (or the output), matmuls in runs. */
+static void
+run_steps(struct region *rg, struct track *tr, const struct step *s, int cnt,
+	int l, void *const *pack, int ith, int nth)
+{
+	for (int k = 0; k < cnt; ) {
+		int len = 1;
+
+		if (s[k].op == OP_MATMUL) {
+			len = matmul_run_len(s + k, cnt - k);
+			matmul_run_steps(rg, tr, s + k, len, pack + k, ith, nth);
+		} else
+			step(rg, tr, s + k, l, ith, nth);
+		k += len;
+	}
+}
+
 static void
 run(void *arg, int ith, int nth)
 {
 	struct region *rg = arg;
 	const struct plan *p = rg->f->p;
+	void *const *pack = rg->f->pack;
 	struct track tr;
-	int i = 0;
 
 	memset(&tr, 0, sizeof tr);
-	for (int l = 0; l < p->n_layer; l++)
-		for (int k = 0; k < p->layers[l].n_steps; k++, i++)
-			step(rg, &tr, &p->layers[l].steps[k], l, rg->f->pack[i],
-			    ith, nth);
-	for (int k = 0; k < p->n_out; k++, i++)
-		step(rg, &tr, &p->out[k], -1, rg->f->pack[i], ith, nth);
+	for (int l = 0; l < p->n_layer; l++) {
+		run_steps(rg, &tr, p->layers[l].steps, p->layers[l].n_steps, l,
+		    pack, ith, nth);
+		pack += p->layers[l].n_steps;
+	}
+	run_steps(rg, &tr, p->out, p->n_out, -1, pack, ith, nth);
 }
 
 /* Room for attention's float tiles of n rows after pos0. */

@@ -64,12 +64,35 @@ q8(float f)
 	return (int8_t)(r > 127 ? 127 : r < -128 ? -128 : r);
 }
 
+/* One block's 32 values times id, rounded as q8() rounds them. */
+static void
+q8_block(const float *v, float id, int8_t *q)
+{
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+	if (!force_scalar) {
+		/* cvtps2dq rounds to nearest even and gives INT32_MIN for NaN
+		 * and out of range, as lrintf and q8's check do; the
+		 * saturating packs clamp to -128..127 */
+		__m512 m = _mm512_set1_ps(id);
+		__m512i a = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(v),
+		    m));
+		__m512i b = _mm512_cvtps_epi32(_mm512_mul_ps(
+		    _mm512_loadu_ps(v + 16), m));
+
+		_mm_storeu_si128((__m128i *)q, _mm512_cvtsepi32_epi8(a));
+		_mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtsepi32_epi8(b));
+		return;
+	}
+#endif
+	for (int i = 0; i < QBLK; i++)
+		q[i] = q8(v[i] * id);
+}
+
 void
 quantize_act(const float *x, int n, int cols, struct qblk *qa)
 {
 	int nb = cols / QBLK;
 
-	#pragma omp parallel for if (n > 1)
 	for (int t = 0; t < n; t++)
 		for (int b = 0; b < nb; b++) {
 			const float *v = x + (size_t)t * cols + b * QBLK;
@@ -86,10 +109,9 @@ quantize_act(const float *x, int n, int cols, struct qblk *qa)
 			 * round half to even */
 			d = amax / 127.0f;
 			id = amax != 0.0f ? 127.0f / amax : 0.0f;
-			for (int i = 0; i < QBLK; i++) {
-				o->q[i] = q8(v[i] * id);
+			q8_block(v, id, o->q);
+			for (int i = 0; i < QBLK; i++)
 				sum += o->q[i];
-			}
 			o->d = via_fp16(d);
 			o->s = via_fp16(d * (float)sum);
 		}

@@ -1,17 +1,18 @@
-/* matmul_pack.c: Q4_1 and Q8_0 matrices repacked at load into groups of 16
+/* matmul_pack.c: Q4_1, Q5_0 and Q8_0 matrices repacked at load into groups of 16
  * rows, so one pass over an activation block feeds 16 output rows, and
  * their kernels.
  *
  * A group holds, block by block, the 16 rows' blocks side by side:
  *   Q4_1: qs[16][16], d[16], m[16]             320 bytes (16 x 20)
+ *   Q5_0: qs[16][16], fifth bits by quads of rows, d[16]  352 (16 x 22)
  *   Q8_0: qs[16][32] as q + 128 (unsigned), d[16]  544 bytes (16 x 34)
  * so a group is one sequential stream and nothing is added to the file's
  * bytes.
  *
  * Each row keeps the summation order of the row-at-a-time x86 kernels
  * (matmul.c), which is ggml's: per block, eight float lanes, lane i taking
- * the integer dot of quad i of the unpacked block (Q4_1: the low nibbles
- * are values 0-15, the high ones 16-31), times d_w * d_a, fused-added
+ * the integer dot of quad i of the unpacked block (Q4_1, Q5_0: the low
+ * nibbles are values 0-15, the high ones 16-31), times d_w * d_a, fused-added
  * into the lane; the lanes summed as hsum() does at the end; Q4_1's
  * m_w * s_a summed on the side and added last. Integer sums are exact,
  * so any order of them is the same; the float steps are not reordered.
@@ -30,7 +31,8 @@
 #define PACK_SIMD 1
 #endif
 
-enum { Q41_GROUP = PACK_ROWS * 20, Q80_GROUP = PACK_ROWS * 34 };
+enum { Q41_GROUP = PACK_ROWS * 20, Q50_GROUP = PACK_ROWS * 22,
+    Q80_GROUP = PACK_ROWS * 34 };
 
 static int pack_off;
 
@@ -43,7 +45,12 @@ matmul_pack_force_off(int on)
 static size_t
 group_bytes(uint32_t type)
 {
-	return type == GGML_Q4_1 ? Q41_GROUP : type == GGML_Q8_0 ? Q80_GROUP : 0;
+	switch (type) {
+	case GGML_Q4_1: return Q41_GROUP;
+	case GGML_Q5_0: return Q50_GROUP;
+	case GGML_Q8_0: return Q80_GROUP;
+	default: return 0;
+	}
 }
 
 size_t
@@ -57,6 +64,20 @@ pack_size(const struct mat *w)
 	if (pack_off || !g || w->rows < PACK_ROWS || w->cols % QBLK)
 		return 0;
 	return (size_t)(w->rows / PACK_ROWS) * (size_t)(w->cols / QBLK) * g;
+}
+
+/* Row r's fifth bits where the kernel takes them as byte masks: for each
+ * quad of rows, a 64-bit mask of the low values (0-15) of its four rows,
+ * 16 bits a row, then one of the high values (16-31). */
+static void
+q5_0_bits(uint8_t *masks, int r, const uint8_t *qh)
+{
+	uint8_t *lo = masks + (r / 4) * 16 + (r % 4) * 2;
+
+	lo[0] = qh[0];
+	lo[1] = qh[1];
+	lo[8] = qh[2];
+	lo[9] = qh[3];
 }
 
 /* Group g's rows of w into out, block by block. */
@@ -78,6 +99,14 @@ pack_group(const struct mat *w, int64_t g, uint8_t *out)
 				memcpy(o + r * 16, s->qs, 16);
 				memcpy(o + 256 + r * 2, &s->d, 2);
 				memcpy(o + 288 + r * 2, &s->m, 2);
+			} else if (w->type == GGML_Q5_0) {
+				const struct block_q5_0 *s =
+				    (const struct block_q5_0 *)row + b;
+				uint8_t *o = out + (size_t)b * Q50_GROUP;
+
+				memcpy(o + r * 16, s->qs, 16);
+				q5_0_bits(o + 256, r, s->qh);
+				memcpy(o + 320 + r * 2, &s->d, 2);
 			} else {
 				const struct block_q8_0 *s =
 				    (const struct block_q8_0 *)row + b;
@@ -141,6 +170,24 @@ pack_dot_ref(uint32_t type, const uint8_t *grp, int r, const struct qblk *a,
 			}
 			memcpy(&h, blk + 288 + r * 2, 2);
 			off += fp16_to_f32(h) * a->s;
+		} else if (type == GGML_Q5_0) {
+			const uint8_t *qs = blk + r * 16;
+			const uint8_t *mk = blk + 256 + (r / 4) * 16 + (r % 4) * 2;
+
+			memcpy(&h, blk + 320 + r * 2, 2);
+			d = fp16_to_f32(h) * a->d;
+			for (int i = 0; i < 8; i++) {
+				int s = 0;
+
+				for (int j = 0; j < 4; j++) {
+					int k = (i & 3) * 4 + j;
+					int q = i < 4 ? qs[k] & 15 : qs[k] >> 4;
+					int bit = mk[(i < 4 ? 0 : 8) + k / 8] >> (k % 8) & 1;
+
+					s += (q + 16 * bit - 16) * a->q[i * 4 + j];
+				}
+				lane[i] = fmaf(d, (float)s, lane[i]);
+			}
 		} else {
 			const uint8_t *qs = blk + r * 32;
 
@@ -160,6 +207,18 @@ pack_dot_ref(uint32_t type, const uint8_t *grp, int r, const struct qblk *a,
 }
 
 #ifdef PACK_SIMD
+/* One token streams each weight once: ask for the block PREFETCH bytes
+ * ahead now, so more lines are in flight than the hardware prefetcher
+ * keeps on one core. */
+enum { PREFETCH = 2048 };
+
+static inline void
+prefetch(const uint8_t *blk, size_t bytes)
+{
+	for (size_t i = 0; i < bytes; i += 64)
+		_mm_prefetch((const char *)blk + PREFETCH + i, _MM_HINT_T0);
+}
+
 static inline __m512
 scales16(const uint8_t *p)
 {
@@ -178,30 +237,32 @@ spread(__m512 ds, int first, int rep)
 	return _mm512_permutexvar_ps(_mm512_loadu_si512(idx), ds);
 }
 
-/* Each row's eight lanes, gathered from where the kernels keep them, as
- * hsum8 sums them. */
-static float
-lanes_sum(const float *lo, const float *hi)
-{
-	float l[8];
-
-	memcpy(l, lo, 4 * sizeof *l);
-	memcpy(l + 4, hi, 4 * sizeof *l);
-	return hsum8(l);
-}
-
 /* Q4_1. A 64-byte load holds four rows' nibbles of a block: the low ones
  * (values 0-15) against [q0-15] four times give each row's lanes 0-3,
  * the high ones against [q16-31] its lanes 4-7. */
+/* hsum8 of each row's lanes, in registers: v's 128-bit lane r holds row
+ * r's lanes 0-3 in lo and 4-7 in hi; the sums land in elements 0, 4, 8
+ * and 12. The adds are hsum8's: (l0 + l4), then (s0 + s2) and (s1 + s3),
+ * then those two. */
+static inline __m512
+hsum_lanes(__m512 lo, __m512 hi)
+{
+	__m512 s = _mm512_add_ps(lo, hi);
+
+	s = _mm512_add_ps(s, _mm512_permute_ps(s, _MM_SHUFFLE(1, 0, 3, 2)));
+	return _mm512_add_ps(s, _mm512_permute_ps(s, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
 static void
 q4_1_quad_out(__m512 lo, __m512 hi, float *out)
 {
-	float l[16], h[16];
+	float f[16];
 
-	_mm512_storeu_ps(l, lo);
-	_mm512_storeu_ps(h, hi);
-	for (int r = 0; r < 4; r++)
-		out[r] = lanes_sum(l + 4 * r, h + 4 * r);
+	_mm512_storeu_ps(f, hsum_lanes(lo, hi));
+	out[0] = f[0];
+	out[1] = f[4];
+	out[2] = f[8];
+	out[3] = f[12];
 }
 
 static void
@@ -216,7 +277,10 @@ q4_1_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
 		lo[j] = hi[j] = _mm512_setzero_ps();
 	for (int b = 0; b < nb; b++) {
 		const uint8_t *blk = grp + (size_t)b * Q41_GROUP;
-		__m512i alo = _mm512_broadcast_i32x4(
+		__m512i alo;
+
+		prefetch(blk, Q41_GROUP);
+		alo = _mm512_broadcast_i32x4(
 		    _mm_loadu_si128((const __m128i *)a[b].q));
 		__m512i ahi = _mm512_broadcast_i32x4(
 		    _mm_loadu_si128((const __m128i *)(a[b].q + 16)));
@@ -299,6 +363,118 @@ q4_1_group_4(const uint8_t *grp, const struct qblk *a, int nb, float *out)
 	}
 }
 
+/* Q5_0: Q4_1's quads of rows with the fifth bits added from byte masks,
+ * as unsigned values 0-31; the kernel starts from minus 16 times each
+ * quad's activation sum, for the 16 taken off every value. */
+static inline __m512i
+minus16(__m512i a4)
+{
+	return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(
+	    _mm512_setzero_si512(), _mm512_set1_epi8(16), a4));
+}
+
+static inline void
+q5_0_quad(const uint8_t *blk, int j, __m512i *wl, __m512i *wh)
+{
+	const __m512i m4 = _mm512_set1_epi8(15), sixteen = _mm512_set1_epi8(16);
+	__m512i z = _mm512_loadu_si512(blk + 64 * j);
+	uint64_t ml, mh;
+
+	memcpy(&ml, blk + 256 + 16 * j, 8);
+	memcpy(&mh, blk + 256 + 16 * j + 8, 8);
+	*wl = _mm512_and_si512(z, m4);
+	*wh = _mm512_and_si512(_mm512_srli_epi16(z, 4), m4);
+	*wl = _mm512_mask_add_epi8(*wl, _cvtu64_mask64(ml), *wl, sixteen);
+	*wh = _mm512_mask_add_epi8(*wh, _cvtu64_mask64(mh), *wh, sixteen);
+}
+
+static void
+q5_0_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
+{
+	__m512 lo[4], hi[4];
+
+	#pragma GCC unroll 4
+	for (int j = 0; j < 4; j++)
+		lo[j] = hi[j] = _mm512_setzero_ps();
+	for (int b = 0; b < nb; b++) {
+		const uint8_t *blk = grp + (size_t)b * Q50_GROUP;
+		__m512i alo;
+
+		prefetch(blk, Q50_GROUP);
+		alo = _mm512_broadcast_i32x4(
+		    _mm_loadu_si128((const __m128i *)a[b].q));
+		__m512i ahi = _mm512_broadcast_i32x4(
+		    _mm_loadu_si128((const __m128i *)(a[b].q + 16)));
+		__m512i clo = minus16(alo), chi = minus16(ahi);
+		__m512 ds = _mm512_mul_ps(scales16(blk + 320),
+		    _mm512_set1_ps(a[b].d));
+
+		#pragma GCC unroll 4
+		for (int j = 0; j < 4; j++) {
+			__m512i wl, wh;
+			__m512 s = spread(ds, 4 * j, 4);
+
+			q5_0_quad(blk, j, &wl, &wh);
+			lo[j] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(
+			    _mm512_dpbusd_epi32(clo, wl, alo)), lo[j]);
+			hi[j] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(
+			    _mm512_dpbusd_epi32(chi, wh, ahi)), hi[j]);
+		}
+	}
+	for (int j = 0; j < 4; j++)
+		q4_1_quad_out(lo[j], hi[j], out + 4 * j);
+}
+
+/* corr: each activation block's two starting values (minus16 of its low
+ * and high halves). */
+static void
+q5_0_group_4(const uint8_t *grp, const struct qblk *a, const __m512i *corr,
+	int nb, float *out)
+{
+	for (int j = 0; j < 4; j++) {
+		__m512 lo[4], hi[4];
+
+		#pragma GCC unroll 4
+		for (int t = 0; t < 4; t++)
+			lo[t] = hi[t] = _mm512_setzero_ps();
+		for (int b = 0; b < nb; b++) {
+			const uint8_t *blk = grp + (size_t)b * Q50_GROUP;
+			__m512 sj = spread(scales16(blk + 320), 4 * j, 4);
+			__m512i wl, wh;
+
+			q5_0_quad(blk, j, &wl, &wh);
+			#pragma GCC unroll 4
+			for (int t = 0; t < 4; t++) {
+				size_t i = (size_t)t * nb + b;
+				const struct qblk *at = a + i;
+				__m512 s = _mm512_mul_ps(sj, _mm512_set1_ps(at->d));
+
+				lo[t] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(
+				    _mm512_dpbusd_epi32(corr[2 * i], wl,
+				    _mm512_broadcast_i32x4(_mm_loadu_si128(
+				    (const __m128i *)at->q)))), lo[t]);
+				hi[t] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(
+				    _mm512_dpbusd_epi32(corr[2 * i + 1], wh,
+				    _mm512_broadcast_i32x4(_mm_loadu_si128(
+				    (const __m128i *)(at->q + 16))))), hi[t]);
+			}
+		}
+		for (int t = 0; t < 4; t++)
+			q4_1_quad_out(lo[t], hi[t], out + t * 16 + 4 * j);
+	}
+}
+
+static void
+q5_0_corrs(const struct qblk *a, int n, __m512i *corr)
+{
+	for (int i = 0; i < n; i++) {
+		corr[2 * i] = minus16(_mm512_broadcast_i32x4(
+		    _mm_loadu_si128((const __m128i *)a[i].q)));
+		corr[2 * i + 1] = minus16(_mm512_broadcast_i32x4(
+		    _mm_loadu_si128((const __m128i *)(a[i].q + 16))));
+	}
+}
+
 /* Q8_0. A 64-byte load is two rows of a block (as q + 128), against
  * [q0-31] twice: row 0's eight lanes, then row 1's. dpbusd of q + 128
  * adds 128 times each quad's activation sum, which `corr` (minus that)
@@ -322,9 +498,11 @@ q8_0_pair_out(__m512 acc, float *out)
 {
 	float f[16];
 
-	_mm512_storeu_ps(f, acc);
-	out[0] = hsum8(f);
-	out[1] = hsum8(f + 8);
+	/* each row's lanes 4-7 beside its lanes 0-3 */
+	_mm512_storeu_ps(f, hsum_lanes(acc, _mm512_shuffle_f32x4(acc, acc,
+	    _MM_SHUFFLE(2, 3, 0, 1))));
+	out[0] = f[0];
+	out[1] = f[8];
 }
 
 static void
@@ -338,6 +516,8 @@ q8_0_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
 	for (int b = 0; b < nb; b++) {
 		const uint8_t *blk = grp + (size_t)b * Q80_GROUP;
 		__m512i a2 = q8_0_act(a + b), c = q8_0_corr(a2);
+
+		prefetch(blk, Q80_GROUP);
 		__m512 ds = _mm512_mul_ps(scales16(blk + 512),
 		    _mm512_set1_ps(a[b].d));
 
@@ -405,7 +585,7 @@ matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 #ifdef PACK_SIMD
 	__m512i *corr = NULL;
 
-	if (!q41 && n >= 4 && !(corr = aligned_alloc(64, (size_t)ACT_CHUNK *
+	if (!q41 && n >= 4 && !(corr = aligned_alloc(64, 2 * (size_t)ACT_CHUNK *
 	    (size_t)nb * sizeof *corr)))
 		return -1;
 #endif
@@ -413,7 +593,9 @@ matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 		int t1 = t0 + ACT_CHUNK < n ? t0 + ACT_CHUNK : n;
 
 #ifdef PACK_SIMD
-		if (corr)
+		if (corr && w->type == GGML_Q5_0)
+			q5_0_corrs(qa + (size_t)t0 * nb, (t1 - t0) * nb, corr);
+		else if (corr)
 			q8_0_corrs(qa + (size_t)t0 * nb, (t1 - t0) * nb, corr);
 #endif
 		for (int64_t g = g0; g < g1; g++) {
@@ -427,6 +609,9 @@ matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 
 				if (q41)
 					q4_1_group_4(grp, at, nb, o);
+				else if (w->type == GGML_Q5_0)
+					q5_0_group_4(grp, at, corr +
+					    2 * (size_t)(t - t0) * nb, nb, o);
 				else
 					q8_0_group_4(grp, at, corr +
 					    (size_t)(t - t0) * nb, nb, o);
@@ -440,6 +625,8 @@ matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 
 				if (q41)
 					q4_1_group_1(grp, at, nb, o);
+				else if (w->type == GGML_Q5_0)
+					q5_0_group_1(grp, at, nb, o);
 				else
 					q8_0_group_1(grp, at, nb, o);
 				memcpy(y + (size_t)t * y_stride + g * PACK_ROWS,

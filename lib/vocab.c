@@ -77,14 +77,22 @@ static const char *const render_texts[] = {
 	"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>",
 };
 
-/* Every text in the lists above starts with one of these bytes: a quick
- * test first, for vocabs of 256k tokens. */
-static int
-may_match(struct gguf_str s)
-{
-	return s.len > 2 && (s.p[0] == '<' || s.p[0] == '[' || s.p[0] == '_' ||
-	    s.p[0] == '\xe2');
-}
+/* Texts find_strip looks up. */
+static const char *const strip_texts[] = {
+	"<mask>", "</s>", "<unk>", "<s>", "<|endoftext|>", "[MASK]",
+};
+
+static const struct list {
+	const char *const *texts;
+	size_t n;
+} lists[] = {
+	{ eot_texts, N(eot_texts) }, { eom_texts, N(eom_texts) },
+	{ fim_pre_texts, N(fim_pre_texts) }, { fim_suf_texts, N(fim_suf_texts) },
+	{ fim_mid_texts, N(fim_mid_texts) }, { fim_pad_texts, N(fim_pad_texts) },
+	{ fim_rep_texts, N(fim_rep_texts) }, { fim_sep_texts, N(fim_sep_texts) },
+	{ eog_texts, N(eog_texts) }, { render_texts, N(render_texts) },
+	{ strip_texts, N(strip_texts) },
+};
 
 static int
 in(struct gguf_str s, const char *const *list, size_t n)
@@ -95,15 +103,70 @@ in(struct gguf_str s, const char *const *list, size_t n)
 	return 0;
 }
 
-/* The id of text, or -1. Of duplicates the last, as llama.cpp's
- * token_to_id map keeps it. */
-static int32_t
-text_id(const struct vocab *v, const char *text)
+/* The tokens whose text is in one of the lists, ascending, found in one
+ * pass over the vocab (a pass a text cost 3.6 ms on SmolLM2's 49k tokens,
+ * 57 ms on Gemma's 262k): a token is compared only when its first and last
+ * bytes are those of some text. Every text is 3 bytes or more. */
+struct hits {
+	int32_t *id;
+	size_t n;
+};
+
+/* Is s (3 bytes or more) in a list? Second bytes first: most of a vocab's
+ * <...> tokens fail there. */
+static int
+listed(struct gguf_str s)
 {
-	for (uint32_t i = v->n; i-- > 0;)
-		if (v->text[i].len && v->text[i].p[0] == text[0] &&
-		    gguf_str_eq(v->text[i], text))
-			return (int32_t)i;
+	for (size_t l = 0; l < N(lists); l++)
+		for (size_t k = 0; k < lists[l].n; k++)
+			if (s.p[1] == lists[l].texts[k][1] &&
+			    gguf_str_eq(s, lists[l].texts[k]))
+				return 1;
+	return 0;
+}
+
+static int
+find_hits(const struct vocab *v, struct hits *h, struct cerr *e)
+{
+	uint8_t first[256] = { 0 }, last[256] = { 0 };
+	size_t cap = 0;
+	int32_t *nid;
+
+	h->id = NULL;
+	h->n = 0;
+	for (size_t l = 0; l < N(lists); l++)
+		for (size_t k = 0; k < lists[l].n; k++) {
+			const char *t = lists[l].texts[k];
+
+			first[(uint8_t)t[0]] = last[(uint8_t)t[strlen(t) - 1]] = 1;
+		}
+	for (uint32_t i = 0; i < v->n; i++) {
+		struct gguf_str s = v->text[i];
+
+		if (s.len < 3 || !first[(uint8_t)s.p[0]] ||
+		    !last[(uint8_t)s.p[s.len - 1]] || !listed(s))
+			continue;
+		if (h->n == cap) {
+			cap = cap ? 2 * cap : 64;
+			if (!(nid = realloc(h->id, cap * sizeof *nid))) {
+				free(h->id);
+				return cerr_set(e, "out of memory");
+			}
+			h->id = nid;
+		}
+		h->id[h->n++] = (int32_t)i;
+	}
+	return 0;
+}
+
+/* The id of text (one of the lists'), or -1. Of duplicates the last, as
+ * llama.cpp's token_to_id map keeps it. */
+static int32_t
+text_id(const struct vocab *v, const struct hits *h, const char *text)
+{
+	for (size_t k = h->n; k-- > 0;)
+		if (gguf_str_eq(v->text[h->id[k]], text))
+			return h->id[k];
 	return -1;
 }
 
@@ -112,15 +175,15 @@ text_id(const struct vocab *v, const char *text)
  * hash map yields first; with one match per list (the usual case) that is
  * the same token. */
 static int32_t
-special_id(struct vocab *v, const struct gguf *g, const char *key,
-	const char *old_key, const char *const *texts, size_t n)
+special_id(struct vocab *v, const struct hits *h, const struct gguf *g,
+	const char *key, const char *old_key, const char *const *texts, size_t n)
 {
 	int32_t id = opt_id(g, key, v->n);
 
 	if (old_key && opt_id(g, old_key, v->n) >= 0)
 		id = opt_id(g, old_key, v->n);
 	for (size_t i = 0; id < 0 && i < n; i++)
-		if ((id = text_id(v, texts[i])) >= 0)
+		if ((id = text_id(v, h, texts[i])) >= 0)
 			v->types[id] = TOKTYPE_CONTROL;
 	return id;
 }
@@ -131,7 +194,7 @@ special_id(struct vocab *v, const struct gguf *g, const char *key,
  * <|tool_response>/<|plamo:eos|> show it is a normal token. The stream
  * carries VOCAB_MAX_EOG of them: eos, eot, eom first, then by id. */
 static int
-find_eog(struct vocab *v, struct cerr *e)
+find_eog(struct vocab *v, const struct hits *h, struct cerr *e)
 {
 	uint8_t *eog = calloc(v->n, 1);
 	int ret = 0, call = 0, flush = 0, normal_s = 0;
@@ -148,9 +211,9 @@ find_eog(struct vocab *v, struct cerr *e)
 		eog[v->fim_rep] = 1;
 	if (v->fim_sep >= 0)
 		eog[v->fim_sep] = 1;
-	for (uint32_t i = 0; i < v->n; i++) {
-		if (!may_match(v->text[i]))
-			continue;
+	for (size_t k = 0; k < h->n; k++) {
+		int32_t i = h->id[k];
+
 		if (in(v->text[i], eog_texts, N(eog_texts))) {
 			eog[i] = 1;
 			v->types[i] = TOKTYPE_CONTROL;
@@ -202,9 +265,10 @@ lower(char *s)
 }
 
 static void
-set_strip(struct vocab *v, const char *text, int bit, int on)
+set_strip(struct vocab *v, const struct hits *h, const char *text, int bit,
+	int on)
 {
-	int32_t id = text_id(v, text);
+	int32_t id = text_id(v, h, text);
 
 	if (id >= 0)
 		v->strip[id] = (uint8_t)(on ? v->strip[id] | bit :
@@ -214,7 +278,8 @@ set_strip(struct vocab *v, const char *text, int bit, int on)
 /* llama.cpp's per-model token attributes, picked by general.name,
  * tokenizer.ggml.pre and general.architecture. */
 static int
-find_strip(struct vocab *v, const struct gguf *g, struct cerr *e)
+find_strip(struct vocab *v, const struct hits *h, const struct gguf *g,
+	struct cerr *e)
 {
 	struct gguf_str s;
 	char name[256] = "", arch[64] = "", pre[64] = "";
@@ -231,19 +296,19 @@ find_strip(struct vocab *v, const struct gguf *g, struct cerr *e)
 	if (strstr(pre, "jina-v2-de") || strstr(pre, "jina-v2-es") ||
 	    strstr(pre, "jina-v2-code") || strstr(arch, "nomic-bert-moe") ||
 	    strstr(arch, "jina-bert-v3")) {
-		set_strip(v, "<mask>", VOCAB_LSTRIP, 1);
+		set_strip(v, h, "<mask>", VOCAB_LSTRIP, 1);
 	} else if (strstr(name, "phi-3") || strstr(name, "phi3")) {
 		for (uint32_t i = 0; i < v->n; i++)
 			if (v->types[i] == TOKTYPE_CONTROL ||
 			    v->types[i] == TOKTYPE_USER_DEFINED ||
 			    v->types[i] == TOKTYPE_UNKNOWN)
 				v->strip[i] |= VOCAB_RSTRIP;
-		set_strip(v, "</s>", VOCAB_RSTRIP, 1);
-		set_strip(v, "<unk>", VOCAB_RSTRIP, 0);
-		set_strip(v, "<s>", VOCAB_RSTRIP, 0);
-		set_strip(v, "<|endoftext|>", VOCAB_RSTRIP, 0);
+		set_strip(v, h, "</s>", VOCAB_RSTRIP, 1);
+		set_strip(v, h, "<unk>", VOCAB_RSTRIP, 0);
+		set_strip(v, h, "<s>", VOCAB_RSTRIP, 0);
+		set_strip(v, h, "<|endoftext|>", VOCAB_RSTRIP, 0);
 	} else if (strstr(name, "modern-bert")) {
-		set_strip(v, "[MASK]", VOCAB_LSTRIP, 1);
+		set_strip(v, h, "[MASK]", VOCAB_LSTRIP, 1);
 	}
 	return 0;
 }
@@ -253,25 +318,30 @@ find_strip(struct vocab *v, const struct gguf *g, struct cerr *e)
 static int
 find_specials(struct vocab *v, const struct gguf *g, struct cerr *e)
 {
-	v->eot = special_id(v, g, "tokenizer.ggml.eot_token_id", NULL,
-	    eot_texts, N(eot_texts));
-	v->eom = special_id(v, g, "tokenizer.ggml.eom_token_id", NULL,
-	    eom_texts, N(eom_texts));
-	v->fim_pre = special_id(v, g, "tokenizer.ggml.fim_pre_token_id",
-	    "tokenizer.ggml.prefix_token_id", fim_pre_texts, N(fim_pre_texts));
-	v->fim_suf = special_id(v, g, "tokenizer.ggml.fim_suf_token_id",
-	    "tokenizer.ggml.suffix_token_id", fim_suf_texts, N(fim_suf_texts));
-	v->fim_mid = special_id(v, g, "tokenizer.ggml.fim_mid_token_id",
-	    "tokenizer.ggml.middle_token_id", fim_mid_texts, N(fim_mid_texts));
-	v->fim_pad = special_id(v, g, "tokenizer.ggml.fim_pad_token_id", NULL,
-	    fim_pad_texts, N(fim_pad_texts));
-	v->fim_rep = special_id(v, g, "tokenizer.ggml.fim_rep_token_id", NULL,
-	    fim_rep_texts, N(fim_rep_texts));
-	v->fim_sep = special_id(v, g, "tokenizer.ggml.fim_sep_token_id", NULL,
-	    fim_sep_texts, N(fim_sep_texts));
-	if (find_eog(v, e) < 0)
+	struct hits h;
+	int r;
+
+	if (find_hits(v, &h, e) < 0)
 		return -1;
-	return find_strip(v, g, e);
+	v->eot = special_id(v, &h, g, "tokenizer.ggml.eot_token_id", NULL,
+	    eot_texts, N(eot_texts));
+	v->eom = special_id(v, &h, g, "tokenizer.ggml.eom_token_id", NULL,
+	    eom_texts, N(eom_texts));
+	v->fim_pre = special_id(v, &h, g, "tokenizer.ggml.fim_pre_token_id",
+	    "tokenizer.ggml.prefix_token_id", fim_pre_texts, N(fim_pre_texts));
+	v->fim_suf = special_id(v, &h, g, "tokenizer.ggml.fim_suf_token_id",
+	    "tokenizer.ggml.suffix_token_id", fim_suf_texts, N(fim_suf_texts));
+	v->fim_mid = special_id(v, &h, g, "tokenizer.ggml.fim_mid_token_id",
+	    "tokenizer.ggml.middle_token_id", fim_mid_texts, N(fim_mid_texts));
+	v->fim_pad = special_id(v, &h, g, "tokenizer.ggml.fim_pad_token_id",
+	    NULL, fim_pad_texts, N(fim_pad_texts));
+	v->fim_rep = special_id(v, &h, g, "tokenizer.ggml.fim_rep_token_id",
+	    NULL, fim_rep_texts, N(fim_rep_texts));
+	v->fim_sep = special_id(v, &h, g, "tokenizer.ggml.fim_sep_token_id",
+	    NULL, fim_sep_texts, N(fim_sep_texts));
+	r = find_eog(v, &h, e) < 0 ? -1 : find_strip(v, &h, g, e);
+	free(h.id);
+	return r;
 }
 
 /* BPE pre-tokenizers after which llama.cpp adds BOS unless
@@ -407,10 +477,14 @@ vocab_free(struct vocab *v)
 	memset(v, 0, sizeof *v);
 }
 
+/* The bytes hashed go through a buffer of 64 KiB: two XXH64_update calls
+ * a token (most of them a few bytes) cost more than the hash. */
 uint64_t
 vocab_fingerprint(const struct vocab *v)
 {
 	XXH64_state_t *st = XXH64_createState();
+	unsigned char buf[1 << 16];
+	size_t n = 0;
 	uint64_t h;
 
 	if (!st)
@@ -418,13 +492,25 @@ vocab_fingerprint(const struct vocab *v)
 	XXH64_reset(st, 0);
 	for (uint32_t i = 0; i < v->n; i++) {
 		uint32_t len = (uint32_t)v->text[i].len;
-		unsigned char le[4] = { (unsigned char)len,
-		    (unsigned char)(len >> 8), (unsigned char)(len >> 16),
-		    (unsigned char)(len >> 24) };
 
-		XXH64_update(st, le, 4);
-		XXH64_update(st, v->text[i].p, v->text[i].len);
+		if (sizeof buf - n < 4 + (size_t)len) {
+			XXH64_update(st, buf, n);
+			n = 0;
+		}
+		buf[n++] = (unsigned char)len;
+		buf[n++] = (unsigned char)(len >> 8);
+		buf[n++] = (unsigned char)(len >> 16);
+		buf[n++] = (unsigned char)(len >> 24);
+		if (len > sizeof buf - n) {     /* a piece longer than the buffer */
+			XXH64_update(st, buf, n);
+			XXH64_update(st, v->text[i].p, len);
+			n = 0;
+		} else {
+			memcpy(buf + n, v->text[i].p, len);
+			n += len;
+		}
 	}
+	XXH64_update(st, buf, n);
 	h = XXH64_digest(st);
 	XXH64_freeState(st);
 	return h;

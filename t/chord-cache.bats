@@ -100,7 +100,7 @@ attached() { chord-cache ls | awk -F'\t' -v n="$1" -v c="$2" '$1 == n && $6 == c
 	IFS=$'\t' read -r n model layout size age procs state <<< "$output"
 	[ "$n" = "$name" ]
 	[ "$model" = "$(realpath "$SMOL")" ]
-	[[ "$layout" == cpu/1/* ]]
+	[[ "$layout" == cpu/2/* ]]
 	[ "$procs" = 0 ]
 	[ "$state" = ready ]
 }
@@ -133,6 +133,80 @@ attached() { chord-cache ls | awk -F'\t' -v n="$1" -v c="$2" '$1 == n && $6 == c
 	cmp "$TMP/file" "$TMP/attached"
 	# the image is the decoded GGUF, byte for byte
 	cmp -n "$(stat -c %s "$SMOL")" "$SMOL" "$SHM/$(seg)"
+}
+
+# memline: the fields of chord-fwd -v's memory line in $stderr (MB):
+# peak anon file shmem kv
+memline() {
+	local re='chord-fwd: memory: peak RSS ([0-9.]+) MB; now anon ([0-9.]+), file ([0-9.]+), shmem ([0-9.]+) MB; KV cache ([0-9.]+) MB'
+	[[ "$stderr" =~ $re ]] || { echo "no memory line in: $stderr" >&2; return 1; }
+	echo "${BASH_REMATCH[@]:1}"
+}
+
+# ge A B: A >= B (decimals)
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+
+@test "chord-fwd -v: the start in phases, the second line's time, memory" {
+	need_model "$SMOL"
+	chord-cache warm -m "$SMOL" > /dev/null
+	run --separate-stderr sh -c 'printf "1\n1\n" | chord-fwd -v -m "$SMOL" > /dev/null'
+	status_is 0
+	[[ "${stderr_lines[0]}" == "chord-fwd: loaded "*", cache: attached $(seg)" ]]
+	[[ "${stderr_lines[1]}" =~ ^"chord-fwd: first logits after "[0-9.]+" s (ms: open "[0-9.]+", model "[0-9.]+", vocab "[0-9.]+", tok "[0-9.]+", plan "[0-9.]+", backend "[0-9.]+", line 1 "[0-9.]+")"$ ]]
+	[[ "${stderr_lines[2]}" =~ ^"chord-fwd: line 2: 1 tokens in "[0-9.]+" ms"$ ]]
+	read -r peak anon file shmem kv <<< "$(memline)"
+	# k and v in fp16: 30 layers, 4096 positions, 3 kv heads of 64
+	[ "$kv" = 90.0 ]
+	# the goal: private memory (peak RSS less shared pages) <= KV + 64 MB
+	ge "$(awk -v k="$kv" 'BEGIN { print k + 64 }')" \
+	    "$(awk -v p="$peak" -v f="$file" -v s="$shmem" 'BEGIN { print p - f - s }')"
+}
+
+@test "chord-fwd maps the whole model at load, before any token, cache or not" {
+	need_model "$SMOL"
+	# the weights are 92 MB; parsing alone touches the metadata (~5 MB)
+	run --separate-stderr sh -c 'chord-fwd -v -m "$SMOL" < /dev/null > /dev/null'
+	status_is 0
+	read -r peak anon file shmem kv <<< "$(memline)"
+	ge "$(awk -v f="$file" -v s="$shmem" 'BEGIN { print f + s }')" 90
+	run --separate-stderr sh -c 'chord-fwd -v --no-cache -m "$SMOL" < /dev/null > /dev/null'
+	status_is 0
+	read -r peak anon file shmem kv <<< "$(memline)"
+	ge "$file" 90
+}
+
+@test "chord-fwd: a context of 32768 costs only the positions used" {
+	need_model "$SMOL"
+	run --separate-stderr sh -c 'echo 1 | chord-fwd -v -c 32768 -m "$SMOL" > /dev/null'
+	status_is 0
+	read -r peak anon file shmem kv <<< "$(memline)"
+	[ "$kv" = 720.0 ]
+	ge 64 "$anon"
+}
+
+# Every start hashes the vocabulary (vocab.h's fingerprint, in the stream
+# headers); vocab.c hashes it through a buffer, which pieces longer than
+# the buffer (64 KiB) and pieces across its end must not change.
+@test "the vocab fingerprint is XXH64 of the pieces (u32le length, bytes), long pieces too" {
+	python3 - "$TOP/t" "$TMP" <<'PY'
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+from mkgguf import pack, kv, STR, ARR, I32
+toks = ["a", "b", "<|endoftext|>"] + ["x" * n for n in (65530, 70000, 3, 131072)] + ["c"]
+open(sys.argv[2] + "/v.gguf", "wb").write(pack([
+    kv("tokenizer.ggml.model", STR, "gpt2"),
+    kv("tokenizer.ggml.pre", STR, "default"),
+    kv("tokenizer.ggml.tokens", ARR, (STR, toks)),
+    kv("tokenizer.ggml.token_type", ARR, (I32, [1] * len(toks))),
+    kv("tokenizer.ggml.merges", ARR, (STR, ["a b"])),
+], []))
+open(sys.argv[2] + "/v.bytes", "wb").write(b"".join(
+    struct.pack("<I", len(t.encode())) + t.encode() for t in toks))
+PY
+	want=$(xxhsum -H1 < "$TMP/v.bytes" | cut -d' ' -f1)
+	run chord-tok -m "$TMP/v.gguf" <<< "a"
+	status_is 0
+	[ "${lines[0]}" = "#chord tokens vocab=$want n_vocab=8" ]
 }
 
 @test "chord-fwd: two processes attach one segment, ls counts them" {
@@ -334,8 +408,8 @@ attached() { chord-cache ls | awk -F'\t' -v n="$1" -v c="$2" '$1 == n && $6 == c
 	run chord-cache warm -m "$TMP/m.gguf"
 	[ "$output" = "rebuilt	$name" ]
 	[ "$(stat -c %s "$SHM/$name")" = "$size" ]
-	# the magic of the trailer (4208 bytes at the end)
-	printf XXXX | dd of="$SHM/$name" bs=1 seek=$((size - 4208)) conv=notrunc 2>/dev/null
+	# the magic of the trailer (4240 bytes at the end)
+	printf XXXX | dd of="$SHM/$name" bs=1 seek=$((size - 4240)) conv=notrunc 2>/dev/null
 	run chord-cache warm -m "$TMP/m.gguf"
 	[ "$output" = "rebuilt	$name" ]
 	chmod 644 "$SHM/$name"
@@ -389,4 +463,24 @@ attached() { chord-cache ls | awk -F'\t' -v n="$1" -v c="$2" '$1 == n && $6 == c
 	run chord-cache rm "$name"
 	status_is 0
 	[ ! -e "/dev/shm/$name" ]
+}
+
+@test "the segment keeps the repacked matrices: an attached chord-fwd packs nothing at load" {
+	need_model "$SMOL"
+	printf '1 2 3\n4\n' > "$TMP/ids"
+	chord-fwd -m "$SMOL" < "$TMP/ids" > "$TMP/built"
+	# the image and, after it, a repacked copy of the weights it multiplies
+	seg=$(ls "$SHM")
+	[ "$(stat -c %s "$SHM/$seg")" -gt \
+	    $(( $(stat -c %s "$(readlink -f "$SMOL")") * 3 / 2 )) ]
+	chord-fwd -m "$SMOL" < "$TMP/ids" > "$TMP/attached"
+	chord-fwd -m "$SMOL" --no-cache < "$TMP/ids" > "$TMP/plain"
+	cmp "$TMP/built" "$TMP/attached"
+	cmp "$TMP/built" "$TMP/plain"
+	# no private copy: anonymous memory far below the 97 MB of copies
+	run --separate-stderr sh -c 'chord-fwd -v -m "$SMOL" -c 256 < "$TMP/ids" >/dev/null'
+	status_is 0
+	anon=$(printf '%s\n' "$stderr" | sed -n 's/.* now anon \([0-9.]*\),.*/\1/p')
+	[ -n "$anon" ]
+	awk -v a="$anon" 'BEGIN { exit !(a < 40) }'
 }

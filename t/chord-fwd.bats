@@ -86,16 +86,17 @@ synth() {
 	[ "${#lines[@]}" -eq 10 ]
 }
 
-@test "repacked Q4_1 and Q8_0 weights give the row kernels' sums bit for bit" {
+@test "repacked Q4_1, Q5_0 and Q8_0 weights give the row kernels' sums bit for bit" {
 	run "$TBIN/pack-test"
 	echo "$output"
 	status_is 0
-	[ "${#lines[@]}" -eq 2 ]
+	[ "${#lines[@]}" -eq 3 ]
 	case $(uname -m) in x86_64)
 		grep -q avx512vnni /proc/cpuinfo || return 0 ;;
 	*) return 0 ;; esac
 	[ "${lines[0]}" = "q4_1: packed identical" ]
-	[ "${lines[1]}" = "q8_0: packed identical" ]
+	[ "${lines[1]}" = "q5_0: packed identical" ]
+	[ "${lines[2]}" = "q8_0: packed identical" ]
 }
 
 @test "1, 2 and 3 threads give the same logits, batch and one at a time" {

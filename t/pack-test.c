@@ -1,6 +1,6 @@
 /* pack-test: the repacked layouts (matmul_pack.c) give the file-layout
  * kernels' results bit for bit: SIMD on the packed copy, the packed
- * reference, and the row kernels of matmul.c, for Q4_1 and Q8_0 at batch
+ * reference, and the row kernels of matmul.c, for Q4_1, Q5_0 and Q8_0 at batch
  * sizes around the kernels' steps, with rows past the last whole group.
  * Prints one line per type; exits 1 on any difference. */
 #include <stdio.h>
@@ -101,5 +101,5 @@ main(int argc, char **argv)
 {
 	(void)argc;
 	tool_init(argv[0]);
-	return test(GGML_Q4_1) | test(GGML_Q8_0);
+	return test(GGML_Q4_1) | test(GGML_Q5_0) | test(GGML_Q8_0);
 }
