@@ -16,7 +16,8 @@ LDLIBS   += -fopenmp -lm -lxxhash -lzstd -larchive -lOpenCL -lpthread -lrt
 O        ?= build/obj
 BINDIR   ?= bin
 
-LIBSRC   := $(sort $(wildcard lib/*.c))
+# par_pool.c is the browser build's par.h (below); the tools use par_omp.c.
+LIBSRC   := $(filter-out lib/par_pool.c,$(sort $(wildcard lib/*.c)))
 TOOLSRC  := $(sort $(wildcard bin/*.c))
 # LEAN=1: no libarchive, zstd or xxHash libraries at run time, for a machine
 # without them (the lent GPU machine: build there or copy the tools over):
@@ -60,6 +61,12 @@ $(BINDIR)/%: bin/%.c $(LIBA) $(wildcard lib/*.h)
 $(TBIN)/%: t/%.c $(LIBA) $(wildcard lib/*.h)
 	@mkdir -p $(TBIN)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+
+# par-test checks the pthread pool of the wasm build (lib/par_pool.c), not
+# the OpenMP one in libchord.a.
+$(TBIN)/par-test: t/par-test.c lib/par_pool.c lib/par.h
+	@mkdir -p $(TBIN)
+	$(CC) $(CFLAGS) -o $@ t/par-test.c lib/par_pool.c $(LDFLAGS) -lpthread
 
 tprogs: $(TPROGS)
 
@@ -128,10 +135,14 @@ fuzz: fuzz-build models
 
 # The browser build (README: In the browser): lib/ with emscripten into
 # $(WASMO)/chord.js + chord.wasm, an ES module exporting contrib/web/
-# chord-web.c's API. No libarchive or zstd (unpack.c, pack.c stay out; a
-# stub says "not supported"), no OpenMP runtime (one thread; -fopenmp-simd
-# keeps the simd pragmas), xxHash inlined from its header, the chat
-# templates embedded at /templates.
+# chord-web.c's API, and chord-mt.js + chord-mt.wasm, the same with
+# threads: shared memory and a pool of web workers under par.h's team
+# (lib/par_pool.c; -fopenmp-simd keeps the simd pragmas, no OpenMP
+# runtime). The page takes chord-mt where it is cross-origin isolated
+# (SharedArrayBuffer needs that), chord elsewhere, with one thread.
+# No libarchive or zstd (unpack.c, pack.c stay out; a stub says "not
+# supported"), xxHash inlined from its header, the chat templates embedded
+# at /templates, fmaf inline (contrib/web/fmaf.h).
 # Debian's emscripten finds its JS parsers (acorn) under /usr/share/nodejs,
 # which a node from elsewhere (NodeSource) does not search by itself.
 EMCC        ?= NODE_PATH=/usr/share/nodejs emcc
@@ -139,29 +150,47 @@ WASMO       := build/wasm
 WASMOPT     ?= -O3 -msimd128 -flto
 WASMCFLAGS  := $(WASMOPT) -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
     -Wall -Wextra -Wno-string-concatenation -fopenmp-simd -DXXH_INLINE_ALL \
+    -include contrib/web/fmaf.h \
     -I$(WASMO)/inc -Ilib
-WASMLIBSRC  := $(filter-out lib/pack.c lib/unpack.c lib/tool.c,$(LIBSRC)) \
-    contrib/web/nounpack.c
+WASMLIBSRC  := $(filter-out lib/pack.c lib/unpack.c lib/tool.c lib/par_omp.c \
+    contrib/web/nounpack.c,$(LIBSRC)) lib/par_pool.c contrib/web/nounpack.c
 WASMOBJ     := $(WASMLIBSRC:%.c=$(WASMO)/obj/%.o)
+WASMMTOBJ   := $(WASMLIBSRC:%.c=$(WASMO)/obj-mt/%.o)
 WASMLDFLAGS := -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=chord \
     -sENVIRONMENT=web,worker -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB \
     -sINITIAL_MEMORY=64MB -sEXPORTED_FUNCTIONS=_malloc,_free \
     -sEXPORTED_RUNTIME_METHODS=ccall,UTF8ToString \
     --embed-file share/templates@/templates
+# a worker per core the browser reports (at most 16), started with the
+# module; pthread_create beyond them fails and par_pool.c makes do
+WASMMTFLAGS := -pthread -sUSE_PTHREADS=1 \
+    -sPTHREAD_POOL_SIZE='Math.min(navigator.hardwareConcurrency||1,16)' \
+    -sPTHREAD_POOL_SIZE_STRICT=2 -Wno-pthreads-mem-growth
 
-wasm: $(WASMO)/chord.js
+wasm: $(WASMO)/chord.js $(WASMO)/chord-mt.js
 
 $(WASMO)/inc/xxhash.h: /usr/include/xxhash.h
 	@mkdir -p $(WASMO)/inc
 	cp $< $@
 
-$(WASMO)/obj/%.o: %.c $(wildcard lib/*.h) $(WASMO)/inc/xxhash.h
+$(WASMO)/obj/%.o: %.c $(wildcard lib/*.h) $(WASMO)/inc/xxhash.h \
+    contrib/web/fmaf.h
 	@mkdir -p $(@D)
 	$(EMCC) $(WASMCFLAGS) -c -o $@ $<
+
+$(WASMO)/obj-mt/%.o: %.c $(wildcard lib/*.h) $(WASMO)/inc/xxhash.h \
+    contrib/web/fmaf.h
+	@mkdir -p $(@D)
+	$(EMCC) $(WASMCFLAGS) -pthread -c -o $@ $<
 
 $(WASMO)/chord.js: contrib/web/chord-web.c $(WASMOBJ) $(wildcard share/templates/*)
 	$(EMCC) $(WASMCFLAGS) $(WASMLDFLAGS) -o $@ contrib/web/chord-web.c \
 	    $(WASMOBJ) -lm
+
+$(WASMO)/chord-mt.js: contrib/web/chord-web.c $(WASMMTOBJ) \
+    $(wildcard share/templates/*)
+	$(EMCC) $(WASMCFLAGS) $(WASMMTFLAGS) $(WASMLDFLAGS) -o $@ \
+	    contrib/web/chord-web.c $(WASMMTOBJ) -lm
 
 # Reference goldens from llama.cpp (builds it once into a private cache).
 golden: all

@@ -13,9 +13,6 @@
 #ifdef __AVX2__
 #include <immintrin.h>
 #endif
-#ifdef __wasm_simd128__
-#include <wasm_simd128.h>
-#endif
 
 #include "attn.h"
 #include "blocks.h"
@@ -507,72 +504,6 @@ dot4_q5_0_avx2(const void *row, const struct qblk *a, int nb, float *out)
 }
 #endif
 
-/* ---- WebAssembly SIMD128 kernels (make wasm) ---- */
-
-#ifdef __wasm_simd128__
-/* The s32 sums of 16 s8 weights (widened to s16 in w16_lo, w16_hi) times
- * 16 s8 activations, paired by dot_i16x8: exact. */
-static inline v128_t
-dot16(v128_t w16_lo, v128_t w16_hi, v128_t aq)
-{
-	return wasm_i32x4_add(
-	    wasm_i32x4_dot_i16x8(w16_lo, wasm_i16x8_extend_low_i8x16(aq)),
-	    wasm_i32x4_dot_i16x8(w16_hi, wasm_i16x8_extend_high_i8x16(aq)));
-}
-
-static inline int
-isum(v128_t v)
-{
-	return wasm_i32x4_extract_lane(v, 0) + wasm_i32x4_extract_lane(v, 1) +
-	    wasm_i32x4_extract_lane(v, 2) + wasm_i32x4_extract_lane(v, 3);
-}
-
-/* Each block's integer sum in SIMD, the floats as dot_q4_1 sums them:
- * the same result to the bit. A nibble times an s8 is at most 15 * 128 in
- * magnitude, so four such products add up in s16 lanes before widening. */
-static float
-dot_q4_1_simd128(const void *row, const struct qblk *a, int nb)
-{
-	const struct block_q4_1 *w = row;
-	const v128_t m4 = wasm_i8x16_splat(15);
-	float sum = 0.0f;
-
-	for (int b = 0; b < nb; b++, w++, a++) {
-		v128_t qs = wasm_v128_load(w->qs);
-		v128_t lo = wasm_v128_and(qs, m4), hi = wasm_u8x16_shr(qs, 4);
-		v128_t a0 = wasm_v128_load(a->q), a1 = wasm_v128_load(a->q + 16);
-		v128_t p = wasm_i16x8_add(
-		    wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16(lo, a0),
-		    wasm_i16x8_extmul_high_i8x16(lo, a0)),
-		    wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16(hi, a1),
-		    wasm_i16x8_extmul_high_i8x16(hi, a1)));
-
-		sum += (float)isum(wasm_i32x4_extadd_pairwise_i16x8(p)) *
-		    (half(w->d) * a->d) + half(w->m) * a->s;
-	}
-	return sum;
-}
-
-static float
-dot_q8_0_simd128(const void *row, const struct qblk *a, int nb)
-{
-	const struct block_q8_0 *w = row;
-	float sum = 0.0f;
-
-	for (int b = 0; b < nb; b++, w++, a++) {
-		v128_t w0 = wasm_v128_load(w->qs), w1 = wasm_v128_load(w->qs + 16);
-		v128_t s = wasm_i32x4_add(
-		    dot16(wasm_i16x8_extend_low_i8x16(w0),
-		    wasm_i16x8_extend_high_i8x16(w0), wasm_v128_load(a->q)),
-		    dot16(wasm_i16x8_extend_low_i8x16(w1),
-		    wasm_i16x8_extend_high_i8x16(w1), wasm_v128_load(a->q + 16)));
-
-		sum += (float)isum(s) * (half(w->d) * a->d);
-	}
-	return sum;
-}
-#endif
-
 /* Q4_0 as ggml's repacked q4_0_8x8 kernels sum it (llama.cpp repacks every
  * Q4_0 matrix of a multiple of 8 rows on AVX2 machines, but not one also
  * used as the embedding): one exact integer dot per block, chained in one
@@ -629,6 +560,12 @@ kernel4(uint32_t type)
 		return dot4_q8_0_avx2;
 	if (!force_scalar && type == GGML_Q5_0)
 		return dot4_q5_0_avx2;
+#endif
+#ifdef __wasm_simd128__
+	if (!force_scalar && type == GGML_Q4_1)
+		return dot4_q4_1_simd128;
+	if (!force_scalar && type == GGML_Q8_0)
+		return dot4_q8_0_simd128;
 #endif
 	(void)type;
 	return NULL;

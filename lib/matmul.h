@@ -103,6 +103,18 @@ int matmul_k_rows(const struct mat *w, const void *pack,
 	const struct q8k *qa, int n, float *y, int y_stride, int64_t r0,
 	int64_t r1);
 
+#ifdef __wasm_simd128__
+/* matmul_simd128.c: a Q4_1 or Q8_0 weight row against one activation row,
+ * or against four (rows a + t * nb, t < 4, into out[t]); the portable
+ * kernels' results to the bit. */
+float dot_q4_1_simd128(const void *row, const struct qblk *a, int nb);
+float dot_q8_0_simd128(const void *row, const struct qblk *a, int nb);
+void dot4_q4_1_simd128(const void *row, const struct qblk *a, int nb,
+	float *out);
+void dot4_q8_0_simd128(const void *row, const struct qblk *a, int nb,
+	float *out);
+#endif
+
 /* Force the portable C kernels (tests compare them with the SIMD ones). */
 void matmul_force_scalar(int on);
 

@@ -45,6 +45,15 @@ native() {
 	grep -q '_cw_load' "$TOP/build/wasm/chord.js"
 }
 
+@test "make wasm: a threaded build too, on shared memory with a worker pool" {
+	[ -s "$TOP/build/wasm/chord-mt.wasm" ]
+	[ -s "$TOP/build/wasm/chord-mt.worker.js" ]
+	grep -q 'export default chord' "$TOP/build/wasm/chord-mt.js"
+	grep -q '_cw_threads' "$TOP/build/wasm/chord-mt.js"
+	grep -q '"shared":true' "$TOP/build/wasm/chord-mt.js"
+	! grep -q '"shared":true' "$TOP/build/wasm/chord.js"
+}
+
 # get URL: "STATUS" then the headers, "name: value" a line, lowercased
 get() {
 	python3 -c 'import sys, urllib.request, urllib.error
@@ -87,6 +96,46 @@ if r.status == 200 and sys.argv[1].endswith("/stats"):
 	    "$a" "$b" "$c"
 	status_is 0
 	[ "$(grep -c '^ok: ' <<< "$output")" -eq 3 ]
+}
+
+@test "page: SIMD128 logits on 1, 2 and 3 threads equal the portable kernels' to the bit" {
+	need_model "$SMOL"
+	serve "$SMOL"
+	# 40 ids as a batch (the four-row kernels), then one (the one-row ones)
+	run python3 "$TOP/t/web_test.py" "$URL" "$MODEL_URL" "$STATS" logits \
+	    "$(seq -s ' ' 100 140)" 1 2 3
+	status_is 0
+	[ "$(grep -c '^ok: SIMD128 on [123] threads: 40 ids and one more, logits equal' \
+	    <<< "$output")" -eq 3 ]
+}
+
+@test "page: Q8_0 weights: SIMD128 logits on 1 and 2 threads equal the portable kernels'" {
+	need_model "$SMOL"
+	gguf-repack -q -t q8_0 "$SMOL" "$TMP/q8.gguf"
+	serve "$TMP/q8.gguf"
+	run python3 "$TOP/t/web_test.py" "$URL" "$MODEL_URL" "$STATS" logits \
+	    "$(seq -s ' ' 100 140)" 1 2
+	status_is 0
+	[ "$(grep -c '^ok: SIMD128 on [12] threads: 40 ids and one more, logits equal' \
+	    <<< "$output")" -eq 2 ]
+}
+
+@test "page: cross-origin isolated, it runs the threaded build on every core" {
+	need_model "$SMOL"
+	serve "$SMOL"
+	run python3 "$TOP/t/web_test.py" "$URL" "$MODEL_URL" "$STATS" threads
+	status_is 0
+	[[ $output == *"ok: the threaded build, "* ]]
+}
+
+@test "page: not cross-origin isolated, the one-thread build answers as native" {
+	need_model "$SMOL"
+	serve "$SMOL"
+	run python3 "$TOP/t/web_test.py" "$URL" "$MODEL_URL" "$STATS" single \
+	    "$(native "What is the capital of France?")"
+	status_is 0
+	[[ $output == *"ok: 'What is the capital of France?': "* ]]
+	[[ $output == *"ok: not isolated: the one-thread build"* ]]
 }
 
 @test "page: a two-turn chat equals chord-gen -i's ids" {

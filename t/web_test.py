@@ -15,6 +15,15 @@ the same server, STATS_URL its request counter. CHECK is one of:
                      short of its limit, and the page answers again
   reload             load by URL, reload: the model comes from the
                      browser's store, fetched once in all
+  logits IDS THREADS...  load by URL; the logits after IDS (space-separated)
+                     but the last as one batch, then after the last alone,
+                     with the portable C kernels on one thread, and with
+                     SIMD128 on each number of THREADS: equal to the bit
+  threads            the page runs the threaded build (chord-mt.js), on as
+                     many threads as the browser reports cores
+  single EXPECT      the page served without the isolation headers: the
+                     one-thread build (chord.js) loads, and a greedy answer
+                     ("PROMPT\tIDS") equals IDS
 
 Prints "ok: ..." lines; exits 1 with "web_test: what went wrong" on any
 failure. Uses Debian's /usr/bin/chromium (not Playwright's download).
@@ -75,8 +84,9 @@ def ask(page, prompt, temp, n, new=True):
     return page.evaluate("window.chord.last")
 
 
-def greedy(page, model_url, cases, new=True):
-    load_by_url(page, model_url)
+def greedy(page, model_url, cases, new=True, load=True):
+    if load:
+        load_by_url(page, model_url)
     for case in cases:
         prompt, want = case.split("\t")
         got = " ".join(str(i) for i in ask(page, prompt, 0, 16, new)["ids"])
@@ -156,6 +166,91 @@ def reload(page, model_url, stats):
     print("ok: reloaded from the browser's store; model fetched once")
 
 
+def get_logits(page, ids, threads, portable):
+    page.evaluate("window.chord.logits = null")
+    page.evaluate("""([ids, threads, portable]) =>
+        window.chord.worker.postMessage({ type: 'logits', ids, threads,
+                                          portable })""",
+                  [ids, threads, portable])
+    page.wait_for_function("window.chord.logits !== null || "
+                           "window.chord.errors.length > 0", timeout=GEN_MS)
+    if errors(page):
+        fail("errors on the page: %s" % errors(page))
+    # the floats' bits, so that -0 and NaN compare as bits do
+    return page.evaluate("""() => {
+        const l = window.chord.logits;
+        return { threads: l.threads,
+                 batch: Array.from(new Uint32Array(l.batch.buffer)),
+                 next: Array.from(new Uint32Array(l.next.buffer)) }; }""")
+
+
+def logits(page, model_url, ids, threads):
+    load_by_url(page, model_url)
+    ids = [int(i) for i in ids.split()]
+    ref = get_logits(page, ids, 1, True)
+    if len(ref["batch"]) < 1000 or ref["batch"] == ref["next"]:
+        fail("the portable logits do not look like logits")
+    for t in threads:
+        got = get_logits(page, ids, int(t), False)
+        if got["threads"] != int(t):
+            fail("asked for %s threads, the worker set %d" % (
+                t, got["threads"]))
+        for k in ("batch", "next"):
+            diff = sum(a != b for a, b in zip(ref[k], got[k]))
+            if diff or len(ref[k]) != len(got[k]):
+                fail("%s logits on %s threads: %d of %d differ from the "
+                     "portable kernels'" % (k, t, diff, len(ref[k])))
+        print("ok: SIMD128 on %s threads: %d ids and one more, logits equal "
+              "the portable kernels' to the bit" % (t, len(ids) - 1))
+
+
+def threads(page, model_url):
+    load_by_url(page, model_url)
+    cores = page.evaluate("navigator.hardwareConcurrency")
+    status = page.text_content("#status")
+    want = "; %d thread%s" % (cores, "" if cores == 1 else "s")
+    if not status.endswith(want):
+        fail("status %r, want it to end in %r" % (status, want))
+    page.evaluate("window.chord.bench = null")
+    page.evaluate("window.chord.worker.postMessage({ type: 'bench', "
+                  "pp: [100, 101, 102, 103, 104], tg: [105, 106], "
+                  "threads: 2 })")
+    page.wait_for_function("window.chord.bench !== null", timeout=GEN_MS)
+    b = page.evaluate("window.chord.bench")
+    if not b["mt"] or b["threads"] != 2:
+        fail("bench ran on %s threads of the %s build" % (
+            b["threads"], "threaded" if b["mt"] else "one-thread"))
+    print("ok: the threaded build, %d thread%s" % (
+        cores, "" if cores == 1 else "s"))
+
+
+def single(page, model_url, case):
+    load_by_url(page, model_url)
+    status = page.text_content("#status")
+    if not status.endswith("; 1 thread"):
+        fail("not isolated, status %r, want it to end in '; 1 thread'" %
+             status)
+    page.evaluate("window.chord.bench = null")
+    page.evaluate("window.chord.worker.postMessage({ type: 'bench', "
+                  "pp: [100, 101], tg: [102], threads: 1 })")
+    page.wait_for_function("window.chord.bench !== null", timeout=GEN_MS)
+    if page.evaluate("window.chord.bench.mt"):
+        fail("not isolated, the page runs the threaded build")
+    greedy(page, model_url, [case], load=False)
+    print("ok: not isolated: the one-thread build")
+
+
+def plain_page(url):
+    """A route handler: the page without its COOP/COEP headers."""
+    def handle(route):
+        r = route.fetch()
+        h = {k: v for k, v in r.headers.items()
+             if k.lower() not in ("cross-origin-opener-policy",
+                                  "cross-origin-embedder-policy")}
+        route.fulfill(response=r, headers=h)
+    return handle
+
+
 def main():
     if len(sys.argv) < 5:
         fail("usage: web_test.py URL MODEL_URL STATS_URL CHECK [ARGS...]")
@@ -170,9 +265,12 @@ def main():
             "console: %s\n" % m.text))
         page.on("pageerror", lambda e: sys.stderr.write(
             "pageerror: %s\n" % e))
+        if check == "single":
+            page.route(url, plain_page(url))
         page.goto(url)
-        if not page.evaluate("crossOriginIsolated"):
-            fail("the page is not cross-origin isolated")
+        if page.evaluate("crossOriginIsolated") != (check != "single"):
+            fail("the page is %scross-origin isolated" % (
+                "" if check == "single" else "not "))
         if check == "greedy":
             greedy(page, model_url, args)
         elif check == "chat":
@@ -183,6 +281,12 @@ def main():
             stop(page, model_url, args[0])
         elif check == "reload":
             reload(page, model_url, stats)
+        elif check == "logits":
+            logits(page, model_url, args[0], args[1:])
+        elif check == "threads":
+            threads(page, model_url)
+        elif check == "single":
+            single(page, model_url, args[0])
         else:
             fail("unknown check %s" % check)
         browser.close()

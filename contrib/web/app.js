@@ -63,7 +63,8 @@ worker.onmessage = (ev) => {
 		    `(${m.info.arch}, ${m.info.n_layer} layers, ` +
 		    `chat: ${m.info.chat || "none"})`;
 		status(`${m.stored ? "loaded from this browser's storage" :
-		    "loaded and stored"} in ${m.ms} ms: ${m.source}`);
+		    "loaded and stored"} in ${m.ms} ms: ${m.source}; ` +
+		    `${m.threads} thread${m.threads === 1 ? "" : "s"}`);
 		setState("ready");
 		break;
 	case "token":
@@ -86,6 +87,9 @@ worker.onmessage = (ev) => {
 		break;
 	case "bench":
 		window.chord.bench = m;
+		break;
+	case "logits":
+		window.chord.logits = m;
 		break;
 	case "error":
 		window.chord.errors.push(m.message);

@@ -12,6 +12,11 @@
  *	cw_feed()           feed the id cw_sample() gave
  *	cw_piece(id)        its text, complete UTF-8 only, at cw_out()
  *	cw_reset()          a new conversation
+ *	cw_threads(n)       threads of the forward pass (chord-mt.js; 1 in
+ *	                    chord.js), for the next batch on
+ *	cw_portable(on)     the portable C kernels instead of SIMD128 from the
+ *	                    next cw_load or cw_reset on (tests)
+ *	cw_logits()         the logits of the last position fed (n_vocab)
  *
  * Functions that can fail return -1 and leave the message at cw_error().
  * A turn is fed as chord-gen -i feeds it: the id that ended the last answer
@@ -28,6 +33,7 @@
 #include "fwd.h"
 #include "gguf.h"
 #include "model.h"
+#include "par.h"
 #include "plan.h"
 #include "sample.h"
 #include "tok.h"
@@ -62,6 +68,7 @@ static struct {
 	char info[512];
 	struct cerr e;
 	int have_model, have_vocab, have_plan;
+	int portable;           /* cw_portable; survives cw_unload */
 } w = { .last = -1 };
 
 API const char *
@@ -73,6 +80,8 @@ cw_error(void)
 API void
 cw_unload(void)
 {
+	int portable;
+
 	if (w.have_sampler)
 		sampler_free(&w.s);
 	fwd_close(w.f);
@@ -89,8 +98,10 @@ cw_unload(void)
 	free(w.scratch);
 	w.scratch = NULL;
 	ids_free(&w.turn);
+	portable = w.portable;
 	memset(&w, 0, sizeof w);
 	w.last = -1;
+	w.portable = portable;
 }
 
 /* The model's own template if chat.h knows it, else none. */
@@ -151,6 +162,7 @@ cw_load(void *buf, double size, const char *name, int n_ctx)
 		n_ctx = w.m.hp.n_ctx_train < CTX_CAP ? w.m.hp.n_ctx_train :
 		    CTX_CAP;
 	w.n_ctx = fo.n_ctx = n_ctx;
+	fo.portable = w.portable;
 	if (plan_build(&w.p, &w.m, n_ctx, &w.e) < 0)
 		return -1;
 	w.have_plan = 1;
@@ -172,7 +184,7 @@ cw_info(void)
 API int
 cw_reset(void)
 {
-	struct fwd_opts fo = { .n_ctx = w.n_ctx };
+	struct fwd_opts fo = { .n_ctx = w.n_ctx, .portable = w.portable };
 
 	if (!w.f)
 		return cerr_set(&w.e, "no model loaded");
@@ -183,6 +195,30 @@ cw_reset(void)
 	w.last = -1;
 	w.n_pend = 0;
 	return 0;
+}
+
+/* Threads for the forward pass from the next batch on: n, or as many as
+ * the build can start (one without threads, fewer if the browser gives
+ * fewer workers). Returns the number it will ask for. */
+API int
+cw_threads(int n)
+{
+	par_set_threads(n);
+	return par_threads();
+}
+
+/* The portable C kernels (on) or the SIMD128 ones, from the next cw_load
+ * or cw_reset on: the tests compare the two. */
+API void
+cw_portable(int on)
+{
+	w.portable = on != 0;
+}
+
+API const float *
+cw_logits(void)
+{
+	return w.f && fwd_n_pos(w.f) > 0 ? fwd_logits(w.f) : NULL;
 }
 
 /* Wrap a user turn (UTF-8) in the chat template; system (may be "") only

@@ -6,12 +6,20 @@
 // From the page: {type: "init"} (load the stored model, if any),
 // "load-url" {url}, "load-file" {file}, "forget", "reset", "stop",
 // "generate" {text, system, temp, top_k, top_p, seed, n_predict},
-// "bench" {pp, tg} (arrays of ids).
+// "bench" {pp, tg, threads} (arrays of ids), "logits" {ids, threads,
+// portable} (tests: the logits after ids as one batch, then after one more
+// id alone; the settings are restored after).
 // To the page: "status" {text}, "progress" {done, total}, "loaded" {info,
-// source, stored}, "empty", "token" {id, text}, "done" {ids, reason,
-// prompt_tokens, prompt_ms, gen_tokens, gen_ms}, "bench" {...}, "error"
-// {message}.
-import chord from "./wasm/chord.js";
+// source, stored, threads}, "empty", "token" {id, text}, "done" {ids,
+// reason, prompt_tokens, prompt_ms, gen_tokens, gen_ms}, "bench" {...},
+// "logits" {batch, next, threads} (Float32Arrays), "error" {message}.
+//
+// Threads: where the page is cross-origin isolated (SharedArrayBuffer),
+// the threaded build (chord-mt.js) with a thread per core the browser
+// reports; elsewhere chord.js and one thread.
+const MT = self.crossOriginIsolated === true;
+const THREADS = MT ? Math.min(navigator.hardwareConcurrency || 1, 16) : 1;
+const BUILD = MT ? "./wasm/chord-mt.js" : "./wasm/chord.js";
 
 const BATCH = 512;              // prompt ids per batch, as chord-fwd -b
 let M = null;                   // the wasm module
@@ -110,7 +118,7 @@ async function open(source, stored) {
 			throw new Error(error());
 		loaded = true;
 		const info = JSON.parse(M.UTF8ToString(M._cw_info()));
-		post("loaded", { info, source, stored,
+		post("loaded", { info, source, stored, threads: THREADS,
 		    ms: Math.round(performance.now() - t0) });
 	} finally {
 		if (p)
@@ -123,7 +131,9 @@ const baseName = (s) => s.replace(/[?#].*/, "").replace(/.*\//, "") || s;
 const mib = (n) => (n / (1 << 20)).toFixed(1);
 
 async function init() {
+	const { default: chord } = await import(BUILD);
 	M = await chord();
+	M._cw_threads(THREADS);
 	const dir = await store();
 	if (!(await exists(dir, "model.json")) ||
 	    !(await exists(dir, "model.gguf")))
@@ -233,8 +243,17 @@ async function generate(m) {
 }
 
 // chord-fwd's benchmark: pp ids as one batch, then tg ids one at a time,
-// each from an empty context.
+// each from an empty context, on m.threads threads (default: the page's).
 async function bench(m) {
+	const threads = M._cw_threads(m.threads || THREADS);
+	try {
+		await benchRun(m, threads);
+	} finally {
+		M._cw_threads(THREADS);
+	}
+}
+
+async function benchRun(m, threads) {
 	const put = (ids) => {
 		const p = M._malloc(4 * ids.length) >>> 0;
 		M.HEAP32.set(ids, p / 4);
@@ -258,7 +277,40 @@ async function bench(m) {
 	const pp = await run(m.pp, false);
 	const tg = await run(m.tg, true);
 	M._cw_reset();
-	post("bench", { pp, tg });
+	post("bench", { pp, tg, threads, mt: MT });
+}
+
+// The logits after m.ids as one batch, and after one more id alone, with
+// m.threads threads and the portable kernels or not; a new conversation
+// before and after.
+async function logits(m) {
+	if (!loaded)
+		throw new Error("no model loaded");
+	const n = M._cw_n_ctx(), nv = JSON.parse(M.UTF8ToString(
+	    M._cw_info())).n_vocab;
+	const copy = () => new Float32Array(M.HEAPF32.buffer,
+	    M._cw_logits() >>> 0, nv).slice();
+	const threads = M._cw_threads(m.threads || THREADS);
+	M._cw_portable(m.portable ? 1 : 0);
+	const p = M._malloc(4 * m.ids.length) >>> 0;
+	try {
+		if (m.ids.length < 2 || m.ids.length > n)
+			throw new Error(`logits: 2 to ${n} ids`);
+		if (M._cw_reset() < 0)
+			throw new Error(error());
+		M.HEAP32.set(m.ids, p / 4);
+		if (M._cw_eval(p, m.ids.length - 1) < 0)
+			throw new Error(error());
+		const batch = copy();
+		if (M._cw_eval(p + 4 * (m.ids.length - 1), 1) < 0)
+			throw new Error(error());
+		post("logits", { batch, next: copy(), threads });
+	} finally {
+		M._free(p);
+		M._cw_threads(THREADS);
+		M._cw_portable(0);
+		M._cw_reset();
+	}
 }
 
 async function handle(m) {
@@ -280,6 +332,7 @@ async function handle(m) {
 			busy = false;
 		}
 	case "bench": return bench(m);
+	case "logits": return logits(m);
 	}
 }
 
