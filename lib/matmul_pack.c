@@ -581,8 +581,10 @@ matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 {
 	int nb = (int)(w->cols / QBLK), q41 = w->type == GGML_Q4_1;
 	size_t gb = group_bytes(w->type) * (size_t)nb;
-	float o[4 * PACK_ROWS];
+
+	(void)q41;
 #ifdef PACK_SIMD
+	float o[4 * PACK_ROWS];
 	__m512i *corr = NULL;
 
 	if (!q41 && n >= 4 && !(corr = aligned_alloc(64, 2 * (size_t)ACT_CHUNK *
