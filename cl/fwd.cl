@@ -31,6 +31,16 @@
 #define ACT_SILU 0
 #define ACT_GELU 1
 
+/* v rounded to fp16 and back */
+float
+round16(float v)
+{
+	ushort h;       /* a half's bits: no half variables in OpenCL C */
+
+	vstore_half_rte(v, 0, (private half *)&h);
+	return vload_half(0, (private half *)&h);
+}
+
 /* ---- work-group reductions (every lane gets the result) ---- */
 
 float
@@ -106,8 +116,10 @@ fifth_bits(global const uchar *qh, int q)
 	return convert_float8((bits & (uint8)1) << (uint8)4);
 }
 
+/* xs: the block's sum as the CPU's Q8_1 activations keep it (d * sum(q),
+ * through fp16), taken by the types with a minimum in unit 0 */
 float
-unit_dot(global const uchar *row, int type, int u, float8 x)
+unit_dot(global const uchar *row, int type, int u, float8 x, float xs)
 {
 	int q = u & 3;
 	global const uchar *b;
@@ -130,7 +142,7 @@ unit_dot(global const uchar *row, int type, int u, float8 x)
 		float8 w = nibbles((b = row + 20 * (u >> 2)) + 4, q);
 
 		return half_at(b) * (dot(w.lo, x.lo) + dot(w.hi, x.hi)) +
-		    half_at(b + 2) * x8_sum(x);
+		    (q ? 0.0f : half_at(b + 2) * xs);
 	}
 	case T_Q5_0: {
 		float8 w;
@@ -145,7 +157,7 @@ unit_dot(global const uchar *row, int type, int u, float8 x)
 		b = row + 24 * (u >> 2);
 		w = nibbles(b + 8, q) + fifth_bits(b + 4, q);
 		return half_at(b) * (dot(w.lo, x.lo) + dot(w.hi, x.hi)) +
-		    half_at(b + 2) * x8_sum(x);
+		    (q ? 0.0f : half_at(b + 2) * xs);
 	}
 	case T_Q8_0: {
 		float8 w;
@@ -161,18 +173,36 @@ unit_dot(global const uchar *row, int type, int u, float8 x)
 /* y[t][r] = W[r] . x[t]: one work-group a (row, token) */
 void
 phase_matmul(global const uchar *w, ulong row_bytes, int type,
-	global const float *x, global float *y, int cols, int rows, int r,
-	int t, local float *s)
+	global const float *x, global const float *xs, global float *y,
+	int cols, int rows, int r, int t, local float *s)
 {
 	global const uchar *row = w + (ulong)r * row_bytes;
 	global const float *xt = x + (ulong)t * cols;
+	global const float *st = xs + (ulong)t * (cols / 32);
 	float acc = 0.0f;
 
 	for (int u = get_local_id(0); u < cols / 8; u += LSZ)
-		acc += unit_dot(row, type, u, vload8(u, xt));
+		acc += unit_dot(row, type, u, vload8(u, xt), st[u / 4]);
 	acc = wg_sum(acc, s);
 	if (get_local_id(0) == 0)
 		y[(ulong)t * rows + r] = acc;
+}
+
+/* y[t][r] = W[r] . x[t]: one work-item a (row, token), no reduction (for
+ * CPU devices, where a work-group's lanes are a loop) */
+void
+phase_matmul_row(global const uchar *w, ulong row_bytes, int type,
+	global const float *x, global const float *xs, global float *y,
+	int cols, int rows, int r, int t)
+{
+	global const uchar *row = w + (ulong)r * row_bytes;
+	global const float *xt = x + (ulong)t * cols;
+	global const float *st = xs + (ulong)t * (cols / 32);
+	float acc = 0.0f;
+
+	for (int u = 0; u < cols / 8; u++)
+		acc += unit_dot(row, type, u, vload8(u, xt), st[u / 4]);
+	y[(ulong)t * rows + r] = acc;
 }
 
 /* ---- norms ---- */
@@ -218,14 +248,20 @@ phase_kv_store(global const float *k, global const float *v,
 	vstore_half_rte(v[(ulong)t * kvd + i], (ulong)pos * kvd + i, vc);
 }
 
-/* Head h of Q row t over cache positions lo..n_kv-1 of its KV head, online
- * softmax over chunks of LSZ positions: lane j scores position p0 + j,
- * then every lane adds the chunk's weighted V into the head values it
- * owns (lid, lid + LSZ, ...). */
+/* Head h of Q row t over cache positions lo..n_kv-1 of its KV head in
+ * chunks of LSZ positions: lane j scores position p0 + j, then every lane
+ * adds the chunk's weighted V into the head values it owns (lid, lid + LSZ,
+ * ...).
+ *
+ * f16: as ggml's one-row CPU kernel (lib/attn.c, the CPU backend's choice
+ * for batches of fewer than 64 rows): q rounded to fp16, the positions one
+ * by one, the accumulator rounded to fp16 after each. Else an fp32 online
+ * softmax a chunk at a time (the tiled kernel sums in floats too). */
 void
 phase_attn(global const float *q, global const half *kc,
 	global const half *vc, global float *out, int hd, int kvd, int kvh,
-	int lo, int n_kv, float scale, local float *s, local float *pj)
+	int lo, int n_kv, float scale, int f16, local float *s,
+	local float *pj)
 {
 	int lid = get_local_id(0);
 	float acc[HD_MAX / LSZ], m = -INFINITY, l = 0.0f;
@@ -241,20 +277,45 @@ phase_attn(global const float *q, global const half *kc,
 
 			sc = 0.0f;
 			for (int d = 0; d < hd; d++)
-				sc += q[d] * vload_half(d, kr);
+				sc += (f16 ? round16(q[d]) : q[d]) *
+				    vload_half(d, kr);
 			sc *= scale;
+		}
+		pj[lid] = sc;
+		barrier(CLK_LOCAL_MEM_FENCE);
+		if (f16) {
+			for (int j = 0; j < LSZ && p0 + j < n_kv; j++) {
+				global const half *vr = vc +
+				    (ulong)(p0 + j) * kvd + kvh * hd;
+				float sj = pj[j], ms = 1.0f, vs = 1.0f;
+
+				if (sj > m) {
+					ms = exp(m - sj);
+					m = sj;
+					for (int k = 0; k < HD_MAX / LSZ; k++)
+						acc[k] = round16(acc[k] * ms);
+				} else {
+					vs = exp(sj - m);
+				}
+				for (int k = 0; k < HD_MAX / LSZ; k++)
+					if (lid + k * LSZ < hd)
+						acc[k] = round16(fma(vload_half(
+						    lid + k * LSZ, vr), vs,
+						    acc[k]));
+				l = fma(l, ms, vs);
+			}
+			barrier(CLK_LOCAL_MEM_FENCE);
+			continue;
 		}
 		mc = fmax(m, wg_max(sc, s));
 		alpha = exp(m - mc);
-		pj[lid] = p < n_kv ? exp(sc - mc) : 0.0f;
-		barrier(CLK_LOCAL_MEM_FENCE);
 		l *= alpha;
 		for (int k = 0; k < HD_MAX / LSZ; k++)
 			acc[k] *= alpha;
 		for (int j = 0; j < LSZ && p0 + j < n_kv; j++) {
 			global const half *vr = vc + (ulong)(p0 + j) * kvd +
 			    kvh * hd;
-			float w = pj[j];
+			float w = exp(pj[j] - mc);
 
 			l += w;
 			for (int k = 0; k < HD_MAX / LSZ; k++)
@@ -267,7 +328,7 @@ phase_attn(global const float *q, global const half *kc,
 	}
 	for (int k = 0; k < HD_MAX / LSZ; k++)
 		if (lid + k * LSZ < hd)
-			out[lid + k * LSZ] = acc[k] / l;
+			out[lid + k * LSZ] = l == 0.0f ? 0.0f : acc[k] / l;
 }
 
 /* ---- element-wise ---- */
@@ -276,16 +337,6 @@ float
 silu(float x)
 {
 	return x / (1.0f + exp(-x));
-}
-
-/* v rounded to fp16 and back */
-float
-round16(float v)
-{
-	ushort h;       /* a half's bits: no half variables in OpenCL C */
-
-	vstore_half_rte(v, 0, (private half *)&h);
-	return vload_half(0, (private half *)&h);
 }
 
 /* ggml's table GELU: the tanh form at x rounded to fp16, the result
@@ -304,16 +355,105 @@ gelu(float x)
 	    1.0f))));
 }
 
+/* ---- activations as the CPU's matmuls take them ----
+ *
+ * The CPU (lib/matmul.c) quantizes a matmul's input once: to blocks of 32
+ * int8 with an fp16 scale for the 32-value quant types, to blocks of 256
+ * with a float scale for the K-quants, or rounds it to F16 or BF16 for
+ * weights of those types. The device computes with the same values,
+ * dequantized back to floats, so that its logits follow the CPU's. */
+
+#define FORM_Q8   0
+#define FORM_Q8K  1
+#define FORM_F16  3
+#define FORM_BF16 4
+
+/* block b (of 32) of x into y as ggml's quantize_row_q8_1 has it, its
+ * sum d * sum(q) into ys[b] */
+void
+phase_act_q8(global const float *x, global float *y, global float *ys,
+	ulong b)
+{
+	global const float *v = x + 32 * b;
+	float amax = 0.0f, d, id, sum = 0.0f;
+
+	for (int i = 0; i < 32; i++)
+		amax = fmax(amax, fabs(v[i]));
+	d = amax / 127.0f;
+	id = amax != 0.0f ? 127.0f / amax : 0.0f;
+	for (int i = 0; i < 32; i++) {
+		float q = clamp(rint(v[i] * id), -128.0f, 127.0f);
+
+		sum += q;
+		y[32 * b + i] = round16(d) * q;
+	}
+	ys[b] = round16(d * sum);
+}
+
+/* block b (of 256) as quantize_row_q8_K */
+void
+phase_act_q8k(global const float *x, global float *y, ulong b)
+{
+	global const float *v = x + 256 * b;
+	float amax = 0.0f, max = 0.0f, is;
+
+	for (int i = 0; i < 256; i++)
+		if (fabs(v[i]) > amax) {
+			amax = fabs(v[i]);
+			max = v[i];
+		}
+	is = amax != 0.0f ? -127.0f / max : 0.0f;
+	for (int i = 0; i < 256; i++)
+		y[256 * b + i] = amax != 0.0f ?
+		    clamp(rint(is * v[i]), -128.0f, 127.0f) * (1.0f / is) : 0.0f;
+}
+
+float
+round_bf16(float v)
+{
+	uint u = as_uint(v);
+
+	if ((u & 0x7fffffff) > 0x7f800000)
+		return v;
+	return as_float((u + 0x7fff + (u >> 16 & 1)) & 0xffff0000u);
+}
+
 /* ---- the phased mode: one kernel a step ---- */
+
+/* unit i of x into y: a block for FORM_Q8 and FORM_Q8K, a value else */
+kernel void
+k_act(global const float *x, global float *y, global float *ys, int form)
+{
+	ulong i = get_global_id(0);
+
+	if (form == FORM_Q8)
+		phase_act_q8(x, y, ys, i);
+	else if (form == FORM_Q8K)
+		phase_act_q8k(x, y, i);
+	else if (form == FORM_F16)
+		y[i] = round16(x[i]);
+	else
+		y[i] = round_bf16(x[i]);
+}
 
 kernel void
 k_matmul(global const uchar *w, ulong row_bytes, int type,
-	global const float *x, global float *y, int cols, int rows)
+	global const float *x, global const float *xs, global float *y,
+	int cols, int rows)
 {
 	local float s[LSZ];
 
-	phase_matmul(w, row_bytes, type, x, y, cols, rows, get_group_id(0),
-	    get_global_id(1), s);
+	phase_matmul(w, row_bytes, type, x, xs, y, cols, rows,
+	    get_group_id(0), get_global_id(1), s);
+}
+
+kernel void
+k_matmul_row(global const uchar *w, ulong row_bytes, int type,
+	global const float *x, global const float *xs, global float *y,
+	int cols, int rows)
+{
+	phase_matmul_row(w, row_bytes, type, x, xs, y, cols, rows,
+	    get_global_id(0), get_global_id(1));
 }
 
 /* rows of ws values of x normed into rows of wd of d (one group a row) */
@@ -376,7 +516,7 @@ k_kv_store(global const float *k, global const float *v, global half *kc,
 kernel void
 k_attn(global const float *q, global const half *kc, global const half *vc,
 	global float *out, int n_head, int hd, int kvd, int group, int pos0,
-	int n_swa, float scale)
+	int n_swa, float scale, int f16)
 {
 	local float s[LSZ], pj[LSZ];
 	int h = get_group_id(0), t = get_global_id(1);
@@ -385,7 +525,7 @@ k_attn(global const float *q, global const half *kc, global const half *vc,
 	ulong off = ((ulong)t * n_head + h) * hd;
 
 	phase_attn(q + off, kc, vc, out + off, hd, kvd, h / group, lo, n_kv,
-	    scale, s, pj);
+	    scale, f16 || lo, s, pj);
 }
 
 kernel void

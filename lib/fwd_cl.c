@@ -21,12 +21,13 @@ extern const char cl_src_fwd[];        /* cl/fwd.cl, embedded at build */
 
 enum kern {
 	K_MATMUL, K_NORM, K_HEAD_NORM, K_BIAS, K_ROPE, K_SCALE, K_KV_STORE,
-	K_ATTN, K_ADD, K_GLU, K_SOFTCAP, N_KERN
+	K_ATTN, K_ADD, K_GLU, K_SOFTCAP, K_MATMUL_ROW, K_ACT, N_KERN
 };
 
 static const char *const kern_name[N_KERN] = {
 	"k_matmul", "k_norm", "k_head_norm", "k_bias", "k_rope", "k_scale",
-	"k_kv_store", "k_attn", "k_add", "k_glu", "k_softcap",
+	"k_kv_store", "k_attn", "k_add", "k_glu", "k_softcap", "k_matmul_row",
+	"k_act",
 };
 
 /* A weight matrix on the device, in a type the matmul kernel reads. */
@@ -59,6 +60,9 @@ struct fwd_cl {
 	cl_mem *kc, *vc;        /* (n_layer) of (n_ctx, kv_dim) fp16 */
 	cl_mem buf[N_BUF];      /* (cap, width[b]) floats */
 	cl_mem scratch;         /* (cap, dim) floats, for OP_OUT_ROWS */
+	cl_mem act[N_BUF];      /* (cap, width[b]): buf[b] as matmuls take it */
+	cl_mem act_sum[N_BUF];  /* (cap, width[b] / 32): Q8 block sums */
+	int act_form[N_BUF];    /* the form act[b] holds (matmul.h), -1: none */
 	cl_mem cs[PLAN_MAX_ROPE]; /* (cap, dims) cos, sin pairs a rope */
 	struct dstep **lsteps;  /* (n_layer) of (n_steps) */
 	struct dstep *osteps;   /* (n_out) */
@@ -373,8 +377,11 @@ fwd_cl_close(struct fwd_cl *f)
 	free(f->lsteps);
 	free(f->kc);
 	free(f->vc);
-	for (int b = 0; b < N_BUF; b++)
+	for (int b = 0; b < N_BUF; b++) {
 		rel(&f->buf[b]);
+		rel(&f->act[b]);
+		rel(&f->act_sum[b]);
+	}
 	for (int r = 0; r < PLAN_MAX_ROPE; r++)
 		rel(&f->cs[r]);
 	rel(&f->scratch);
@@ -443,9 +450,15 @@ reserve(struct fwd_cl *f, int n, struct cerr *e)
 	if (n <= f->cap)
 		return 0;
 	for (int i = 0; i < N_BUF; i++) {
+		size_t bytes = (size_t)n * (size_t)p->width[i] * sizeof(float);
+
 		rel(&f->buf[i]);
-		if (!(f->buf[i] = dev_buf(f, (size_t)n * (size_t)p->width[i] *
-		    sizeof(float), NULL, "activations", e)))
+		rel(&f->act[i]);
+		rel(&f->act_sum[i]);
+		if (!(f->buf[i] = dev_buf(f, bytes, NULL, "activations", e)) ||
+		    !(f->act[i] = dev_buf(f, bytes, NULL, "activations", e)) ||
+		    !(f->act_sum[i] = dev_buf(f, bytes / 32 + 4, NULL,
+		    "activations", e)))
 			return -1;
 	}
 	rel(&f->scratch);
@@ -552,6 +565,31 @@ keep_last(struct fwd_cl *f, int b, int keep, struct cerr *e)
 	return 0;
 }
 
+/* The matmul input of s in the form the CPU gives its weights (so the
+ * device computes with the CPU's values): *src becomes that buffer,
+ * converted once per write of the input. */
+static int
+act_of(struct fwd_cl *f, const struct step *s, cl_mem *src, struct cerr *e)
+{
+	int form = mat_act_form(&s->w), b = s->src, w = f->p->width[b];
+	int blk = form == ACT_Q8 ? 32 : form == ACT_Q8K ? 256 : 1;
+
+	if (form == ACT_F32)
+		return 0;
+	if (f->act_form[b] != form) {
+		if (w % blk)
+			return cerr_set(e, "%s: a matmul input of %d values",
+			    f->dev.name, w);
+		if (launch(f, K_ACT, args(f->k[K_ACT], 4, A(f->buf[b]),
+		    A(f->act[b]), A(f->act_sum[b]), A(form)), 1, (size_t)f->rows * (size_t)w /
+		    (size_t)blk, 1, 1, 0, e) < 0)
+			return -1;
+		f->act_form[b] = form;
+	}
+	*src = f->act[b];
+	return 0;
+}
+
 /* One step of layer l (-1: the output) over the live rows. keep: rows
  * whose output is wanted, for OP_OUT_ROWS in the last layer. */
 static int
@@ -575,11 +613,18 @@ step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
 		return launch(f, K_HEAD_NORM, args(k[K_HEAD_NORM], 5, A(dst),
 		    A(w), A(hd), A(d->vec), A(p->eps)), 2,
 		    (size_t)(w / hd) * lsz, (size_t)n, 1, 1, e);
-	case OP_MATMUL:
-		return launch(f, K_MATMUL, args(k[K_MATMUL], 7, A(d->w.buf),
-		    A(d->w.row_bytes), A(d->w.type), A(src), A(dst),
-		    A(d->w.cols), A(d->w.rows)), 2, (size_t)d->w.rows * lsz,
-		    (size_t)n, 1, 1, e);
+	case OP_MATMUL: {
+		/* a work-group a row on GPUs, a work-item a row elsewhere */
+		int km = f->dev.gpu ? K_MATMUL : K_MATMUL_ROW;
+		cl_mem xs = f->act_sum[s->src];
+
+		if (act_of(f, s, &src, e) < 0)
+			return -1;
+		return launch(f, km, args(k[km], 8, A(d->w.buf),
+		    A(d->w.row_bytes), A(d->w.type), A(src), A(xs), A(dst),
+		    A(d->w.cols), A(d->w.rows)), 2, (size_t)d->w.rows *
+		    (f->dev.gpu ? lsz : 1), (size_t)n, 1, f->dev.gpu, e);
+	}
 	case OP_BIAS:
 		return launch(f, K_BIAS, args(k[K_BIAS], 3, A(dst), A(w),
 		    A(d->vec)), 2, (size_t)w, (size_t)n, 1, 0, e);
@@ -595,15 +640,16 @@ step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
 		    1, all, 1, 1, 0, e);
 	case OP_ATTN: {
 		int group = p->n_head / p->n_head_kv;
+		int f16 = n < 64;       /* the CPU's kernel choice (attn.h) */
 
 		if (launch(f, K_KV_STORE, args(k[K_KV_STORE], 6, A(f->buf[B_K]),
 		    A(f->buf[B_V]), A(f->kc[l]), A(f->vc[l]), A(kvd), A(pos0)),
 		    2, (size_t)kvd, (size_t)n, 1, 0, e) < 0)
 			return -1;
-		return launch(f, K_ATTN, args(k[K_ATTN], 11, A(src),
+		return launch(f, K_ATTN, args(k[K_ATTN], 12, A(src),
 		    A(f->kc[l]), A(f->vc[l]), A(dst), A(p->n_head), A(hd),
 		    A(kvd), A(group), A(pos0), A(pl->n_swa),
-		    A(pl->attn_scale)), 2, (size_t)p->n_head * lsz, (size_t)n,
+		    A(pl->attn_scale), A(f16)), 2, (size_t)p->n_head * lsz, (size_t)n,
 		    1, 1, e);
 	}
 	case OP_OUT_ROWS:
@@ -667,6 +713,20 @@ upload_batch(struct fwd_cl *f, const int32_t *tokens, int n, int pos0,
 	return 0;
 }
 
+/* step(), then what it wrote is no longer in any matmul's form */
+static int
+step_inv(struct fwd_cl *f, const struct step *s, const struct dstep *d,
+	int l, int pos0, int keep, struct cerr *e)
+{
+	if (step(f, s, d, l, pos0, keep, e) < 0)
+		return -1;
+	f->act_form[s->dst] = -1;
+	if (s->op == OP_OUT_ROWS)
+		for (int b = 0; b < N_BUF; b++)
+			f->act_form[b] = -1;
+	return 0;
+}
+
 static int
 run(struct fwd_cl *f, const int32_t *tokens, int n, int all, int pos0,
 	struct cerr *e)
@@ -676,13 +736,16 @@ run(struct fwd_cl *f, const int32_t *tokens, int n, int all, int pos0,
 
 	if (upload_batch(f, tokens, n, pos0, e) < 0)
 		return -1;
+	for (int b = 0; b < N_BUF; b++)
+		f->act_form[b] = -1;
 	for (int l = 0; l < p->n_layer; l++)
 		for (int i = 0; i < p->layers[l].n_steps; i++)
-			if (step(f, &p->layers[l].steps[i], &f->lsteps[l][i], l,
+			if (step_inv(f, &p->layers[l].steps[i], &f->lsteps[l][i], l,
 			    pos0, all ? n : 1, e) < 0)
 				return -1;
 	for (int i = 0; i < p->n_out; i++)
-		if (step(f, &p->out[i], &f->osteps[i], -1, pos0, f->rows, e) < 0)
+		if (step_inv(f, &p->out[i], &f->osteps[i], -1, pos0, f->rows,
+		    e) < 0)
 			return -1;
 	if ((err = clEnqueueReadBuffer(f->q, f->buf[B_LOGITS], CL_TRUE, 0,
 	    (size_t)f->rows * (size_t)p->n_vocab * sizeof(float), f->logits,
