@@ -136,10 +136,10 @@ parse_pd(const char *s, int *p, int *d)
 	errno = 0;
 	a = strtol(s + 3, &end, 10);
 	if (errno || *end != '.' || end[1] < '0' || end[1] > '9' ||
-	    a > MAX_PLATFORMS)
+	    a > 9999)
 		return -1;
 	b = strtol(end + 1, &end, 10);
-	if (errno || *end || b > MAX_DEVICES)
+	if (errno || *end || b > 9999)
 		return -1;
 	*p = (int)a;
 	*d = (int)b;
