@@ -307,6 +307,9 @@ main(int argc, char **argv)
 		    "t/s), generation %lld tokens in %.3f s (%.1f t/s)\n", n_pp,
 		    t_pp, t_pp > 0 ? n_pp / t_pp : 0.0, n_tg, t_tg,
 		    t_tg > 0 ? n_tg / t_tg : 0.0);
+	if (opt.verbose && backend_launches(f))
+		fprintf(stderr, "chord-fwd: %ld kernel launches in the last "
+		    "batch\n", backend_launches(f));
 	tokstream_free(&ts);
 	backend_close(f);
 	plan_free(&plan);
