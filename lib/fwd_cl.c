@@ -122,42 +122,18 @@ native(uint32_t t)
 	    t == GGML_Q8_0;
 }
 
-/* The rows of w dequantized into F16 (wide: F32), malloc'd; NULL with
- * *over set when a value does not fit F16. */
-static void *
-dequant(const struct mat *w, int wide, int *over)
+/* The rows of w dequantized into floats, malloc'd; NULL: out of memory. */
+static float *
+dequant(const struct mat *w)
 {
-	size_t n = (size_t)w->rows * (size_t)w->cols;
-	float *row = malloc((size_t)w->cols * sizeof *row);
-	void *out = malloc(n * (wide ? 4 : 2));
+	float *out = malloc((size_t)w->rows * (size_t)w->cols * sizeof *out);
 
-	*over = 0;
-	if (!row || !out)
-		goto fail;
-	for (int64_t r = 0; r < w->rows; r++) {
-		uint16_t *h = (uint16_t *)out + r * w->cols;
-
-		if (mat_row_f32(w, r, row) < 0)
-			goto fail;
-		if (wide) {
-			memcpy((float *)out + r * w->cols, row,
-			    (size_t)w->cols * sizeof *row);
-			continue;
+	for (int64_t r = 0; out && r < w->rows; r++)
+		if (mat_row_f32(w, r, out + r * w->cols) < 0) {
+			free(out);
+			return NULL;
 		}
-		for (int64_t c = 0; c < w->cols; c++) {
-			if (!(fabsf(row[c]) <= 65504.0f)) {
-				*over = 1;
-				goto fail;
-			}
-			h[c] = f32_to_fp16(row[c]);
-		}
-	}
-	free(row);
 	return out;
-fail:
-	free(row);
-	free(out);
-	return NULL;
 }
 
 /* w onto the device, as the kernel reads it. */
@@ -166,9 +142,8 @@ upload_mat(struct fwd_cl *f, const struct mat *w, struct dmat *d,
 	struct cerr *e)
 {
 	const struct qtype *qt = qtype_get(w->type);
-	void *conv = NULL;
+	float *conv;
 	size_t bytes;
-	int over = 0;
 
 	d->rows = (int)w->rows;
 	d->cols = (int)w->cols;
@@ -185,18 +160,12 @@ upload_mat(struct fwd_cl *f, const struct mat *w, struct dmat *d,
 	if (!qt || !qt->to_f32)
 		return cerr_set(e, "%s: weights of type %s not supported",
 		    f->dev.name, qt ? qt->name : "unknown");
-	/* F16 keeps BF16's precision but not its range */
-	if (w->type == GGML_BF16 || w->type == GGML_F64 ||
-	    !(conv = dequant(w, 0, &over))) {
-		if (!over && w->type != GGML_BF16 && w->type != GGML_F64)
-			return cerr_set(e, "out of memory");
-		if (!(conv = dequant(w, 1, &over)))
-			return cerr_set(e, "out of memory");
-		d->type = GGML_F32;
-	} else {
-		d->type = GGML_F16;
-	}
-	d->row_bytes = (cl_ulong)w->cols * (d->type == GGML_F32 ? 4 : 2);
+	/* F32, not F16: a K-quant's d * scale * q needs more bits than F16
+	 * has, and the CPU multiplies these types with exact floats */
+	if (!(conv = dequant(w)))
+		return cerr_set(e, "out of memory");
+	d->type = GGML_F32;
+	d->row_bytes = (cl_ulong)w->cols * sizeof(float);
 	bytes = (size_t)w->rows * d->row_bytes;
 	d->buf = dev_buf(f, bytes, conv, "weights", e);
 	free(conv);
@@ -235,7 +204,7 @@ weight_bytes(const struct step *s)
 		return 0;
 	if (native(s->w.type))
 		return (size_t)s->w.rows * s->w.row_bytes;
-	return (size_t)s->w.rows * (size_t)s->w.cols * 2;
+	return (size_t)s->w.rows * (size_t)s->w.cols * sizeof(float);
 }
 
 /* Does the context fit the device, with the weights? */

@@ -3,7 +3,8 @@
  *
  * Weights go to the device once at open: F32, F16, Q4_0, Q4_1, Q5_0, Q5_1
  * and Q8_0 as the file has them (the kernels read those blocks), every
- * other type dequantized on the host to F16 (F32 where F16 would overflow).
+ * other type (K-quants, BF16, ...) dequantized on the host to F32, exact
+ * (F16 would round a K-quant's values).
  * The KV cache (fp16, as the CPU's) and the activations stay on the device;
  * only the logits asked for come back. Phased mode: one kernel a step, in
  * one in-order queue, no wait between steps. */
