@@ -59,7 +59,31 @@ ids() { printf '%s' "$1" | chord-tok; }
 	[[ "$stderr" =~ ^"chord-fwd: cl:0.0: a context of 1048576 needs 23040 MiB of KV cache and the weights "[0-9]+" MiB; the device holds "[0-9]+" MiB (use a smaller -c)"$ ]]
 }
 
-@test "--device cl: the CPU's logits on a short prompt, every position (same argmax, within 1% of the range)" {
+# A whole model's logits are compared loosely: its roundings (8-bit
+# activations, the fp16 attention accumulator) turn the last bits of a sum
+# into whole steps, so any other summation order drifts. The CPU's own
+# portable kernels (CHORD_NOSIMD=1) differ from its SIMD ones by 3.1% of the
+# logit range on this prompt, and by 2.8% on Gemma's. One layer, before the
+# drift, must agree closely.
+@test "one layer, SmolLM2 and Gemma 3: the CPU's logits to 0.001, batch and one token at a time" {
+	need_model "$SMOL"
+	need_model "$GEMMA"
+	for m in "$SMOL 19556 28 957" "$GEMMA 2 818 5279 529"; do
+		set -- $m
+		run "$TBIN/cl-test" layers "$1" 1 "${@:2}"
+		echo "$output"
+		status_is 0
+		[ "${#lines[@]}" -eq $# ]
+		for l in "${lines[@]}"; do
+			d=${l#max_abs=}
+			awk -v d="${d%% *}" 'BEGIN { exit !(d < 0.001) }'
+			[[ "$l" =~ argmax\ cpu=([0-9]+)\ cl=([0-9]+) ]]
+			[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]
+		done
+	done
+}
+
+@test "--device cl: the CPU's argmax at every position of a short prompt, logits within 5% of the range" {
 	need_model "$SMOL"
 	ids "The capital of France is" > "$TMP/in"
 	chord-fwd --all-logits < "$TMP/in" > "$TMP/cpu"
@@ -68,7 +92,7 @@ ids() { printf '%s' "$1" | chord-tok; }
 	echo "$output"
 	status_is 0
 	[[ "$output" == "frames=5 argmax_same=5 "* ]]
-	awk -v r="${output##*max_rel=}" 'BEGIN { exit !(r < 0.01) }'
+	awk -v r="${output##*max_rel=}" 'BEGIN { exit !(r < 0.05) }'
 }
 
 @test "\$CHORD_DEVICE picks the device; -v names it" {
@@ -103,9 +127,9 @@ ids() { printf '%s' "$1" | chord-tok; }
 	run python3 "$TOP/t/logitsdiff.py" "$TMP/cpu" "$TMP/cl"
 	echo "$output"
 	status_is 0
-	n=$(python3 -c 'import sys; print(len(sys.argv[1].split()) - 0)' "$(tail -n 1 "$TMP/in")")
+	n=$(tail -n 1 "$TMP/in" | wc -w)
 	[[ "$output" == "frames=$n argmax_same=$n "* ]]
-	awk -v r="${output##*max_rel=}" 'BEGIN { exit !(r < 0.02) }'
+	awk -v r="${output##*max_rel=}" 'BEGIN { exit !(r < 0.05) }'
 }
 
 @test "a kernel that does not build: exit 1 with the compiler's log" {
