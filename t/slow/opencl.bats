@@ -29,9 +29,9 @@ chunks() {
 		python3 "$TOP/t/logitsdiff.py" "$TMP/cpu.lg" "$TMP/cl.lg" >> "$TMP/agree"
 	done
 	ppl() { awk -F'[ =]' '{ n += $2; s += $4 } END { printf "%.4f", exp(s / n) }' "$1"; }
+	# "frames=N argmax_same=K ..." a chunk
 	echo "$(ppl "$TMP/s.cpu") $(ppl "$TMP/s.cl")" \
-	    "$(sed 's/.*argmax_same=\([0-9]*\).*/\1/' "$TMP/agree" | paste -sd+ | bc)" \
-	    "$(sed 's/frames=\([0-9]*\).*/\1/' "$TMP/agree" | paste -sd+ | bc)"
+	    "$(awk -F'[= ]' '{ k += $4; n += $2 } END { print k, n }' "$TMP/agree")"
 }
 
 @test "perplexity within 0.2% of the CPU's, the CPU's next token at >= 99% of the positions" {
