@@ -221,6 +221,7 @@ main(int argc, char **argv)
 	if (opt.threads)
 		omp_set_num_threads(opt.threads);
 	bo.portable = getenv("CHORD_NOSIMD") != NULL; /* for tests */
+	bo.grouped = getenv("CHORD_CL_GROUPED") != NULL;  /* for tests */
 	if (!(g = model_open(model_resolve(opt.model), &seg, &e)) ||
 	    model_load(&m, g, &e) < 0 || vocab_load(&vocab, g, &e) < 0)
 		die_err(&e);

@@ -38,7 +38,7 @@ backend_open(const struct plan *p, const struct backend_opts *o,
 		b->cpu = fwd_open(p, &fo, e);
 	} else if (cl_name_ok(o->device)) {
 		struct fwd_cl_opts co = { .n_ctx = o->n_ctx,
-		    .device = o->device };
+		    .device = o->device, .grouped = o->grouped };
 
 		b->cl = fwd_cl_open(p, &co, e);
 	} else {

@@ -16,6 +16,7 @@ struct backend_opts {
 	const char *device;     /* "cpu" (NULL too), "cl", "cl:P.D" */
 	int n_ctx;              /* KV cache positions */
 	int portable;           /* CPU: the portable C kernels (tests) */
+	int grouped;            /* OpenCL: the GPU's kernels anywhere (tests) */
 };
 
 /* Is name a device's form (it may still not exist)? */

@@ -306,11 +306,10 @@ from_binary(cl_context ctx, const struct cl_dev *d, const unsigned char *b,
 	cl_program prog = clCreateProgramWithBinary(ctx, 1, &d->id, &size, &b,
 	    &st, &err);
 
-	if (err != CL_SUCCESS || st != CL_SUCCESS)
-		return prog ? (clReleaseProgram(prog), NULL) : NULL;
-	if (clBuildProgram(prog, 1, &d->id, opts, NULL, NULL) != CL_SUCCESS) {
+	if (prog && (err != CL_SUCCESS || st != CL_SUCCESS ||
+	    clBuildProgram(prog, 1, &d->id, opts, NULL, NULL) != CL_SUCCESS)) {
 		clReleaseProgram(prog);
-		return NULL;
+		prog = NULL;
 	}
 	return prog;
 }

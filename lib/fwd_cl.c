@@ -72,6 +72,8 @@ struct fwd_cl {
 	float *logits;          /* (cap, n_vocab) */
 	long launches;          /* kernels of the last eval */
 	int failed;             /* a device error left the state unknown */
+	int grouped;            /* a work-group a matmul row (GPUs), else a
+	                         * work-item (CPU devices) */
 };
 
 /* ---- errors ---- */
@@ -266,6 +268,7 @@ fwd_cl_open(const struct plan *p, const struct fwd_cl_opts *o,
 		f->rd = p->rope[r].dims > f->rd ? p->rope[r].dims : f->rd;
 	if (cl_pick(o->device, &f->dev, e) < 0 || fits(f, e) < 0)
 		goto fail;
+	f->grouped = f->dev.gpu || o->grouped;
 	snprintf(f->desc, sizeof f->desc, "%s (%s: %s)", f->dev.name,
 	    f->dev.plat_name, f->dev.dev_name);
 	if (!(f->ctx = clCreateContext(NULL, 1, &f->dev.id, NULL, NULL, &err))) {
@@ -584,7 +587,7 @@ step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
 		    (size_t)(w / hd) * lsz, (size_t)n, 1, 1, e);
 	case OP_MATMUL: {
 		/* a work-group a row on GPUs, a work-item a row elsewhere */
-		int km = f->dev.gpu ? K_MATMUL : K_MATMUL_ROW;
+		int km = f->grouped ? K_MATMUL : K_MATMUL_ROW;
 		cl_mem xs = f->act_sum[s->src];
 
 		if (act_of(f, s, &src, e) < 0)
@@ -592,7 +595,7 @@ step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
 		return launch(f, km, args(k[km], 8, A(d->w.buf),
 		    A(d->w.row_bytes), A(d->w.type), A(src), A(xs), A(dst),
 		    A(d->w.cols), A(d->w.rows)), 2, (size_t)d->w.rows *
-		    (f->dev.gpu ? lsz : 1), (size_t)n, 1, f->dev.gpu, e);
+		    (f->grouped ? lsz : 1), (size_t)n, 1, f->grouped, e);
 	}
 	case OP_BIAS:
 		return launch(f, K_BIAS, args(k[K_BIAS], 3, A(dst), A(w),

@@ -21,6 +21,8 @@ struct fwd_cl;
 struct fwd_cl_opts {
 	int n_ctx;              /* KV cache positions */
 	const char *device;     /* "cl" or "cl:P.D" (cl.h) */
+	int grouped;            /* the GPU's work-group kernels on any device
+	                         * (tests: PoCL is a CPU) */
 };
 
 struct fwd_cl *fwd_cl_open(const struct plan *p, const struct fwd_cl_opts *o,

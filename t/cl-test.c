@@ -7,7 +7,8 @@
  *	the model's plan cut to its first N layers on the CPU and on the
  *	OpenCL device, the tokens as one batch, then each token again
  *	alone; prints per evaluation the largest difference of the last
- *	row's logits, the CPU's logit range and both argmaxes. */
+ *	row's logits, the CPU's logit range and both argmaxes.
+ *	$CHORD_CL_GROUPED: the GPU's work-group kernels on any device. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,7 @@ layers(int argc, char **argv)
 {
 	struct backend_opts co = { .device = "cpu", .n_ctx = 64 };
 	struct backend_opts lo = { .device = getenv("CHORD_DEVICE"),
-	    .n_ctx = 64 };
+	    .n_ctx = 64, .grouped = getenv("CHORD_CL_GROUPED") != NULL };
 	struct backend *a, *b;
 	struct gguf *g;
 	struct model m;

@@ -83,6 +83,24 @@ ids() { printf '%s' "$1" | chord-tok; }
 	done
 }
 
+@test "the GPUs' work-group kernels (CHORD_CL_GROUPED, on PoCL): one layer to 0.001, the whole model's argmax" {
+	need_model "$SMOL"
+	CHORD_CL_GROUPED=1 run "$TBIN/cl-test" layers "$SMOL" 1 19556 28 957
+	echo "$output"
+	status_is 0
+	for l in "${lines[@]}"; do
+		d=${l#max_abs=}
+		awk -v d="${d%% *}" 'BEGIN { exit !(d < 0.001) }'
+	done
+	ids "The capital of France is" > "$TMP/in"
+	chord-fwd --all-logits < "$TMP/in" > "$TMP/cpu"
+	CHORD_CL_GROUPED=1 chord-fwd --device cl --all-logits < "$TMP/in" > "$TMP/cl"
+	run python3 "$TOP/t/logitsdiff.py" "$TMP/cpu" "$TMP/cl"
+	echo "$output"
+	[[ "$output" == "frames=5 argmax_same=5 "* ]]
+	awk -v r="${output##*max_rel=}" 'BEGIN { exit !(r < 0.05) }'
+}
+
 @test "--device cl: the CPU's argmax at every position of a short prompt, logits within 5% of the range" {
 	need_model "$SMOL"
 	ids "The capital of France is" > "$TMP/in"
