@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""logitsdiff.py A B: compare two chord logits streams (lib/stream.h) frame
-by frame, A the reference. Prints one line:
+"""logitsdiff.py [--last] A B: compare two chord logits streams
+(lib/stream.h) frame by frame (--last: only their last frames), A the
+reference. Prints one line:
 
   frames=N argmax_same=K max_abs=D max_rel=R
 
@@ -28,8 +29,14 @@ def frames(path):
 
 
 def main():
-    a = list(frames(sys.argv[1]))
-    b = list(frames(sys.argv[2]))
+    args = sys.argv[1:]
+    last = args[0] == "--last"
+    if last:
+        args = args[1:]
+    a = list(frames(args[0]))
+    b = list(frames(args[1]))
+    if last:
+        a, b = a[-1:], b[-1:]
     if len(a) != len(b) or not a:
         print(f"frames differ: {len(a)} and {len(b)}")
         sys.exit(1)

@@ -113,6 +113,23 @@ ids() { printf '%s' "$1" | chord-tok; }
 	awk -v r="${output##*max_rel=}" 'BEGIN { exit !(r < 0.05) }'
 }
 
+@test "the KV cache on the device: one id a line, and #chord keep N, give the batch's logits" {
+	need_model "$SMOL"
+	h=$(hdr)
+	printf '%s\n504 3575 282 4649 314\n' "$h" > "$TMP/batch"
+	printf '%s\n504 3575\n282\n4649\n314\n' "$h" > "$TMP/lines"
+	printf '%s\n504 3575 282\n9 9 9 9\n#chord keep 3\n4649 314\n' "$h" > "$TMP/keep"
+	for f in batch lines keep; do
+		chord-fwd --device cl < "$TMP/$f" > "$TMP/$f.lg"
+	done
+	run python3 "$TOP/t/logitsdiff.py" --last "$TMP/batch.lg" "$TMP/lines.lg"
+	echo "$output"
+	[ "$output" = "frames=1 argmax_same=1 max_abs=0.00000 max_rel=0.00000" ]
+	run python3 "$TOP/t/logitsdiff.py" --last "$TMP/batch.lg" "$TMP/keep.lg"
+	echo "$output"
+	[ "$output" = "frames=1 argmax_same=1 max_abs=0.00000 max_rel=0.00000" ]
+}
+
 @test "\$CHORD_DEVICE picks the device; -v names it" {
 	need_model "$SMOL"
 	ids "Hello" > "$TMP/in"
