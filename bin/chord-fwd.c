@@ -10,10 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "cache.h"
+#include "cl.h"
 #include "gguf.h"
 #include "matmul.h"
-#include "fwd.h"
 #include "model.h"
 #include "plan.h"
 #include "stream.h"
@@ -23,12 +24,12 @@
 
 static const char usage_line[] =
 	"usage: chord-fwd [-h | --help] [-v] [-m FILE] [-c N] [-t N] [-b N] "
-	"[--all-logits] [--top N] [--no-cache]";
+	"[--all-logits] [--top N] [--no-cache] [--device DEV] [--devices]";
 
 #define CTX_CAP 4096    /* default context when the model's is larger */
 
 static struct {
-	const char *model;
+	const char *model, *device;
 	int n_ctx, threads, batch, all, top, verbose, no_cache;
 } opt = { .batch = 512 };
 
@@ -172,15 +173,38 @@ report_memory(const struct plan *p, int n_ctx)
 	    kb[1] / 1024, kb[2] / 1024, kb[3] / 1024, kv);
 }
 
+/* --devices: a line a device: name, platform, device, global memory in
+ * MiB, compute units, tab-separated. */
+static void
+list_devices(void)
+{
+	struct cl_dev *v;
+	struct cerr e;
+	int n;
+
+	if (cl_devices(&v, &n, &e) < 0)
+		die_err(&e);
+	for (int i = 0; i < n; i++) {
+		char pn[256], dn[256];
+
+		cvis(pn, sizeof pn, v[i].plat_name, strlen(v[i].plat_name));
+		cvis(dn, sizeof dn, v[i].dev_name, strlen(v[i].dev_name));
+		printf("%s\t%s\t%s\t%llu\t%d\n", v[i].name, pn, dn,
+		    (unsigned long long)(v[i].mem >> 20), v[i].units);
+	}
+	free(v);
+	stdout_close();
+}
+
 /* Frames for a chunk of n ids of the batch; the default frame (the batch's
  * last position) carries the whole batch as history. */
 static void
-emit(const struct logits_hdr *h, const struct fwd *f, const int32_t *ids,
+emit(const struct logits_hdr *h, const struct backend *f, const int32_t *ids,
 	int n, int chunk_last, const int32_t *batch, size_t n_batch)
 {
 	struct cerr e;
-	int n_pos = fwd_n_pos(f), pos0 = n_pos - n;
-	const float *logits = fwd_logits(f);
+	int n_pos = backend_n_pos(f), pos0 = n_pos - n;
+	const float *logits = backend_logits(f);
 
 	if (opt.all) {
 		for (int t = 0; t < n; t++) {
@@ -213,8 +237,8 @@ main(int argc, char **argv)
 	struct vocab vocab;
 	struct model m;
 	struct plan plan;
-	struct fwd_opts fo = { 0 };
-	struct fwd *f;
+	struct backend_opts bo = { 0 };
+	struct backend *f;
 	struct cache_seg seg = { 0 };
 	struct gguf *g;
 	struct cerr e;
@@ -234,6 +258,13 @@ main(int argc, char **argv)
 			opt.verbose = 1;
 		} else if (!strcmp(a, "--no-cache")) {
 			opt.no_cache = 1;
+		} else if (!strcmp(a, "--devices")) {
+			list_devices();
+			return 0;
+		} else if (!strcmp(a, "--device")) {
+			if (i + 1 >= argc)
+				usage_die(usage_line, "%s needs an argument", a);
+			opt.device = argv[++i];
 		} else if (!strcmp(a, "--all-logits")) {
 			opt.all = 1;
 		} else if (!strcmp(a, "-m") || !strcmp(a, "-c") ||
@@ -260,9 +291,17 @@ main(int argc, char **argv)
 	}
 	if (i < argc)
 		usage_die(usage_line, "no operands: tokens come on stdin");
+	if (!opt.device)
+		opt.device = getenv("CHORD_DEVICE");
+	if (opt.device && !*opt.device)
+		opt.device = NULL;
+	if (opt.device && !backend_name_ok(opt.device))
+		usage_die(usage_line, "--device: %s: not a device (cpu, cl or "
+		    "cl:P.D)", opt.device);
 	if (opt.threads)
 		omp_set_num_threads(opt.threads);
-	fo.portable = getenv("CHORD_NOSIMD") != NULL; /* for tests */
+	bo.portable = getenv("CHORD_NOSIMD") != NULL; /* for tests */
+	bo.grouped = getenv("CHORD_CL_GROUPED") != NULL;  /* for tests */
 	if (!(g = model_open(model_resolve(opt.model), &seg, &e)))
 		die_err(&e);
 	tl[0] = now();
@@ -277,13 +316,14 @@ main(int argc, char **argv)
 	tl[3] = now();
 	if (!opt.n_ctx)
 		opt.n_ctx = m.hp.n_ctx_train < CTX_CAP ? m.hp.n_ctx_train : CTX_CAP;
-	fo.n_ctx = opt.n_ctx;
+	bo.n_ctx = opt.n_ctx;
+	bo.device = opt.device;
 	if (seg.map)
-		fo.packs = &seg.packs;
+		bo.packs = &seg.packs;
 	if (plan_build(&plan, &m, opt.n_ctx, &e) < 0)
 		die_err(&e);
 	tl[4] = now();
-	if (!(f = fwd_open(&plan, &fo, &e)))
+	if (!(f = backend_open(&plan, &bo, &e)))
 		die_err(&e);
 	tl[5] = now();
 	h.n_vocab = (uint32_t)m.hp.n_vocab;
@@ -303,9 +343,9 @@ main(int argc, char **argv)
 		die_err(&e);
 	if (opt.verbose)
 		fprintf(stderr, "chord-fwd: loaded %s in %.3f s: %d layers, dim "
-		    "%d, context %d, %d threads, cache: %s%s%s\n", g->path,
-		    now() - t0, m.hp.n_layer, m.hp.dim, opt.n_ctx,
-		    omp_get_max_threads(), !seg.map ? "none" : seg.rebuilt ?
+		    "%d, context %d, %d threads, device %s, cache: %s%s%s\n",
+		    g->path, now() - t0, m.hp.n_layer, m.hp.dim, opt.n_ctx,
+		    omp_get_max_threads(), backend_device(f), !seg.map ? "none" : seg.rebuilt ?
 		    "rebuilt" : seg.built ? "built" : "attached",
 		    seg.map ? " " : "", seg.map ? seg.name : "");
 	tokstream_init(&ts, stdin, "stdin");
@@ -315,23 +355,23 @@ main(int argc, char **argv)
 	    vocab.n : (uint32_t)m.hp.n_vocab);
 	while ((r = tokstream_next(&ts, &e)) > 0) {
 		if (r == 2) {
-			if (fwd_keep(f, (int)ts.keep, &e) < 0)
+			if (backend_keep(f, (int)ts.keep, &e) < 0)
 				die("stdin: line %llu: %s", (unsigned long long)
 				    ts.lineno, e.msg);
 			continue;
 		}
-		if (ts.n > (size_t)(fwd_n_ctx(f) - fwd_n_pos(f)))
+		if (ts.n > (size_t)(backend_n_ctx(f) - backend_n_pos(f)))
 			die("stdin: line %llu: %zu tokens overflow the context "
 			    "(%d of %d positions used; use -c)",
-			    (unsigned long long)ts.lineno, ts.n, fwd_n_pos(f),
-			    fwd_n_ctx(f));
+			    (unsigned long long)ts.lineno, ts.n, backend_n_pos(f),
+			    backend_n_ctx(f));
 		double tb = now();
 
 		for (size_t a = 0; a < ts.n; a += (size_t)opt.batch) {
 			int n = (int)(ts.n - a < (size_t)opt.batch ? ts.n - a :
 			    (size_t)opt.batch);
 
-			if (fwd_eval(f, ts.ids + a, n, opt.all, &e) < 0)
+			if (backend_eval(f, ts.ids + a, n, opt.all, &e) < 0)
 				die_err(&e);
 			if (!opt.all && a + (size_t)n < ts.n)
 				continue;
@@ -369,10 +409,13 @@ main(int argc, char **argv)
 		    "t/s), generation %lld tokens in %.3f s (%.1f t/s)\n", n_pp,
 		    t_pp, t_pp > 0 ? n_pp / t_pp : 0.0, n_tg, t_tg,
 		    t_tg > 0 ? n_tg / t_tg : 0.0);
+	if (opt.verbose && backend_launches(f))
+		fprintf(stderr, "chord-fwd: %ld kernel launches in the last "
+		    "batch\n", backend_launches(f));
 	if (opt.verbose)
 		report_memory(&plan, opt.n_ctx);
 	tokstream_free(&ts);
-	fwd_close(f);
+	backend_close(f);
 	plan_free(&plan);
 	tok_close(tk);
 	vocab_free(&vocab);

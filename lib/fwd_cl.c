@@ -1,0 +1,751 @@
+/* fwd_cl.c: the OpenCL backend: runs any plan (plan.h) on a batch of
+ * tokens with the kernels of cl/fwd.cl, one kernel a step (phased mode).
+ *
+ * The host keeps what is cheap and exact there: the embedding rows
+ * (mat_row_f32) and the RoPE angles (as the CPU computes them), uploaded
+ * each batch. Everything else runs on the device in fp32, the KV cache in
+ * fp16. Results agree with the CPU's to rounding, not bit for bit: the CPU
+ * quantizes activations to 8 bits per matmul, the device does not. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl.h"
+#include "fwd_cl.h"
+#include "matmul.h"
+#include "quant.h"
+
+extern const char cl_src_fwd[];        /* cl/fwd.cl, embedded at build */
+
+enum kern {
+	K_MATMUL, K_NORM, K_HEAD_NORM, K_BIAS, K_ROPE, K_SCALE, K_KV_STORE,
+	K_ATTN, K_ADD, K_GLU, K_SOFTCAP, K_MATMUL_ROW, K_ACT, N_KERN
+};
+
+static const char *const kern_name[N_KERN] = {
+	"k_matmul", "k_norm", "k_head_norm", "k_bias", "k_rope", "k_scale",
+	"k_kv_store", "k_attn", "k_add", "k_glu", "k_softcap", "k_matmul_row",
+	"k_act",
+};
+
+/* A weight matrix on the device, in a type the matmul kernel reads. */
+struct dmat {
+	cl_mem buf;
+	int type;               /* F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 */
+	cl_ulong row_bytes;
+	int rows, cols;
+};
+
+/* A step's device objects, parallel to the plan's steps. */
+struct dstep {
+	struct dmat w;          /* OP_MATMUL */
+	cl_mem vec;             /* norm weight or bias */
+};
+
+struct fwd_cl {
+	const struct plan *p;
+	struct cl_dev dev;
+	char desc[300];         /* fwd_cl_device() */
+	cl_context ctx;
+	cl_command_queue q;
+	cl_program prog;
+	cl_kernel k[N_KERN];
+	size_t lsz;             /* work-group size of the reductions */
+	int n_ctx;              /* KV cache positions */
+	int n_pos;              /* positions filled */
+	int cap;                /* batch rows the buffers hold */
+	int rows;               /* rows live in the buffers now */
+	cl_mem *kc, *vc;        /* (n_layer) of (n_ctx, kv_dim) fp16 */
+	cl_mem buf[N_BUF];      /* (cap, width[b]) floats */
+	cl_mem scratch;         /* (cap, dim) floats, for OP_OUT_ROWS */
+	cl_mem act[N_BUF];      /* (cap, width[b]): buf[b] as matmuls take it */
+	cl_mem act_sum[N_BUF];  /* (cap, width[b] / 32): Q8 block sums */
+	int act_form[N_BUF];    /* the form act[b] holds (matmul.h), -1: none */
+	cl_mem cs[PLAN_MAX_ROPE]; /* (cap, dims) cos, sin pairs a rope */
+	struct dstep **lsteps;  /* (n_layer) of (n_steps) */
+	struct dstep *osteps;   /* (n_out) */
+	float *hx;              /* (cap, dim) the batch's embeddings */
+	float *hcs;             /* (n_rope, cap, rope dims) */
+	int rd;                 /* the largest rope dims */
+	float *logits;          /* (cap, n_vocab) */
+	long launches;          /* kernels of the last eval */
+	int failed;             /* a device error left the state unknown */
+	int grouped;            /* a work-group a matmul row (GPUs), else a
+	                         * work-item (CPU devices) */
+};
+
+/* ---- errors ---- */
+
+static int
+cl_err(struct fwd_cl *f, cl_int err, const char *what, struct cerr *e)
+{
+	return cerr_set(e, "%s: %s: %s", f->dev.name, what, cl_strerror(err));
+}
+
+/* ---- device memory ---- */
+
+static cl_mem
+dev_buf(struct fwd_cl *f, size_t bytes, const void *host, const char *what,
+	struct cerr *e)
+{
+	cl_int err;
+	cl_mem m;
+
+	if (bytes > f->dev.max_alloc) {
+		cerr_set(e, "%s: %s: %zu MiB in one buffer; the device takes at "
+		    "most %llu MiB", f->dev.name, what, bytes >> 20,
+		    (unsigned long long)(f->dev.max_alloc >> 20));
+		return NULL;
+	}
+	m = clCreateBuffer(f->ctx, host ? CL_MEM_READ_WRITE |
+	    CL_MEM_COPY_HOST_PTR : CL_MEM_READ_WRITE, bytes ? bytes : 4,
+	    (void *)host, &err);
+	if (!m)
+		cl_err(f, err, what, e);
+	return m;
+}
+
+static void
+rel(cl_mem *m)
+{
+	if (*m)
+		clReleaseMemObject(*m);
+	*m = NULL;
+}
+
+/* Can the matmul kernel read this type as the file has it? */
+static int
+native(uint32_t t)
+{
+	return t == GGML_F32 || t == GGML_F16 || t == GGML_Q4_0 ||
+	    t == GGML_Q4_1 || t == GGML_Q5_0 || t == GGML_Q5_1 ||
+	    t == GGML_Q8_0;
+}
+
+/* The rows of w dequantized into floats, malloc'd; NULL: out of memory. */
+static float *
+dequant(const struct mat *w)
+{
+	float *out = malloc((size_t)w->rows * (size_t)w->cols * sizeof *out);
+
+	for (int64_t r = 0; out && r < w->rows; r++)
+		if (mat_row_f32(w, r, out + r * w->cols) < 0) {
+			free(out);
+			return NULL;
+		}
+	return out;
+}
+
+/* w onto the device, as the kernel reads it. */
+static int
+upload_mat(struct fwd_cl *f, const struct mat *w, struct dmat *d,
+	struct cerr *e)
+{
+	const struct qtype *qt = qtype_get(w->type);
+	float *conv;
+	size_t bytes;
+
+	d->rows = (int)w->rows;
+	d->cols = (int)w->cols;
+	if (w->cols % 32)
+		return cerr_set(e, "%s: a matrix of %lld columns (the kernels "
+		    "take multiples of 32)", f->dev.name, (long long)w->cols);
+	if (native(w->type)) {
+		d->type = (int)w->type;
+		d->row_bytes = w->row_bytes;
+		bytes = (size_t)w->rows * w->row_bytes;
+		d->buf = dev_buf(f, bytes, w->data, "weights", e);
+		return d->buf ? 0 : -1;
+	}
+	if (!qt || !qt->to_f32)
+		return cerr_set(e, "%s: weights of type %s not supported",
+		    f->dev.name, qt ? qt->name : "unknown");
+	/* F32, not F16: a K-quant's d * scale * q needs more bits than F16
+	 * has, and the CPU multiplies these types with exact floats */
+	if (!(conv = dequant(w)))
+		return cerr_set(e, "out of memory");
+	d->type = GGML_F32;
+	d->row_bytes = (cl_ulong)w->cols * sizeof(float);
+	bytes = (size_t)w->rows * d->row_bytes;
+	d->buf = dev_buf(f, bytes, conv, "weights", e);
+	free(conv);
+	return d->buf ? 0 : -1;
+}
+
+/* The device objects of one step. */
+static int
+upload_step(struct fwd_cl *f, const struct step *s, struct dstep *d,
+	struct cerr *e)
+{
+	const struct plan *p = f->p;
+	size_t n = 0;
+
+	if (s->op == OP_MATMUL)
+		return upload_mat(f, &s->w, &d->w, e);
+	if (s->op == OP_NORM)
+		n = (size_t)p->width[s->src];
+	else if (s->op == OP_HEAD_NORM)
+		n = (size_t)p->head_dim;
+	else if (s->op == OP_BIAS)
+		n = (size_t)p->width[s->dst];
+	if (!n || !s->vec)
+		return 0;
+	d->vec = dev_buf(f, n * sizeof(float), s->vec, "weights", e);
+	return d->vec ? 0 : -1;
+}
+
+/* ---- open, close ---- */
+
+/* The device's bytes for weights: what a matmul step uploads. */
+static size_t
+weight_bytes(const struct step *s)
+{
+	if (s->op != OP_MATMUL)
+		return 0;
+	if (native(s->w.type))
+		return (size_t)s->w.rows * s->w.row_bytes;
+	return (size_t)s->w.rows * (size_t)s->w.cols * sizeof(float);
+}
+
+/* Does the context fit the device, with the weights? */
+static int
+fits(struct fwd_cl *f, struct cerr *e)
+{
+	const struct plan *p = f->p;
+	size_t layer = (size_t)f->n_ctx * (size_t)p->width[B_K] * 2;
+	size_t kv = 2 * layer * (size_t)p->n_layer, w = 0;
+
+	for (int l = 0; l < p->n_layer; l++)
+		for (int i = 0; i < p->layers[l].n_steps; i++)
+			w += weight_bytes(&p->layers[l].steps[i]);
+	for (int i = 0; i < p->n_out; i++)
+		w += weight_bytes(&p->out[i]);
+	if (layer > f->dev.max_alloc || kv + w > f->dev.mem)
+		return cerr_set(e, "%s: a context of %d needs %zu MiB of KV "
+		    "cache and the weights %zu MiB; the device holds %llu MiB "
+		    "(use a smaller -c)", f->dev.name, f->n_ctx, kv >> 20,
+		    w >> 20, (unsigned long long)(f->dev.mem >> 20));
+	return 0;
+}
+
+static int
+build(struct fwd_cl *f, struct cerr *e)
+{
+	const struct plan *p = f->p;
+	char opts[128];
+	int hd_max;
+	cl_int err;
+
+	f->lsz = 64;
+	while (f->lsz > f->dev.max_wg)
+		f->lsz /= 2;
+	hd_max = (p->head_dim + (int)f->lsz - 1) / (int)f->lsz * (int)f->lsz;
+	snprintf(opts, sizeof opts, "-cl-std=CL1.2 -DLSZ=%zu -DHD_MAX=%d",
+	    f->lsz, hd_max);
+	if (!(f->prog = cl_build(f->ctx, &f->dev, cl_src_fwd, opts, e)))
+		return -1;
+	for (int i = 0; i < N_KERN; i++)
+		if (!(f->k[i] = clCreateKernel(f->prog, kern_name[i], &err)))
+			return cl_err(f, err, kern_name[i], e);
+	return 0;
+}
+
+struct fwd_cl *
+fwd_cl_open(const struct plan *p, const struct fwd_cl_opts *o,
+	struct cerr *e)
+{
+	size_t kvb = (size_t)o->n_ctx * (size_t)p->width[B_K] * 2;
+	struct fwd_cl *f = calloc(1, sizeof *f);
+	cl_int err;
+
+	if (!f)
+		return cerr_set(e, "out of memory"), NULL;
+	f->p = p;
+	f->n_ctx = o->n_ctx;
+	for (int r = 0; r < p->n_rope; r++)
+		f->rd = p->rope[r].dims > f->rd ? p->rope[r].dims : f->rd;
+	if (cl_pick(o->device, &f->dev, e) < 0 || fits(f, e) < 0)
+		goto fail;
+	f->grouped = f->dev.gpu || o->grouped;
+	snprintf(f->desc, sizeof f->desc, "%s (%s: %s)", f->dev.name,
+	    f->dev.plat_name, f->dev.dev_name);
+	if (!(f->ctx = clCreateContext(NULL, 1, &f->dev.id, NULL, NULL, &err))) {
+		cl_err(f, err, "context", e);
+		goto fail;
+	}
+	if (!(f->q = clCreateCommandQueue(f->ctx, f->dev.id, 0, &err))) {
+		cl_err(f, err, "queue", e);
+		goto fail;
+	}
+	if (build(f, e) < 0)
+		goto fail;
+	if (!(f->kc = calloc((size_t)p->n_layer, sizeof *f->kc)) ||
+	    !(f->vc = calloc((size_t)p->n_layer, sizeof *f->vc)) ||
+	    !(f->lsteps = calloc((size_t)p->n_layer, sizeof *f->lsteps)) ||
+	    !(f->osteps = calloc((size_t)p->n_out + 1, sizeof *f->osteps))) {
+		cerr_set(e, "out of memory");
+		goto fail;
+	}
+	for (int l = 0; l < p->n_layer; l++) {
+		const struct plan_layer *pl = &p->layers[l];
+
+		if (!(f->kc[l] = dev_buf(f, kvb, NULL, "KV cache", e)) ||
+		    !(f->vc[l] = dev_buf(f, kvb, NULL, "KV cache", e)))
+			goto fail;
+		if (!(f->lsteps[l] = calloc((size_t)pl->n_steps + 1,
+		    sizeof **f->lsteps))) {
+			cerr_set(e, "out of memory");
+			goto fail;
+		}
+		for (int i = 0; i < pl->n_steps; i++)
+			if (upload_step(f, &pl->steps[i], &f->lsteps[l][i], e) < 0)
+				goto fail;
+	}
+	for (int i = 0; i < p->n_out; i++)
+		if (upload_step(f, &p->out[i], &f->osteps[i], e) < 0)
+			goto fail;
+	/* the uploads done: no host copy is needed any more */
+	if ((err = clFinish(f->q)) != CL_SUCCESS) {
+		cl_err(f, err, "weights", e);
+		goto fail;
+	}
+	return f;
+fail:
+	fwd_cl_close(f);
+	return NULL;
+}
+
+static void
+free_steps(struct dstep *d, int n)
+{
+	for (int i = 0; d && i < n; i++) {
+		rel(&d[i].w.buf);
+		rel(&d[i].vec);
+	}
+	free(d);
+}
+
+void
+fwd_cl_close(struct fwd_cl *f)
+{
+	const struct plan *p;
+
+	if (!f)
+		return;
+	p = f->p;
+	if (f->q)
+		clFinish(f->q);
+	for (int l = 0; l < p->n_layer; l++) {
+		if (f->kc)
+			rel(&f->kc[l]);
+		if (f->vc)
+			rel(&f->vc[l]);
+		if (f->lsteps)
+			free_steps(f->lsteps[l], p->layers[l].n_steps);
+	}
+	free_steps(f->osteps, p->n_out);
+	free(f->lsteps);
+	free(f->kc);
+	free(f->vc);
+	for (int b = 0; b < N_BUF; b++) {
+		rel(&f->buf[b]);
+		rel(&f->act[b]);
+		rel(&f->act_sum[b]);
+	}
+	for (int r = 0; r < PLAN_MAX_ROPE; r++)
+		rel(&f->cs[r]);
+	rel(&f->scratch);
+	for (int i = 0; i < N_KERN; i++)
+		if (f->k[i])
+			clReleaseKernel(f->k[i]);
+	if (f->prog)
+		clReleaseProgram(f->prog);
+	if (f->q)
+		clReleaseCommandQueue(f->q);
+	if (f->ctx)
+		clReleaseContext(f->ctx);
+	free(f->hx);
+	free(f->hcs);
+	free(f->logits);
+	free(f);
+}
+
+const float *
+fwd_cl_logits(const struct fwd_cl *f)
+{
+	return f->logits;
+}
+
+int
+fwd_cl_keep(struct fwd_cl *f, int n, struct cerr *e)
+{
+	if (n < 0 || n > f->n_pos)
+		return cerr_set(e, "keep %d: only %d positions are filled", n,
+		    f->n_pos);
+	f->n_pos = n;           /* the next batch overwrites the rest */
+	return 0;
+}
+
+int
+fwd_cl_n_pos(const struct fwd_cl *f)
+{
+	return f->n_pos;
+}
+
+int
+fwd_cl_n_ctx(const struct fwd_cl *f)
+{
+	return f->n_ctx;
+}
+
+long
+fwd_cl_launches(const struct fwd_cl *f)
+{
+	return f->launches;
+}
+
+const char *
+fwd_cl_device(const struct fwd_cl *f)
+{
+	return f->desc;
+}
+
+/* Grow the per-batch buffers to n rows. */
+static int
+reserve(struct fwd_cl *f, int n, struct cerr *e)
+{
+	const struct plan *p = f->p;
+	void *a, *b, *c;
+
+	if (n <= f->cap)
+		return 0;
+	for (int i = 0; i < N_BUF; i++) {
+		size_t bytes = (size_t)n * (size_t)p->width[i] * sizeof(float);
+
+		rel(&f->buf[i]);
+		rel(&f->act[i]);
+		rel(&f->act_sum[i]);
+		if (!(f->buf[i] = dev_buf(f, bytes, NULL, "activations", e)) ||
+		    !(f->act[i] = dev_buf(f, bytes, NULL, "activations", e)) ||
+		    !(f->act_sum[i] = dev_buf(f, bytes / 32 + 4, NULL,
+		    "activations", e)))
+			return -1;
+	}
+	rel(&f->scratch);
+	if (!(f->scratch = dev_buf(f, (size_t)n * (size_t)p->dim *
+	    sizeof(float), NULL, "activations", e)))
+		return -1;
+	for (int r = 0; r < p->n_rope; r++) {
+		rel(&f->cs[r]);
+		if (!(f->cs[r] = dev_buf(f, (size_t)n * (size_t)p->rope[r].dims *
+		    sizeof(float), NULL, "activations", e)))
+			return -1;
+	}
+	a = realloc(f->hx, (size_t)n * (size_t)p->dim * sizeof(float));
+	if (a)
+		f->hx = a;
+	b = realloc(f->hcs, (size_t)(p->n_rope ? p->n_rope : 1) * (size_t)n *
+	    (size_t)(f->rd ? f->rd : 1) * sizeof(float));
+	if (b)
+		f->hcs = b;
+	c = realloc(f->logits, (size_t)n * (size_t)p->n_vocab * sizeof(float));
+	if (c)
+		f->logits = c;
+	if (!a || !b || !c)
+		return cerr_set(e, "out of memory");
+	f->cap = n;
+	return 0;
+}
+
+/* ---- the steps ---- */
+
+/* Set kernel k's arguments: n (size, pointer) pairs. */
+static cl_int
+args(cl_kernel k, int n, ...)
+{
+	va_list ap;
+	cl_int err = CL_SUCCESS;
+
+	va_start(ap, n);
+	for (int i = 0; i < n && err == CL_SUCCESS; i++) {
+		size_t size = va_arg(ap, size_t);
+		const void *v = va_arg(ap, const void *);
+
+		err = clSetKernelArg(k, (cl_uint)i, size, v);
+	}
+	va_end(ap);
+	return err;
+}
+
+#define A(v) sizeof(v), (const void *)&(v)
+
+/* Enqueue kernel k over global size g (dims values), work-groups of
+ * (lsz, 1, ..) when grouped. */
+static int
+launch(struct fwd_cl *f, int k, cl_int set, int dims, size_t g0, size_t g1,
+	size_t g2, int grouped, struct cerr *e)
+{
+	size_t g[3] = { g0, g1, g2 }, l[3] = { f->lsz, 1, 1 };
+	cl_int err = set;
+
+	if (g0 == 0 || g1 == 0 || g2 == 0)
+		return 0;
+	if (err == CL_SUCCESS)
+		err = clEnqueueNDRangeKernel(f->q, f->k[k], (cl_uint)dims, NULL,
+		    g, grouped ? l : NULL, 0, NULL, NULL);
+	if (err != CL_SUCCESS)
+		return cl_err(f, err, kern_name[k], e);
+	f->launches++;
+	return 0;
+}
+
+/* cos and sin of each rotated pair's angle at position pos, as the CPU
+ * backend (and ggml's rope cache) computes them: angles by repeated
+ * products. */
+static void
+rope_angles(float *cs, const struct rope *r, int pos)
+{
+	float theta_scale = powf(r->base, -2.0f / (float)r->dims);
+	float theta = (float)pos;
+
+	for (int i = 0; i < r->dims; i += 2) {
+		float ff = r->freqs ? r->freqs[i / 2] : 1.0f;
+		float t = r->scale * (theta / ff);
+
+		cs[i] = cosf(t) * r->mscale;
+		cs[i + 1] = sinf(t) * r->mscale;
+		theta *= theta_scale;
+	}
+}
+
+/* Keep the last `keep` rows of buffer b (through the scratch buffer: the
+ * regions may overlap). */
+static int
+keep_last(struct fwd_cl *f, int b, int keep, struct cerr *e)
+{
+	size_t w = (size_t)f->p->width[b] * sizeof(float);
+	size_t from = (size_t)(f->rows - keep) * w, n = (size_t)keep * w;
+	cl_int err;
+
+	if ((err = clEnqueueCopyBuffer(f->q, f->buf[b], f->scratch, from, 0, n,
+	    0, NULL, NULL)) != CL_SUCCESS ||
+	    (err = clEnqueueCopyBuffer(f->q, f->scratch, f->buf[b], 0, 0, n, 0,
+	    NULL, NULL)) != CL_SUCCESS)
+		return cl_err(f, err, "copy", e);
+	return 0;
+}
+
+/* The matmul input of s in the form the CPU gives its weights (so the
+ * device computes with the CPU's values): *src becomes that buffer,
+ * converted once per write of the input. */
+static int
+act_of(struct fwd_cl *f, const struct step *s, cl_mem *src, struct cerr *e)
+{
+	int form = mat_act_form(&s->w), b = s->src, w = f->p->width[b];
+	int blk = form == ACT_Q8 ? 32 : form == ACT_Q8K ? 256 : 1;
+
+	if (form == ACT_F32)
+		return 0;
+	if (f->act_form[b] != form) {
+		if (w % blk)
+			return cerr_set(e, "%s: a matmul input of %d values",
+			    f->dev.name, w);
+		if (launch(f, K_ACT, args(f->k[K_ACT], 4, A(f->buf[b]),
+		    A(f->act[b]), A(f->act_sum[b]), A(form)), 1, (size_t)f->rows * (size_t)w /
+		    (size_t)blk, 1, 1, 0, e) < 0)
+			return -1;
+		f->act_form[b] = form;
+	}
+	*src = f->act[b];
+	return 0;
+}
+
+/* One step of layer l (-1: the output) over the live rows. keep: rows
+ * whose output is wanted, for OP_OUT_ROWS in the last layer. */
+static int
+step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
+	int pos0, int keep, struct cerr *e)
+{
+	const struct plan *p = f->p;
+	const struct plan_layer *pl = l >= 0 ? &p->layers[l] : NULL;
+	int n = f->rows, w = p->width[s->dst], ws = p->width[s->src];
+	int hd = p->head_dim, kvd = p->width[B_K];
+	size_t lsz = f->lsz, all = (size_t)n * (size_t)w;
+	cl_mem dst = f->buf[s->dst], src = f->buf[s->src];
+	cl_kernel *k = f->k;
+
+	switch (s->op) {
+	case OP_NORM:
+		return launch(f, K_NORM, args(k[K_NORM], 6, A(src), A(ws),
+		    A(d->vec), A(dst), A(w), A(p->eps)), 2, lsz, (size_t)n, 1,
+		    1, e);
+	case OP_HEAD_NORM:
+		return launch(f, K_HEAD_NORM, args(k[K_HEAD_NORM], 5, A(dst),
+		    A(w), A(hd), A(d->vec), A(p->eps)), 2,
+		    (size_t)(w / hd) * lsz, (size_t)n, 1, 1, e);
+	case OP_MATMUL: {
+		/* a work-group a row on GPUs, a work-item a row elsewhere */
+		int km = f->grouped ? K_MATMUL : K_MATMUL_ROW;
+		cl_mem xs = f->act_sum[s->src];
+
+		if (act_of(f, s, &src, e) < 0)
+			return -1;
+		return launch(f, km, args(k[km], 8, A(d->w.buf),
+		    A(d->w.row_bytes), A(d->w.type), A(src), A(xs), A(dst),
+		    A(d->w.cols), A(d->w.rows)), 2, (size_t)d->w.rows *
+		    (f->grouped ? lsz : 1), (size_t)n, 1, f->grouped, e);
+	}
+	case OP_BIAS:
+		return launch(f, K_BIAS, args(k[K_BIAS], 3, A(dst), A(w),
+		    A(d->vec)), 2, (size_t)w, (size_t)n, 1, 0, e);
+	case OP_ROPE: {
+		const struct rope *r = &p->rope[pl->rope];
+
+		return launch(f, K_ROPE, args(k[K_ROPE], 6, A(dst), A(w), A(hd),
+		    A(f->cs[pl->rope]), A(r->neox), A(r->dims)), 3,
+		    (size_t)r->dims / 2, (size_t)(w / hd), (size_t)n, 0, e);
+	}
+	case OP_SCALE:
+		return launch(f, K_SCALE, args(k[K_SCALE], 2, A(dst), A(s->f)),
+		    1, all, 1, 1, 0, e);
+	case OP_ATTN: {
+		int group = p->n_head / p->n_head_kv;
+		int f16 = n < 64;       /* the CPU's kernel choice (attn.h) */
+
+		if (launch(f, K_KV_STORE, args(k[K_KV_STORE], 6, A(f->buf[B_K]),
+		    A(f->buf[B_V]), A(f->kc[l]), A(f->vc[l]), A(kvd), A(pos0)),
+		    2, (size_t)kvd, (size_t)n, 1, 0, e) < 0)
+			return -1;
+		return launch(f, K_ATTN, args(k[K_ATTN], 12, A(src),
+		    A(f->kc[l]), A(f->vc[l]), A(dst), A(p->n_head), A(hd),
+		    A(kvd), A(group), A(pos0), A(pl->n_swa),
+		    A(pl->attn_scale), A(f16)), 2, (size_t)p->n_head * lsz, (size_t)n,
+		    1, 1, e);
+	}
+	case OP_OUT_ROWS:
+		if (l != p->n_layer - 1 || keep == n)
+			return 0;
+		if (keep_last(f, B_X, keep, e) < 0 ||
+		    keep_last(f, B_CUR, keep, e) < 0)
+			return -1;
+		f->rows = keep;
+		return 0;
+	case OP_ADD:
+		return launch(f, K_ADD, args(k[K_ADD], 2, A(dst), A(src)), 1,
+		    all, 1, 1, 0, e);
+	case OP_GLU:
+		return launch(f, K_GLU, args(k[K_GLU], 3, A(dst), A(src),
+		    A(s->act)), 1, all, 1, 1, 0, e);
+	case OP_SOFTCAP:
+		return launch(f, K_SOFTCAP, args(k[K_SOFTCAP], 2, A(dst),
+		    A(s->f)), 1, all, 1, 1, 0, e);
+	}
+	return 0;
+}
+
+/* The batch's embeddings and RoPE tables onto the device. The host copies
+ * stay untouched until the logits come back, which waits for them. */
+static int
+upload_batch(struct fwd_cl *f, const int32_t *tokens, int n, int pos0,
+	struct cerr *e)
+{
+	const struct plan *p = f->p;
+	cl_int err;
+
+	for (int t = 0; t < n; t++) {
+		float *x = f->hx + (size_t)t * p->dim;
+
+		if (tokens[t] < 0 || tokens[t] >= p->n_vocab)
+			return cerr_set(e, "token %d out of range (n_vocab %d)",
+			    tokens[t], p->n_vocab);
+		if (mat_row_f32(&p->embd, tokens[t], x) < 0)
+			return cerr_set(e, "token_embd: type %s not supported",
+			    qtype_get(p->embd.type)->name);
+		if (p->embd_scale)
+			for (int i = 0; i < p->dim; i++)
+				x[i] *= p->embd_scale;
+	}
+	if ((err = clEnqueueWriteBuffer(f->q, f->buf[B_X], CL_FALSE, 0,
+	    (size_t)n * (size_t)p->dim * sizeof(float), f->hx, 0, NULL,
+	    NULL)) != CL_SUCCESS)
+		return cl_err(f, err, "embeddings", e);
+	for (int r = 0; r < p->n_rope; r++) {
+		int dims = p->rope[r].dims;
+		float *cs = f->hcs + (size_t)r * f->cap * f->rd;
+
+		for (int t = 0; t < n; t++)
+			rope_angles(cs + (size_t)t * dims, &p->rope[r], pos0 + t);
+		if ((err = clEnqueueWriteBuffer(f->q, f->cs[r], CL_FALSE, 0,
+		    (size_t)n * (size_t)dims * sizeof(float), cs, 0, NULL,
+		    NULL)) != CL_SUCCESS)
+			return cl_err(f, err, "rope", e);
+	}
+	return 0;
+}
+
+/* step(), then what it wrote is no longer in any matmul's form */
+static int
+step_inv(struct fwd_cl *f, const struct step *s, const struct dstep *d,
+	int l, int pos0, int keep, struct cerr *e)
+{
+	if (step(f, s, d, l, pos0, keep, e) < 0)
+		return -1;
+	f->act_form[s->dst] = -1;
+	if (s->op == OP_OUT_ROWS)
+		for (int b = 0; b < N_BUF; b++)
+			f->act_form[b] = -1;
+	return 0;
+}
+
+static int
+run(struct fwd_cl *f, const int32_t *tokens, int n, int all, int pos0,
+	struct cerr *e)
+{
+	const struct plan *p = f->p;
+	cl_int err;
+
+	if (upload_batch(f, tokens, n, pos0, e) < 0)
+		return -1;
+	for (int b = 0; b < N_BUF; b++)
+		f->act_form[b] = -1;
+	for (int l = 0; l < p->n_layer; l++)
+		for (int i = 0; i < p->layers[l].n_steps; i++)
+			if (step_inv(f, &p->layers[l].steps[i], &f->lsteps[l][i], l,
+			    pos0, all ? n : 1, e) < 0)
+				return -1;
+	for (int i = 0; i < p->n_out; i++)
+		if (step_inv(f, &p->out[i], &f->osteps[i], -1, pos0, f->rows,
+		    e) < 0)
+			return -1;
+	if ((err = clEnqueueReadBuffer(f->q, f->buf[B_LOGITS], CL_TRUE, 0,
+	    (size_t)f->rows * (size_t)p->n_vocab * sizeof(float), f->logits,
+	    0, NULL, NULL)) != CL_SUCCESS)
+		return cl_err(f, err, "logits", e);
+	return 0;
+}
+
+int
+fwd_cl_eval(struct fwd_cl *f, const int32_t *tokens, int n, int all,
+	struct cerr *e)
+{
+	if (n <= 0)
+		return 0;
+	if (f->failed)
+		return cerr_set(e, "%s: an earlier device error", f->dev.name);
+	if (n > f->n_ctx - f->n_pos)
+		return cerr_set(e, "context full: %d positions, %d more asked "
+		    "(use -c)", f->n_ctx, n + f->n_pos - f->n_ctx);
+	if (reserve(f, n, e) < 0)
+		return -1;
+	f->rows = n;
+	f->launches = 0;
+	if (run(f, tokens, n, all, f->n_pos, e) < 0) {
+		clFinish(f->q);         /* nothing may still read hx */
+		f->failed = 1;
+		return -1;
+	}
+	f->n_pos += n;
+	return 0;
+}

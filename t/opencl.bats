@@ -1,0 +1,209 @@
+#!/usr/bin/env bats
+# chord-fwd --device cl: the OpenCL backend (lib/fwd_cl.c, cl/fwd.cl) against
+# the CPU's, on whatever OpenCL device the machine has (PoCL's CPU device in
+# CI: contrib/setup installs it). The long checks are in t/slow/opencl.bats.
+
+load helper
+
+hdr() { printf x | chord-tok "$@" | head -n 1; }
+
+# ids TEXT: a token stream of TEXT for the default model
+ids() { printf '%s' "$1" | chord-tok; }
+
+@test "--devices: a line a device, five tab-separated fields, PoCL's among them" {
+	run --separate-stderr chord-fwd --devices
+	status_is 0
+	[ "${#lines[@]}" -ge 1 ]
+	for l in "${lines[@]}"; do
+		[[ "$l" =~ ^cl:[0-9]+\.[0-9]+$'\t'[^$'\t']+$'\t'[^$'\t']+$'\t'[0-9]+$'\t'[0-9]+$ ]]
+	done
+	[[ "$output" == *$'\tPortable Computing Language\t'* ]]
+	[[ "${lines[0]}" == "cl:0.0"$'\t'* ]]
+}
+
+@test "no OpenCL platform: --devices and --device cl exit 1 and say so" {
+	mkdir "$TMP/none"
+	OCL_ICD_VENDORS=$TMP/none run --separate-stderr chord-fwd --devices
+	status_is 1
+	[ "$stderr" = "chord-fwd: no OpenCL platform" ]
+	[ -z "$output" ]
+	OCL_ICD_VENDORS=$TMP/none run --separate-stderr chord-fwd --device cl < /dev/null
+	status_is 1
+	[ "$stderr" = "chord-fwd: no OpenCL platform" ]
+}
+
+@test "bad device names: usage errors (exit 2); a device that is not there: exit 1" {
+	run --separate-stderr chord-fwd --device gpu
+	status_is 2
+	[ "${stderr_lines[0]}" = "chord-fwd: --device: gpu: not a device (cpu, cl or cl:P.D)" ]
+	run --separate-stderr chord-fwd --device cl:0
+	status_is 2
+	CHORD_DEVICE=cl0 run --separate-stderr chord-fwd
+	status_is 2
+	[ "${stderr_lines[0]}" = "chord-fwd: --device: cl0: not a device (cpu, cl or cl:P.D)" ]
+	run --separate-stderr chord-fwd --device
+	status_is 2
+	[ "${stderr_lines[0]}" = "chord-fwd: --device needs an argument" ]
+	run --separate-stderr chord-fwd --device cl:0.99 < /dev/null
+	status_is 1
+	[ "$stderr" = "chord-fwd: cl:0.99: no such OpenCL device (chord-fwd --devices lists them)" ]
+	run --separate-stderr chord-gen --device 'cl;x' -p hi
+	status_is 2
+	[ "${stderr_lines[0]}" = "chord-gen: --device: cl;x: not a device" ]
+}
+
+@test "a context the device cannot hold: exit 1, the sizes and -c named" {
+	need_model "$SMOL"
+	run --separate-stderr chord-fwd --device cl -c 1048576 < /dev/null
+	status_is 1
+	[[ "$stderr" =~ ^"chord-fwd: cl:0.0: a context of 1048576 needs 23040 MiB of KV cache and the weights "[0-9]+" MiB; the device holds "[0-9]+" MiB (use a smaller -c)"$ ]]
+}
+
+# A whole model's logits are compared loosely: its roundings (8-bit
+# activations, the fp16 attention accumulator) turn the last bits of a sum
+# into whole steps, so any other summation order drifts. The CPU's own
+# portable kernels (CHORD_NOSIMD=1) differ from its SIMD ones by 3.1% of the
+# logit range on this prompt, and by 2.8% on Gemma's. One layer, before the
+# drift, must agree closely.
+@test "one layer, SmolLM2 and Gemma 3: the CPU's logits to 0.001, batch and one token at a time" {
+	need_model "$SMOL"
+	need_model "$GEMMA"
+	for m in "$SMOL 19556 28 957" "$GEMMA 2 818 5279 529"; do
+		set -- $m
+		run "$TBIN/cl-test" layers "$1" 1 "${@:2}"
+		echo "$output"
+		status_is 0
+		[ "${#lines[@]}" -eq $# ]
+		for l in "${lines[@]}"; do
+			d=${l#max_abs=}
+			awk -v d="${d%% *}" 'BEGIN { exit !(d < 0.001) }'
+			[[ "$l" =~ argmax\ cpu=([0-9]+)\ cl=([0-9]+) ]]
+			[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]
+		done
+	done
+}
+
+@test "the GPUs' work-group kernels (CHORD_CL_GROUPED, on PoCL): one layer to 0.001, the whole model's argmax" {
+	need_model "$SMOL"
+	CHORD_CL_GROUPED=1 run "$TBIN/cl-test" layers "$SMOL" 1 19556 28 957
+	echo "$output"
+	status_is 0
+	for l in "${lines[@]}"; do
+		d=${l#max_abs=}
+		awk -v d="${d%% *}" 'BEGIN { exit !(d < 0.001) }'
+	done
+	ids "The capital of France is" > "$TMP/in"
+	chord-fwd --all-logits < "$TMP/in" > "$TMP/cpu"
+	CHORD_CL_GROUPED=1 chord-fwd --device cl --all-logits < "$TMP/in" > "$TMP/cl"
+	run python3 "$TOP/t/logitsdiff.py" "$TMP/cpu" "$TMP/cl"
+	echo "$output"
+	[[ "$output" == "frames=5 argmax_same=5 "* ]]
+	awk -v r="${output##*max_rel=}" 'BEGIN { exit !(r < 0.05) }'
+}
+
+@test "--device cl: the CPU's argmax at every position of a short prompt, logits within 5% of the range" {
+	need_model "$SMOL"
+	ids "The capital of France is" > "$TMP/in"
+	chord-fwd --all-logits < "$TMP/in" > "$TMP/cpu"
+	chord-fwd --device cl --all-logits < "$TMP/in" > "$TMP/cl"
+	run python3 "$TOP/t/logitsdiff.py" "$TMP/cpu" "$TMP/cl"
+	echo "$output"
+	status_is 0
+	[[ "$output" == "frames=5 argmax_same=5 "* ]]
+	awk -v r="${output##*max_rel=}" 'BEGIN { exit !(r < 0.05) }'
+}
+
+@test "the KV cache on the device: one id a line, and #chord keep N, give the batch's logits" {
+	need_model "$SMOL"
+	h=$(hdr)
+	printf '%s\n504 3575 282 4649 314\n' "$h" > "$TMP/batch"
+	printf '%s\n504 3575\n282\n4649\n314\n' "$h" > "$TMP/lines"
+	printf '%s\n504 3575 282\n9 9 9 9\n#chord keep 3\n4649 314\n' "$h" > "$TMP/keep"
+	for f in batch lines keep; do
+		chord-fwd --device cl < "$TMP/$f" > "$TMP/$f.lg"
+	done
+	run python3 "$TOP/t/logitsdiff.py" --last "$TMP/batch.lg" "$TMP/lines.lg"
+	echo "$output"
+	[ "$output" = "frames=1 argmax_same=1 max_abs=0.00000 max_rel=0.00000" ]
+	run python3 "$TOP/t/logitsdiff.py" --last "$TMP/batch.lg" "$TMP/keep.lg"
+	echo "$output"
+	[ "$output" = "frames=1 argmax_same=1 max_abs=0.00000 max_rel=0.00000" ]
+}
+
+@test "\$CHORD_DEVICE picks the device; -v names it" {
+	need_model "$SMOL"
+	ids "Hello" > "$TMP/in"
+	CHORD_DEVICE=cl run --separate-stderr chord-fwd -v --top 1 < "$TMP/in"
+	status_is 0
+	[[ "${stderr_lines[0]}" == *", device cl:"[0-9]*.[0-9]*" ("*"), cache: "* ]]
+	run --separate-stderr chord-fwd -v --top 1 < "$TMP/in"
+	[[ "${stderr_lines[0]}" == *", device cpu, cache: "* ]]
+}
+
+@test "chord-gen --device cl: the CPU's greedy 16-token continuation of a golden prompt" {
+	need_model "$SMOL"
+	local rec h ids want got
+	rec=$(head -n 1 "$GOLDEN/logits-smollm2.jsonl")
+	h=$(hdr)
+	ids=$(jq -r '.ids | map(tostring) | join(" ")' <<< "$rec")
+	want=$(printf '%s\n%s\n' "$h" "$ids" | chord-gen --temp 0 -n 16 --ignore-eos --ids | tr '\n' ' ')
+	got=$(printf '%s\n%s\n' "$h" "$ids" | chord-gen --device cl --temp 0 -n 16 --ignore-eos --ids | tr '\n' ' ')
+	echo "cpu: $want"
+	echo "cl:  $got"
+	[ "$got" = "$want" ]
+	[ "$(wc -w <<< "$got")" -eq 16 ]
+}
+
+@test "Gemma 3 (Q4_K_M, K-quants dequantized at load, GELU, sliding window): the CPU's argmax" {
+	need_model "$GEMMA"
+	printf 'The capital of France is' | chord-tok -m "$GEMMA" > "$TMP/in"
+	chord-fwd -m "$GEMMA" --all-logits < "$TMP/in" > "$TMP/cpu"
+	chord-fwd -m "$GEMMA" --device cl --all-logits < "$TMP/in" > "$TMP/cl"
+	run python3 "$TOP/t/logitsdiff.py" "$TMP/cpu" "$TMP/cl"
+	echo "$output"
+	status_is 0
+	n=$(tail -n 1 "$TMP/in" | wc -w)
+	[[ "$output" == "frames=$n argmax_same=$n "* ]]
+	awk -v r="${output##*max_rel=}" 'BEGIN { exit !(r < 0.05) }'
+}
+
+@test "a kernel that does not build: exit 1 with the compiler's log" {
+	printf 'kernel void k(global float *x) { x[0] = undeclared_thing; }\n' > "$TMP/bad.cl"
+	XDG_CACHE_HOME=$TMP/c run --separate-stderr "$TBIN/cl-test" build "$TMP/bad.cl"
+	status_is 1
+	# (PoCL's compiler prints a line of its own first)
+	[[ "$stderr" == *"cl-test: cl:"*": kernel build failed (program build failure): "*"undeclared_thing"* ]]
+	[ -z "$(ls -A "$TMP/c/chord/cl" 2> /dev/null)" ]
+}
+
+@test "program cache: a build is kept under \$XDG_CACHE_HOME/chord/cl (else ~/.cache); a damaged file is rebuilt" {
+	printf 'kernel void k(global float *x) { x[0] = 1.0f; }\n' > "$TMP/ok.cl"
+	XDG_CACHE_HOME=$TMP/c run "$TBIN/cl-test" build "$TMP/ok.cl"
+	status_is 0
+	[ "$output" = built ]
+	f=$(ls "$TMP"/c/chord/cl/*.bin)
+	[ "$(wc -l <<< "$f")" -eq 1 ]
+	[ "$(head -c 8 "$f")" = CHORDCL1 ]
+	# the same source and options again: the same file, kept
+	XDG_CACHE_HOME=$TMP/c run "$TBIN/cl-test" build "$TMP/ok.cl"
+	status_is 0
+	[ "$(ls "$TMP"/c/chord/cl/)" = "$(basename "$f")" ]
+	# damaged: built again from source and replaced
+	head -c 100 /dev/urandom > "$f"
+	XDG_CACHE_HOME=$TMP/c run "$TBIN/cl-test" build "$TMP/ok.cl"
+	status_is 0
+	[ "$output" = built ]
+	[ "$(head -c 8 "$f")" = CHORDCL1 ]
+	# truncated: the same
+	head -c 40 "$f" > "$TMP/t" && cp "$TMP/t" "$f"
+	XDG_CACHE_HOME=$TMP/c run "$TBIN/cl-test" build "$TMP/ok.cl"
+	status_is 0
+	[ "$(wc -c < "$f")" -gt 40 ]
+	# other options: another file
+	XDG_CACHE_HOME=$TMP/c run "$TBIN/cl-test" build "$TMP/ok.cl" -DX=1
+	status_is 0
+	[ "$(ls "$TMP"/c/chord/cl/*.bin | wc -l)" -eq 2 ]
+	# no XDG_CACHE_HOME: under $HOME/.cache
+	env -u XDG_CACHE_HOME HOME=$TMP/h "$TBIN/cl-test" build "$TMP/ok.cl"
+	ls "$TMP"/h/.cache/chord/cl/*.bin
+}
