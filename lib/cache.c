@@ -269,7 +269,9 @@ trailer_of(const void *base, uint64_t n, uint64_t key)
 {
 	const struct cache_trailer *t;
 
-	if (n < sizeof *t)
+	/* a segment we wrote is a multiple of 8 bytes, so its trailer is
+	 * aligned; any other size is damaged */
+	if (n < sizeof *t || n % 8)
 		return NULL;
 	t = (const void *)((const uint8_t *)base + n - sizeof *t);
 	if (memcmp(t->magic, CACHE_MAGIC, 8) != 0 || (key && t->key != key) ||
