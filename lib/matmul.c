@@ -737,7 +737,8 @@ matmul_rows(const struct mat *w, const void *pack, const void *a, int n,
 {
 	switch (mat_act_form(w)) {
 	case ACT_Q8:
-		if (pack) {
+		/* not with the portable kernels forced (pack_size 0) */
+		if (pack && pack_size(w)) {
 			int64_t gend = w->rows / PACK_ROWS * PACK_ROWS;
 			int64_t pe = r1 < gend ? r1 : gend;
 
