@@ -273,6 +273,21 @@ struct fill_ctx {
 	const char *path;
 };
 
+
+/* Are row r's cols values finite? If not, the first bad one's index
+ * (r * cols + i) goes to *bad (several threads may find one). */
+static int
+finite_row(const float *row, int64_t cols, int64_t r, int64_t *bad)
+{
+	for (int64_t i = 0; i < cols; i++)
+		if (!isfinite(row[i])) {
+			#pragma omp critical
+			*bad = r * cols + i;
+			return 0;
+		}
+	return 1;
+}
+
 static int
 fill_tensor(void *vctx, const char *name, void *dst, uint64_t nbytes,
 	struct cerr *e)
@@ -300,13 +315,8 @@ fill_tensor(void *vctx, const char *name, void *dst, uint64_t nbytes,
 				}
 				from->to_f32((const uint8_t *)t->data + (uint64_t)r *
 				    in_row, row, cols);
-				if (to->is_quant)
-					for (int64_t i = 0; i < cols; i++)
-						if (!isfinite(row[i])) {
-							#pragma omp critical
-							bad = r * cols + i;
-							break;
-						}
+				if (to->is_quant && !finite_row(row, cols, r, &bad))
+					continue;       /* NaN cannot be quantized */
 				to->from_f32(row, (uint8_t *)dst + (uint64_t)r *
 				    out_row, cols);
 			}
