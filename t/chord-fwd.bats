@@ -101,9 +101,9 @@ synth() {
 
 @test "1, 2 and 3 threads give the same logits, batch and one at a time" {
 	printf '1 2 3 4 5 6 7 8 9 10 11 12\n13\n14\n' > "$TMP/ids"
-	bin/chord-fwd -m "$SMOL" -t 1 --all-logits < "$TMP/ids" > "$TMP/a"
-	bin/chord-fwd -m "$SMOL" -t 2 --all-logits < "$TMP/ids" > "$TMP/b"
-	bin/chord-fwd -m "$SMOL" -t 3 --all-logits < "$TMP/ids" > "$TMP/c"
+	chord-fwd -m "$SMOL" -t 1 --all-logits < "$TMP/ids" > "$TMP/a"
+	chord-fwd -m "$SMOL" -t 2 --all-logits < "$TMP/ids" > "$TMP/b"
+	chord-fwd -m "$SMOL" -t 3 --all-logits < "$TMP/ids" > "$TMP/c"
 	[ -s "$TMP/a" ]
 	cmp "$TMP/a" "$TMP/b"
 	cmp "$TMP/a" "$TMP/c"
