@@ -242,3 +242,213 @@ attn_row_tiled(const float *q, const float *kt, const float *v32, int hd,
 	for (int d = 0; d < hd; d++)
 		out[d] = acc[d] * inv;
 }
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+/* expf_ggml on 16 lanes, the same operations in the same order;
+ * _mm512_scalef_ps rounds j * 2^n once, as ldexpf does, and is exact where
+ * expf_ggml multiplies by a power of two */
+static inline __m512
+expf_ggml16(__m512 x)
+{
+	const __m512 r = _mm512_set1_ps(0x1.8p23f);
+	__m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
+	__m512 n = _mm512_sub_ps(z, r);
+	__m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
+	    _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+	__m512 u = _mm512_mul_ps(b, b);
+	__m512 j = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_fmadd_ps(
+	    _mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)),
+	    u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b,
+	    _mm512_set1_ps(0x1.fffdb6p-2f))), u,
+	    _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b,
+	    _mm512_set1_ps(1.0f)));
+	__m512 e = _mm512_scalef_ps(j, n);
+	__mmask16 big = _mm512_cmp_ps_mask(_mm512_abs_ps(n),
+	    _mm512_set1_ps(192.0f), _CMP_GT_OQ);
+	__mmask16 neg = _mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ);
+	__mmask16 nan = _mm512_cmp_ps_mask(n, n, _CMP_UNORD_Q);
+
+	/* far out of range: 0 or infinity; not a number: n */
+	e = _mm512_mask_blend_ps(big, e, _mm512_mask_blend_ps(neg,
+	    _mm512_set1_ps(INFINITY), _mm512_setzero_ps()));
+	return _mm512_mask_blend_ps(nan, e, n);
+}
+
+/* The mask of lanes [16c, 16c + 16) of a tile below nk. */
+static inline __mmask16
+lanes_below(int nk, int c)
+{
+	int m = nk - 16 * c;
+
+	return m >= 16 ? 0xffff : m <= 0 ? 0 : (__mmask16)((1u << m) - 1);
+}
+
+/* attn_rows_tiled for R rows (a constant once inlined), hd a multiple of
+ * 64: attn_row_tiled's steps with each tile's K and V loaded once for
+ * all R rows, scores and accumulators in registers */
+static inline __attribute__((always_inline)) void
+rows_avx512(const float *q, const int R, const float *kt, const float *v32,
+	int hd, int n_kv, float scale, float *out)
+{
+	const int C = R <= 4 ? 4 : 2;   /* registers of V a row per step */
+	float acc[ATTN_ROWS][ATTN_MAX_HD], w[ATTN_ROWS][ATTN_TILE];
+	float M[ATTN_ROWS], S[ATTN_ROWS], ms[ATTN_ROWS];
+
+	for (int r = 0; r < R; r++) {
+		M[r] = -INFINITY;
+		S[r] = 0.0f;
+		memset(acc[r], 0, (size_t)hd * sizeof **acc);
+	}
+	for (int t0 = 0; t0 < n_kv; t0 += ATTN_TILE) {
+		const float *tile = kt + (size_t)t0 * hd;
+		int nk = n_kv - t0 < ATTN_TILE ? n_kv - t0 : ATTN_TILE;
+
+		/* scores: one fused chain over d each, 32 lanes at a time */
+		for (int c = 0; c < 4; c += 2) {
+			__m512 a[ATTN_ROWS][2];
+
+			#pragma GCC unroll 8
+			for (int r = 0; r < R; r++)
+				a[r][0] = a[r][1] = _mm512_setzero_ps();
+			for (int d = 0; d < hd; d++) {
+				const float *kd = tile + (size_t)d * ATTN_TILE +
+				    16 * c;
+				__m512 k0 = _mm512_loadu_ps(kd);
+				__m512 k1 = _mm512_loadu_ps(kd + 16);
+
+				#pragma GCC unroll 8
+				for (int r = 0; r < R; r++) {
+					__m512 qd = _mm512_set1_ps(q[r * hd + d]);
+
+					a[r][0] = _mm512_fmadd_ps(qd, k0, a[r][0]);
+					a[r][1] = _mm512_fmadd_ps(qd, k1, a[r][1]);
+				}
+			}
+			#pragma GCC unroll 8
+			for (int r = 0; r < R; r++) {
+				_mm512_storeu_ps(w[r] + 16 * c, a[r][0]);
+				_mm512_storeu_ps(w[r] + 16 * c + 16, a[r][1]);
+			}
+		}
+		/* scaled and masked; a new maximum rescales; the weights */
+		for (int r = 0; r < R; r++) {
+			__m512 s[4], m;
+			float mx, mnew;
+			double sum = 0.0;
+
+			for (int c = 0; c < 4; c++)
+				s[c] = _mm512_mask_mul_ps(_mm512_set1_ps(-INFINITY),
+				    lanes_below(nk, c), _mm512_loadu_ps(w[r] +
+				    16 * c), _mm512_set1_ps(scale));
+			m = _mm512_max_ps(_mm512_max_ps(s[0], s[1]),
+			    _mm512_max_ps(s[2], s[3]));
+			mx = _mm512_reduce_max_ps(m);
+			mnew = fmaxf(M[r], mx);
+			ms[r] = 1.0f;   /* acc * 1 is acc, to the bit */
+			if (mnew > M[r]) {
+				ms[r] = expf(M[r] - mnew);
+				S[r] *= ms[r];
+			}
+			M[r] = mnew;
+			for (int c = 0; c < 4; c++)
+				_mm512_storeu_ps(w[r] + 16 * c, expf_ggml16(
+				    _mm512_sub_ps(s[c], _mm512_set1_ps(mnew))));
+			for (int g = 0; g < ATTN_TILE; g += 16)
+				sum += (double)fdot_hsum16(w[r] + g);
+			S[r] = (float)((double)S[r] + sum);
+		}
+		/* acc = acc * ms, then += weights . V, one fused chain per
+		 * output, 16 * C outputs of every row at a time */
+		for (int d0 = 0; d0 < hd; d0 += 16 * C) {
+			__m512 x[ATTN_ROWS][4];
+
+			#pragma GCC unroll 8
+			for (int r = 0; r < R; r++)
+				#pragma GCC unroll 4
+				for (int c = 0; c < C; c++)
+					x[r][c] = _mm512_mul_ps(_mm512_loadu_ps(
+					    acc[r] + d0 + 16 * c),
+					    _mm512_set1_ps(ms[r]));
+			for (int j = 0; j < nk; j++) {
+				const float *vj = v32 + (size_t)(t0 + j) * hd + d0;
+				__m512 v[4];
+
+				#pragma GCC unroll 4
+				for (int c = 0; c < C; c++)
+					v[c] = _mm512_loadu_ps(vj + 16 * c);
+				#pragma GCC unroll 8
+				for (int r = 0; r < R; r++) {
+					__m512 wr = _mm512_set1_ps(w[r][j]);
+
+					#pragma GCC unroll 4
+					for (int c = 0; c < C; c++)
+						x[r][c] = _mm512_fmadd_ps(wr, v[c],
+						    x[r][c]);
+				}
+			}
+			#pragma GCC unroll 8
+			for (int r = 0; r < R; r++)
+				#pragma GCC unroll 4
+				for (int c = 0; c < C; c++)
+					_mm512_storeu_ps(acc[r] + d0 + 16 * c,
+					    x[r][c]);
+		}
+	}
+	for (int r = 0; r < R; r++) {
+		float inv = S[r] == 0.0f ? 0.0f : 1.0f / S[r];
+
+		for (int d = 0; d < hd; d++)
+			out[r * hd + d] = acc[r][d] * inv;
+	}
+}
+
+/* at most ATTN_ROWS rows, by a kernel made for their number */
+static void
+rows_avx512_n(const float *q, int nr, const float *kt, const float *v32,
+	int hd, int n_kv, float scale, float *out)
+{
+	switch (nr) {
+#define ROWS(n) case n: \
+		rows_avx512(q, n, kt, v32, hd, n_kv, scale, out); break
+	ROWS(1); ROWS(2); ROWS(3); ROWS(4);
+	ROWS(5); ROWS(6); ROWS(7); ROWS(8);
+#undef ROWS
+	}
+}
+#endif
+
+void
+expf_ggml_row(const float *x, float *y, size_t n)
+{
+	size_t i = 0;
+
+#if defined(__AVX512F__)
+	if (!portable)
+		for (; i + 16 <= n; i += 16)
+			_mm512_storeu_ps(y + i, expf_ggml16(_mm512_loadu_ps(x + i)));
+#endif
+	for (; i < n; i++)
+		y[i] = expf_ggml(x[i]);
+}
+
+void
+attn_rows_tiled(const float *q, int nr, const float *kt, const float *v32,
+	int hd, int n_kv, float scale, float *out)
+{
+#if defined(__AVX512F__)
+	if (!portable && hd % 64 == 0) {
+		for (int r; nr > 0; nr -= r) {
+			r = nr < ATTN_ROWS ? nr : ATTN_ROWS;
+			rows_avx512_n(q, r, kt, v32, hd, n_kv, scale, out);
+			q += (size_t)r * hd;
+			out += (size_t)r * hd;
+		}
+		return;
+	}
+#endif
+	for (int r = 0; r < nr; r++)
+		attn_row_tiled(q + (size_t)r * hd, kt, v32, hd, n_kv, scale,
+		    out + (size_t)r * hd);
+}

@@ -15,6 +15,7 @@
 
 #define ATTN_TILE 64            /* ggml's GGML_FA_TILE_Q and GGML_FA_TILE_KV */
 #define ATTN_MAX_HD 512         /* largest head_dim the kernels take */
+#define ATTN_ROWS 8             /* query rows attn_rows_tiled blocks together */
 
 /* out (hd) = softmax(q . k_p * scale) . v_p over positions p < n_kv; k_p at
  * k + p * stride, v_p likewise. The one-row kernel. */
@@ -34,8 +35,17 @@ void attn_tiles_load(const uint16_t *k, const uint16_t *v, size_t stride,
 void attn_row_tiled(const float *q, const float *kt, const float *v32,
 	int hd, int n_kv, float scale, float *out);
 
+/* The same attention as attn_row_tiled, for nr query rows that share one KV
+ * head and n_kv (the heads of a GQA group at one position): row r is
+ * q + r * hd, its output out + r * hd. Each K and V tile is read once for
+ * all the rows; every output is attn_row_tiled's to the bit. */
+void attn_rows_tiled(const float *q, int nr, const float *kt, const float *v32,
+	int hd, int n_kv, float scale, float *out);
+
 /* ggml's vectorised expf (its AVX-512 flavour), which its tiled softmax
  * and its SiLU use in place of the C library's. */
 float expf_ggml(float x);
+/* y[i] = expf_ggml(x[i]), i < n, 16 at a time where AVX-512 is built. */
+void expf_ggml_row(const float *x, float *y, size_t n);
 
 #endif

@@ -419,23 +419,27 @@ attend(struct fwd *f, const struct plan_layer *pl, int l, int dst, int q,
 			attn_tiles_load(kc + h * hd, vc + h * hd, (size_t)kvd, hd,
 			    pos0 + n, f->kt + h * tsz, f->v32 + h * tsz);
 	par_barrier();
-	/* interleaved, so that the long rows of a causal batch spread */
-	for (int i = ith; i < n * p->n_head; i += nth) {
-		int t = i / p->n_head, h = i % p->n_head;
-		size_t off = ((size_t)t * p->n_head + h) * hd;
-		int kvh = h / group, n_kv = pos0 + t + 1;
+	/* (row, KV head) pairs, the group's query heads together;
+	 * interleaved, so that the long rows of a causal batch spread */
+	for (int i = ith; i < n * p->n_head_kv; i += nth) {
+		int t = i / p->n_head_kv, kvh = i % p->n_head_kv;
+		size_t off = ((size_t)t * p->n_head + kvh * group) * hd;
+		int n_kv = pos0 + t + 1;
 		/* a sliding window masks positions n_swa back or more,
 		 * which ggml's kernels skip */
 		int lo = pl->n_swa && n_kv > pl->n_swa ? n_kv - pl->n_swa : 0;
 
 		if (tiled && !lo)
-			attn_row_tiled(qb + off, f->kt + kvh * tsz,
+			attn_rows_tiled(qb + off, group, f->kt + kvh * tsz,
 			    f->v32 + kvh * tsz, hd, n_kv, pl->attn_scale,
 			    out + off);
 		else
-			attn_row(qb + off, kc + (size_t)lo * kvd + kvh * hd,
-			    vc + (size_t)lo * kvd + kvh * hd, (size_t)kvd, hd,
-			    n_kv - lo, pl->attn_scale, out + off);
+			for (int g = 0; g < group; g++)
+				attn_row(qb + off + (size_t)g * hd,
+				    kc + (size_t)lo * kvd + kvh * hd,
+				    vc + (size_t)lo * kvd + kvh * hd,
+				    (size_t)kvd, hd, n_kv - lo,
+				    pl->attn_scale, out + off + (size_t)g * hd);
 	}
 }
 
