@@ -276,6 +276,20 @@ expf_ggml16(__m512 x)
 	return _mm512_mask_blend_ps(nan, e, n);
 }
 
+/* fdot_hsum16 of a register: lanes 8-15 onto 0-7, 4-7 onto 0-3, then
+ * (0 + 2) + (1 + 3) */
+static inline float
+hsum16(__m512 v)
+{
+	__m256 h = _mm256_add_ps(_mm256_castpd_ps(_mm512_extractf64x4_pd(
+	    _mm512_castps_pd(v), 1)), _mm512_castps512_ps256(v));
+	__m128 x = _mm_add_ps(_mm256_extractf128_ps(h, 1),
+	    _mm256_castps256_ps128(h));
+
+	x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+	return _mm_cvtss_f32(_mm_add_ss(x, _mm_movehdup_ps(x)));
+}
+
 /* The mask of lanes [16c, 16c + 16) of a tile below nk. */
 static inline __mmask16
 lanes_below(int nk, int c)
@@ -305,8 +319,9 @@ rows_avx512(const float *q, const int R, const float *kt, const float *v32,
 		const float *tile = kt + (size_t)t0 * hd;
 		int nk = n_kv - t0 < ATTN_TILE ? n_kv - t0 : ATTN_TILE;
 
-		/* scores: one fused chain over d each, 32 lanes at a time */
-		for (int c = 0; c < 4; c += 2) {
+		/* scores: one fused chain over d each, 32 lanes at a time
+		 * (lanes past nk are masked below, and not computed) */
+		for (int c = 0; c < 4 && 16 * c < nk; c += 2) {
 			__m512 a[ATTN_ROWS][2];
 
 			#pragma GCC unroll 8
@@ -340,8 +355,9 @@ rows_avx512(const float *q, const int R, const float *kt, const float *v32,
 
 			for (int c = 0; c < 4; c++)
 				s[c] = _mm512_mask_mul_ps(_mm512_set1_ps(-INFINITY),
-				    lanes_below(nk, c), _mm512_loadu_ps(w[r] +
-				    16 * c), _mm512_set1_ps(scale));
+				    lanes_below(nk, c), _mm512_maskz_loadu_ps(
+				    lanes_below(nk, c), w[r] + 16 * c),
+				    _mm512_set1_ps(scale));
 			m = _mm512_max_ps(_mm512_max_ps(s[0], s[1]),
 			    _mm512_max_ps(s[2], s[3]));
 			mx = _mm512_reduce_max_ps(m);
@@ -352,11 +368,13 @@ rows_avx512(const float *q, const int R, const float *kt, const float *v32,
 				S[r] *= ms[r];
 			}
 			M[r] = mnew;
-			for (int c = 0; c < 4; c++)
-				_mm512_storeu_ps(w[r] + 16 * c, expf_ggml16(
-				    _mm512_sub_ps(s[c], _mm512_set1_ps(mnew))));
-			for (int g = 0; g < ATTN_TILE; g += 16)
-				sum += (double)fdot_hsum16(w[r] + g);
+			for (int c = 0; c < 4; c++) {
+				__m512 e = expf_ggml16(_mm512_sub_ps(s[c],
+				    _mm512_set1_ps(mnew)));
+
+				_mm512_storeu_ps(w[r] + 16 * c, e);
+				sum += (double)hsum16(e);
+			}
 			S[r] = (float)((double)S[r] + sum);
 		}
 		/* acc = acc * ms, then += weights . V, one fused chain per
