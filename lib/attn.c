@@ -306,7 +306,7 @@ static inline __attribute__((always_inline)) void
 rows_avx512(const float *q, const int R, const float *kt, const float *v32,
 	int hd, int n_kv, float scale, float *out)
 {
-	const int C = R <= 4 ? 4 : 2;   /* registers of V a row per step */
+	const int C = R <= 4 ? 4 : 2;   /* registers a row per step */
 	float acc[ATTN_ROWS][ATTN_MAX_HD], w[ATTN_ROWS][ATTN_TILE];
 	float M[ATTN_ROWS], S[ATTN_ROWS], ms[ATTN_ROWS];
 
@@ -319,33 +319,39 @@ rows_avx512(const float *q, const int R, const float *kt, const float *v32,
 		const float *tile = kt + (size_t)t0 * hd;
 		int nk = n_kv - t0 < ATTN_TILE ? n_kv - t0 : ATTN_TILE;
 
-		/* scores: one fused chain over d each, 32 lanes at a time
+		/* scores: one fused chain over d each, 16 * C lanes at a time
 		 * (lanes past nk are masked below, and not computed) */
-		for (int c = 0; c < 4 && 16 * c < nk; c += 2) {
-			__m512 a[ATTN_ROWS][2];
+		for (int c0 = 0; c0 < 4 && 16 * c0 < nk; c0 += C) {
+			__m512 a[ATTN_ROWS][4], k[4];
 
 			#pragma GCC unroll 8
 			for (int r = 0; r < R; r++)
-				a[r][0] = a[r][1] = _mm512_setzero_ps();
+				#pragma GCC unroll 4
+				for (int c = 0; c < C; c++)
+					a[r][c] = _mm512_setzero_ps();
 			for (int d = 0; d < hd; d++) {
 				const float *kd = tile + (size_t)d * ATTN_TILE +
-				    16 * c;
-				__m512 k0 = _mm512_loadu_ps(kd);
-				__m512 k1 = _mm512_loadu_ps(kd + 16);
+				    16 * c0;
 
+				#pragma GCC unroll 4
+				for (int c = 0; c < C; c++)
+					k[c] = _mm512_loadu_ps(kd + 16 * c);
 				#pragma GCC unroll 8
 				for (int r = 0; r < R; r++) {
 					__m512 qd = _mm512_set1_ps(q[r * hd + d]);
 
-					a[r][0] = _mm512_fmadd_ps(qd, k0, a[r][0]);
-					a[r][1] = _mm512_fmadd_ps(qd, k1, a[r][1]);
+					#pragma GCC unroll 4
+					for (int c = 0; c < C; c++)
+						a[r][c] = _mm512_fmadd_ps(qd, k[c],
+						    a[r][c]);
 				}
 			}
 			#pragma GCC unroll 8
-			for (int r = 0; r < R; r++) {
-				_mm512_storeu_ps(w[r] + 16 * c, a[r][0]);
-				_mm512_storeu_ps(w[r] + 16 * c + 16, a[r][1]);
-			}
+			for (int r = 0; r < R; r++)
+				#pragma GCC unroll 4
+				for (int c = 0; c < C; c++)
+					_mm512_storeu_ps(w[r] + 16 * (c0 + c),
+					    a[r][c]);
 		}
 		/* scaled and masked; a new maximum rescales; the weights */
 		for (int r = 0; r < R; r++) {
