@@ -6,7 +6,9 @@
  * ggml has two kernels and picks by the number of query rows in the batch:
  * fewer than ATTN_TILE rows (generation, short prompts) go one row at a
  * time with an fp16 accumulator; ATTN_TILE rows or more go through
- * ATTN_TILE x ATTN_TILE tiles of float matrix products. */
+ * ATTN_TILE x ATTN_TILE tiles of float matrix products. The tiled kernel
+ * takes the query heads that share a KV head together (attn_rows_tiled):
+ * only the schedule changes, each output is summed in the same order. */
 #ifndef CHORD_ATTN_H
 #define CHORD_ATTN_H
 

@@ -391,7 +391,7 @@ fail(struct fwd *f)
 /* K and V rows of the batch into layer l's cache, then causal attention of
  * the batch's Q rows (positions pos0..) over it, with the kernel ggml
  * would pick for a batch of n rows. KV heads are split between threads
- * for the stores, (row, head) pairs for the attention. */
+ * for the stores, (row, KV head) pairs for the attention. */
 static void
 attend(struct fwd *f, const struct plan_layer *pl, int l, int dst, int q,
 	int pos0, int ith, int nth)
