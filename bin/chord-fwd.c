@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,48 @@ populate(const void *p, uint64_t n)
 #endif
 }
 
+/* Populating takes a few ms (page tables for 23k pages), as long as the
+ * first token's forward pass; a thread of its own does it while this one
+ * reads the vocabulary, plans and starts computing, a few layers behind
+ * it (what the forward pass reaches first it faults in itself). The
+ * ranges, in the order the forward pass reads them; pf_join before the
+ * mappings go. */
+static struct {
+	struct range {
+		const void *p;
+		uint64_t n;
+	} *r;
+	size_t n;
+	pthread_t th;
+	int running;
+} pf;
+
+static void *
+pf_run(void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < pf.n; i++)
+		populate(pf.r[i].p, pf.r[i].n);
+	return NULL;
+}
+
+static void
+pf_add(const void *p, uint64_t n)
+{
+	pf.r[pf.n++] = (struct range){ p, n };
+}
+
+static void
+pf_join(void)
+{
+	if (pf.running)
+		pthread_join(pf.th, NULL);
+	pf.running = 0;
+	free(pf.r);
+	pf.r = NULL;
+	pf.n = 0;
+}
+
 static int
 packed(const struct packs *pk, uint64_t off)
 {
@@ -111,17 +154,28 @@ prefault(const struct gguf *g, const struct cache_seg *seg)
 {
 	const struct packs *pk = &seg->packs;
 
-	if (!seg->map || !pk->n) {
+	if (!(pf.r = malloc((g->n_tensors + 1) * sizeof *pf.r))) {
 		populate(g->base, g->size);
 		return;
 	}
-	populate(pk->area, pk->e[pk->n - 1].pack_off + pk->e[pk->n - 1].size);
-	for (uint64_t i = 0; i < g->n_tensors; i++) {
-		const struct gguf_tensor *t = &g->tensors[i];
+	if (!seg->map || !pk->n) {
+		pf_add(g->base, g->size);
+	} else {
+		pf_add(pk->area, pk->e[pk->n - 1].pack_off +
+		    pk->e[pk->n - 1].size);
+		for (uint64_t i = 0; i < g->n_tensors; i++) {
+			const struct gguf_tensor *t = &g->tensors[i];
 
-		if (!packed(pk, (uint64_t)((const uint8_t *)t->data - g->base)))
-			populate(t->data, t->nbytes);
+			if (!packed(pk, (uint64_t)((const uint8_t *)t->data -
+			    g->base)))
+				pf_add(t->data, t->nbytes);
+		}
 	}
+	/* no thread: populate here, as before */
+	if (pthread_create(&pf.th, NULL, pf_run, NULL) != 0)
+		pf_run(NULL);
+	else
+		pf.running = 1;
 }
 
 /* The model from the weight cache (cache.h): attached, or built and
@@ -415,6 +469,7 @@ main(int argc, char **argv)
 	if (opt.verbose)
 		report_memory(&plan, opt.n_ctx);
 	tokstream_free(&ts);
+	pf_join();
 	backend_close(f);
 	plan_free(&plan);
 	tok_close(tk);
