@@ -82,16 +82,21 @@ print_top(int pos, int32_t token, const float *lg, int n_vocab)
  * copies and the image's other tensors. Best effort: only Linux 5.14 has
  * MADV_POPULATE_READ, and an image in private memory (a decoded .zst) has
  * its pages already. */
+#define POPULATE_STEP ((uintptr_t)1 << 20)
+
 static void
 populate(const void *p, uint64_t n)
 {
 #ifdef MADV_POPULATE_READ
 	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t a = (uintptr_t)p & ~(pg - 1);
+	uintptr_t a = (uintptr_t)p & ~(pg - 1), end = (uintptr_t)p + n;
 
-	if (n)
-		madvise((void *)a, (size_t)((uintptr_t)p + n - a),
-		    MADV_POPULATE_READ);
+	/* A MiB a call: the call holds the address space's lock, and a
+	 * malloc or mmap of the main thread waits for it (a whole model's
+	 * worth of it in one call kept the main thread waiting 3 ms). */
+	for (; n && a < end; a += POPULATE_STEP)
+		madvise((void *)a, (size_t)(end - a < POPULATE_STEP ?
+		    end - a : POPULATE_STEP), MADV_POPULATE_READ);
 #else
 	(void)p;
 	(void)n;
