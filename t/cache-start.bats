@@ -6,6 +6,15 @@
 # load keeps every fingerprint.
 load helper
 
+teardown() {
+	if [ -n "${pid:-}" ]; then
+		kill "$pid" 2>/dev/null || true
+	fi
+	if [ -n "${SHM:-}" ]; then
+		rm -rf "$SHM"
+	fi
+}
+
 # nolibs DIR: a directory whose libzstd.so.1 and libarchive.so.13 cannot
 # be loaded (empty files); LD_LIBRARY_PATH=DIR puts them first.
 nolibs() {
@@ -108,4 +117,35 @@ PY
 	[[ "$output" == "#chord tokens vocab=100c9e7f41561b62 n_vocab=262144"* ]]
 	run chord-tok -m "$QWEN" <<< 'Hello'
 	[[ "$output" == "#chord tokens vocab=08cab0517ac58369 n_vocab=151936"* ]]
+}
+
+# The weight cache's huge pages (lib/cache.c: collapse, map_aligned): on a
+# tmpfs (Linux 6.1 or later), a segment is held in 2 MiB pages, and a
+# process attached maps those whole, a page-table entry each.
+@test "a segment on tmpfs is held in huge pages; chord-fwd maps them whole, same logits" {
+	need_model "$SMOL"
+	SHM=$(mktemp -d /dev/shm/chord-test.XXXXXX)
+	export CHORD_SHM_DIR=$SHM
+	run chord-cache warm -m "$SMOL"
+	status_is 0
+	[[ "$output" == "built	chord-"* ]]
+	# a reader kept alive by its stdin, its mappings read meanwhile
+	mkfifo "$TMP/in"
+	chord-fwd -c 64 -m "$SMOL" --top 3 < "$TMP/in" > "$TMP/got" &
+	pid=$!
+	exec 8> "$TMP/in"
+	echo "1 2 3" >&8
+	for _ in $(seq 100); do
+		[ -s "$TMP/got" ] && break
+		sleep 0.1
+	done
+	pmd=$(awk '/^ShmemPmdMapped:/ { print $2 }' /proc/$pid/smaps_rollup)
+	exec 8>&-
+	wait $pid
+	pid=
+	echo "ShmemPmdMapped: $pmd kB" >&2
+	# the repacked matrices alone are some 90 MB
+	[ "$pmd" -ge 65536 ]
+	chord-fwd --no-cache -c 64 -m "$SMOL" --top 3 <<< '1 2 3' > "$TMP/want"
+	[ "$(cat "$TMP/got")" = "$(cat "$TMP/want")" ]
 }
