@@ -463,6 +463,8 @@ main(int argc, char **argv)
 	}
 	if (r < 0)
 		die_err(&e);
+	/* before -v's memory line, which counts what it mapped */
+	pf_join();
 	if (opt.verbose)
 		fprintf(stderr, "chord-fwd: prompt %lld tokens in %.3f s (%.1f "
 		    "t/s), generation %lld tokens in %.3f s (%.1f t/s)\n", n_pp,
@@ -474,7 +476,6 @@ main(int argc, char **argv)
 	if (opt.verbose)
 		report_memory(&plan, opt.n_ctx);
 	tokstream_free(&ts);
-	pf_join();
 	backend_close(f);
 	plan_free(&plan);
 	tok_close(tk);
