@@ -14,7 +14,15 @@ CFLAGS   ?= $(OPT)
 # (GCC's default in ISO C mode, not clang's); the fused steps that
 # llama.cpp's sums have are explicit fmaf() calls, so the goldens hold.
 CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -ffp-contract=off -fopenmp -Ilib
-LDLIBS   += -fopenmp -lm -lxxhash -lzstd -larchive -lOpenCL -lpthread -lrt
+# Start time (contrib/bench-start): every shared library a tool links is
+# loaded and relocated at each start, plain .gguf or not. xxHash is inlined
+# from its header; libzstd and libarchive (which drags in libxml2, ICU,
+# nettle and more: some 2 ms a start) are dlopen'ed by lib/unpack.c when a
+# compressed or archived model is read. Only what writes them links them:
+# lib/pack.c, in gguf-repack (PACKLIBS) and the test programs.
+CFLAGS   += -DXXH_INLINE_ALL
+LDLIBS   += -fopenmp -lm -lOpenCL -lpthread -lrt
+PACKLIBS := -lzstd -larchive
 
 O        ?= build/obj
 BINDIR   ?= bin
@@ -25,15 +33,14 @@ LIBSRC   := $(filter-out lib/par_pool.c,$(sort $(wildcard lib/*.c)))
 # (const char cl_src_NAME[]) so an installed tool needs no kernel files.
 CLSRC    := $(sort $(wildcard cl/*.cl))
 TOOLSRC  := $(sort $(wildcard bin/*.c))
-# LEAN=1: no libarchive, zstd or xxHash libraries at run time, for a machine
-# without them (the lent GPU machine: build there or copy the tools over):
-# compressed and archived models are refused, xxHash is inlined from its
-# header, and gguf-repack, which writes them, is left out.
+# LEAN=1: no libarchive or zstd at all, not even dlopen'ed, for a machine
+# without their headers (the lent GPU machine: build there or copy the tools
+# over): compressed and archived models are refused, and gguf-repack, which
+# writes them, is left out.
 ifeq ($(LEAN),1)
 LIBSRC   := $(filter-out lib/pack.c lib/unpack.c,$(LIBSRC)) contrib/web/nounpack.c
 TOOLSRC  := $(filter-out bin/gguf-repack.c,$(TOOLSRC))
-CFLAGS   += -DXXH_INLINE_ALL
-LDLIBS   := $(filter-out -lxxhash -lzstd -larchive,$(LDLIBS))
+PACKLIBS :=
 endif
 LIBOBJ   := $(patsubst %.c,$(O)/%.o,$(LIBSRC)) $(O)/gen/cl_src.o
 TOOLS    := $(TOOLSRC:bin/%.c=$(BINDIR)/%)
@@ -77,9 +84,11 @@ $(BINDIR)/%: bin/%.c $(LIBA) $(wildcard lib/*.h)
 	@mkdir -p $(BINDIR)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
 
+$(BINDIR)/gguf-repack: LDLIBS += $(PACKLIBS)
+
 $(TBIN)/%: t/%.c $(LIBA) $(wildcard lib/*.h)
 	@mkdir -p $(TBIN)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS) $(PACKLIBS)
 
 # par-test checks the pthread pool of the wasm build (lib/par_pool.c), not
 # the OpenMP one in libchord.a.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,20 +82,67 @@ print_top(int pos, int32_t token, const float *lg, int n_vocab)
  * copies and the image's other tensors. Best effort: only Linux 5.14 has
  * MADV_POPULATE_READ, and an image in private memory (a decoded .zst) has
  * its pages already. */
+#define POPULATE_STEP ((uintptr_t)1 << 20)
+
 static void
 populate(const void *p, uint64_t n)
 {
 #ifdef MADV_POPULATE_READ
 	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t a = (uintptr_t)p & ~(pg - 1);
+	uintptr_t a = (uintptr_t)p & ~(pg - 1), end = (uintptr_t)p + n;
 
-	if (n)
-		madvise((void *)a, (size_t)((uintptr_t)p + n - a),
-		    MADV_POPULATE_READ);
+	/* A MiB a call: the call holds the address space's lock, and a
+	 * malloc or mmap of the main thread waits for it (a whole model's
+	 * worth of it in one call kept the main thread waiting 3 ms). */
+	for (; n && a < end; a += POPULATE_STEP)
+		madvise((void *)a, (size_t)(end - a < POPULATE_STEP ?
+		    end - a : POPULATE_STEP), MADV_POPULATE_READ);
 #else
 	(void)p;
 	(void)n;
 #endif
+}
+
+/* Populating takes a few ms (page tables for 23k pages), as long as the
+ * first token's forward pass; a thread of its own does it while this one
+ * reads the vocabulary, plans and starts computing, a few layers behind
+ * it (what the forward pass reaches first it faults in itself). The
+ * ranges, in the order the forward pass reads them; pf_join before the
+ * mappings go. */
+static struct {
+	struct range {
+		const void *p;
+		uint64_t n;
+	} *r;
+	size_t n;
+	pthread_t th;
+	int running;
+} pf;
+
+static void *
+pf_run(void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < pf.n; i++)
+		populate(pf.r[i].p, pf.r[i].n);
+	return NULL;
+}
+
+static void
+pf_add(const void *p, uint64_t n)
+{
+	pf.r[pf.n++] = (struct range){ p, n };
+}
+
+static void
+pf_join(void)
+{
+	if (pf.running)
+		pthread_join(pf.th, NULL);
+	pf.running = 0;
+	free(pf.r);
+	pf.r = NULL;
+	pf.n = 0;
 }
 
 static int
@@ -111,17 +159,28 @@ prefault(const struct gguf *g, const struct cache_seg *seg)
 {
 	const struct packs *pk = &seg->packs;
 
-	if (!seg->map || !pk->n) {
+	if (!(pf.r = malloc((g->n_tensors + 1) * sizeof *pf.r))) {
 		populate(g->base, g->size);
 		return;
 	}
-	populate(pk->area, pk->e[pk->n - 1].pack_off + pk->e[pk->n - 1].size);
-	for (uint64_t i = 0; i < g->n_tensors; i++) {
-		const struct gguf_tensor *t = &g->tensors[i];
+	if (!seg->map || !pk->n) {
+		pf_add(g->base, g->size);
+	} else {
+		pf_add(pk->area, pk->e[pk->n - 1].pack_off +
+		    pk->e[pk->n - 1].size);
+		for (uint64_t i = 0; i < g->n_tensors; i++) {
+			const struct gguf_tensor *t = &g->tensors[i];
 
-		if (!packed(pk, (uint64_t)((const uint8_t *)t->data - g->base)))
-			populate(t->data, t->nbytes);
+			if (!packed(pk, (uint64_t)((const uint8_t *)t->data -
+			    g->base)))
+				pf_add(t->data, t->nbytes);
+		}
 	}
+	/* no thread: populate here, as before */
+	if (pthread_create(&pf.th, NULL, pf_run, NULL) != 0)
+		pf_run(NULL);
+	else
+		pf.running = 1;
 }
 
 /* The model from the weight cache (cache.h): attached, or built and
@@ -404,6 +463,8 @@ main(int argc, char **argv)
 	}
 	if (r < 0)
 		die_err(&e);
+	/* before -v's memory line, which counts what it mapped */
+	pf_join();
 	if (opt.verbose)
 		fprintf(stderr, "chord-fwd: prompt %lld tokens in %.3f s (%.1f "
 		    "t/s), generation %lld tokens in %.3f s (%.1f t/s)\n", n_pp,

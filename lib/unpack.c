@@ -8,10 +8,17 @@
  * once the GGUF header is complete, no more may follow than it declares
  * (gguf_declared_size), so a bomb (a small file that decodes to gigabytes)
  * ends in an error after at most its header's claim, never after decoding
- * it all. */
+ * it all.
+ *
+ * Both libraries are loaded with dlopen when a file needs one, not linked:
+ * libarchive alone pulls in some fifteen more (libxml2, ICU, libcrypto...),
+ * whose loading and relocation cost every start of every tool, plain .gguf
+ * files included, about 2 ms. A machine without them reads plain files and
+ * says which library a compressed one needs. */
 #define _GNU_SOURCE             /* mremap */
-#include <archive.h>
-#include <archive_entry.h>
+#include <archive.h>            /* the types only: the calls go through */
+#include <archive_entry.h>      /* the tables below */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -22,6 +29,119 @@
 
 #include "gguf.h"
 #include "unpack.h"
+
+#define ZSTD_SO "libzstd.so.1"
+#define ARCHIVE_SO "libarchive.so.13"
+
+/* The libzstd calls we make, loaded by zstd_load. */
+static struct {
+	ZSTD_DCtx *(*createDCtx)(void);
+	size_t (*freeDCtx)(ZSTD_DCtx *);
+	size_t (*decompressStream)(ZSTD_DCtx *, ZSTD_outBuffer *,
+	    ZSTD_inBuffer *);
+	unsigned (*isError)(size_t);
+	const char *(*getErrorName)(size_t);
+} zs;
+
+/* The libarchive calls we make, loaded by arc_load. */
+static struct {
+	struct archive *(*read_new)(void);
+	int (*read_support_filter_all)(struct archive *);
+	int (*read_support_format_tar)(struct archive *);
+	int (*read_support_format_zip)(struct archive *);
+	int (*read_support_format_7zip)(struct archive *);
+	int (*read_support_format_cpio)(struct archive *);
+	int (*read_support_format_raw)(struct archive *);
+	int (*read_open_filename)(struct archive *, const char *, size_t);
+	int (*read_next_header)(struct archive *, struct archive_entry **);
+	la_ssize_t (*read_data)(struct archive *, void *, size_t);
+	int (*read_free)(struct archive *);
+	const char *(*error_string)(struct archive *);
+	int (*format)(struct archive *);
+	int (*filter_count)(struct archive *);
+	const char *(*entry_pathname)(struct archive_entry *);
+	__LA_MODE_T (*entry_filetype)(struct archive_entry *);
+} ar;
+
+struct sym {
+	const char *name;
+	void **slot;    /* POSIX: a function pointer fits a void * */
+};
+
+/* Open library so and fill n slots; 0, or -1 with e saying what is
+ * missing. Once loaded, a library stays (*h is kept). */
+static int
+load_syms(void **h, const char *so, const struct sym *v, size_t n,
+	const char *path, const char *why, struct cerr *e)
+{
+	void *lib;
+	const char *err;
+
+	if (*h)
+		return 0;
+	if (!(lib = dlopen(so, RTLD_NOW | RTLD_LOCAL))) {
+		err = dlerror();
+		return cerr_set(e, "%s: %s needs %s, which cannot be loaded "
+		    "(%s)", path, why, so, err ? err : "dlopen failed");
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!(*v[i].slot = dlsym(lib, v[i].name))) {
+			dlclose(lib);
+			return cerr_set(e, "%s: %s needs %s, which has no %s",
+			    path, why, so, v[i].name);
+		}
+	*h = lib;
+	return 0;
+}
+
+static int
+zstd_load(const char *path, struct cerr *e)
+{
+	static void *h;
+	const struct sym v[] = {
+		{ "ZSTD_createDCtx", (void **)&zs.createDCtx },
+		{ "ZSTD_freeDCtx", (void **)&zs.freeDCtx },
+		{ "ZSTD_decompressStream", (void **)&zs.decompressStream },
+		{ "ZSTD_isError", (void **)&zs.isError },
+		{ "ZSTD_getErrorName", (void **)&zs.getErrorName },
+	};
+
+	return load_syms(&h, ZSTD_SO, v, sizeof v / sizeof *v, path,
+	    "a zstd-compressed model", e);
+}
+
+static int
+arc_load(const char *path, struct cerr *e)
+{
+	static void *h;
+	const struct sym v[] = {
+		{ "archive_read_new", (void **)&ar.read_new },
+		{ "archive_read_support_filter_all",
+		    (void **)&ar.read_support_filter_all },
+		{ "archive_read_support_format_tar",
+		    (void **)&ar.read_support_format_tar },
+		{ "archive_read_support_format_zip",
+		    (void **)&ar.read_support_format_zip },
+		{ "archive_read_support_format_7zip",
+		    (void **)&ar.read_support_format_7zip },
+		{ "archive_read_support_format_cpio",
+		    (void **)&ar.read_support_format_cpio },
+		{ "archive_read_support_format_raw",
+		    (void **)&ar.read_support_format_raw },
+		{ "archive_read_open_filename", (void **)&ar.read_open_filename },
+		{ "archive_read_next_header", (void **)&ar.read_next_header },
+		{ "archive_read_data", (void **)&ar.read_data },
+		{ "archive_read_free", (void **)&ar.read_free },
+		{ "archive_error_string", (void **)&ar.error_string },
+		{ "archive_format", (void **)&ar.format },
+		{ "archive_filter_count", (void **)&ar.filter_count },
+		{ "archive_entry_pathname", (void **)&ar.entry_pathname },
+		{ "archive_entry_filetype", (void **)&ar.entry_filetype },
+	};
+
+	return load_syms(&h, ARCHIVE_SO, v, sizeof v / sizeof *v, path,
+	    "not a GGUF file; reading it as an archive", e);
+}
 
 #define CHUNK (1u << 20)
 /* A GGUF header (metadata, vocabulary, tensor table) larger than this is
@@ -138,9 +258,9 @@ zstd_step(ZSTD_DCtx *dc, ZSTD_inBuffer *ib, struct grow *g, size_t *made,
 	if (grow_room(g, CHUNK, e) < 0)
 		return -1;
 	ob = (ZSTD_outBuffer){ g->p + g->n, CHUNK, 0 };
-	r = ZSTD_decompressStream(dc, &ob, ib);
-	if (ZSTD_isError(r))
-		return cerr_set(e, "%s: zstd: %s", g->path, ZSTD_getErrorName(r));
+	r = zs.decompressStream(dc, &ob, ib);
+	if (zs.isError(r))
+		return cerr_set(e, "%s: zstd: %s", g->path, zs.getErrorName(r));
 	g->n += ob.pos;
 	*made = ob.pos;
 	if (watch(g, e) < 0)
@@ -184,13 +304,13 @@ zstd_frames(int fd, ZSTD_DCtx *dc, struct grow *g, struct cerr *e)
 static int
 read_zstd(int fd, struct grow *g, struct cerr *e)
 {
-	ZSTD_DCtx *dc = ZSTD_createDCtx();
+	ZSTD_DCtx *dc = zs.createDCtx();
 	int r;
 
 	if (!dc)
 		return cerr_set(e, "%s: out of memory", g->path);
 	r = zstd_frames(fd, dc, g, e);
-	ZSTD_freeDCtx(dc);
+	zs.freeDCtx(dc);
 	return r;
 }
 
@@ -205,10 +325,10 @@ has_suffix(const char *s, const char *suf)
 static int
 arc_fail(struct archive *a, const char *path, struct cerr *e)
 {
-	const char *msg = archive_error_string(a);
+	const char *msg = ar.error_string(a);
 
 	cerr_set(e, "%s: %s", path, msg ? msg : "archive error");
-	archive_read_free(a);
+	ar.read_free(a);
 	return -1;
 }
 
@@ -220,11 +340,11 @@ read_entry(struct archive *a, struct grow *g, struct cerr *e)
 
 		if (grow_room(g, CHUNK, e) < 0)
 			return -1;
-		k = archive_read_data(a, g->p + g->n, CHUNK);
+		k = ar.read_data(a, g->p + g->n, CHUNK);
 		if (k == 0)
 			return 0;
 		if (k < 0) {
-			const char *msg = archive_error_string(a);
+			const char *msg = ar.error_string(a);
 
 			return cerr_set(e, "%s: %s", g->path,
 			    msg ? msg : "archive error");
@@ -240,40 +360,40 @@ read_entry(struct archive *a, struct grow *g, struct cerr *e)
 static int
 read_archive(const char *path, struct grow *g, struct cerr *e)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a = ar.read_new();
 	struct archive_entry *ent;
 	int found = 0, r, raw;
 
 	if (!a)
 		return cerr_set(e, "%s: out of memory", path);
-	archive_read_support_filter_all(a);
+	ar.read_support_filter_all(a);
 	/* Not format_all: its text formats (mtree) claim any text file. */
-	archive_read_support_format_tar(a);
-	archive_read_support_format_zip(a);
-	archive_read_support_format_7zip(a);
-	archive_read_support_format_cpio(a);
-	archive_read_support_format_raw(a);
-	if (archive_read_open_filename(a, path, CHUNK) != ARCHIVE_OK)
+	ar.read_support_format_tar(a);
+	ar.read_support_format_zip(a);
+	ar.read_support_format_7zip(a);
+	ar.read_support_format_cpio(a);
+	ar.read_support_format_raw(a);
+	if (ar.read_open_filename(a, path, CHUNK) != ARCHIVE_OK)
 		return arc_fail(a, path, e);
-	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK ||
+	while ((r = ar.read_next_header(a, &ent)) == ARCHIVE_OK ||
 	    r == ARCHIVE_WARN) {
-		const char *name = archive_entry_pathname(ent);
+		const char *name = ar.entry_pathname(ent);
 
-		raw = archive_format(a) == ARCHIVE_FORMAT_RAW;
-		if (raw && archive_filter_count(a) <= 1) {
-			archive_read_free(a);   /* not compressed: not ours */
+		raw = ar.format(a) == ARCHIVE_FORMAT_RAW;
+		if (raw && ar.filter_count(a) <= 1) {
+			ar.read_free(a);   /* not compressed: not ours */
 			return 0;
 		}
-		if (!raw && (archive_entry_filetype(ent) != AE_IFREG || !name ||
+		if (!raw && (ar.entry_filetype(ent) != AE_IFREG || !name ||
 		    !has_suffix(name, ".gguf")))
 			continue;
 		if (found++) {
-			archive_read_free(a);
+			ar.read_free(a);
 			return cerr_set(e, "%s: the archive holds more than one "
 			    ".gguf member", path);
 		}
 		if (read_entry(a, g, e) < 0) {
-			archive_read_free(a);
+			ar.read_free(a);
 			return -1;
 		}
 		if (raw)
@@ -282,15 +402,15 @@ read_archive(const char *path, struct grow *g, struct cerr *e)
 	if (r == ARCHIVE_FATAL && !found) {
 		/* Not an archive at all, or a damaged one: tell them apart
 		 * by whether a format was recognised. */
-		if (archive_format(a) == 0) {
-			archive_read_free(a);
+		if (ar.format(a) == 0) {
+			ar.read_free(a);
 			return 0;
 		}
 		return arc_fail(a, path, e);
 	}
 	if (r == ARCHIVE_FATAL)
 		return arc_fail(a, path, e);
-	archive_read_free(a);
+	ar.read_free(a);
 	if (!found)
 		return cerr_set(e, "%s: the archive holds no .gguf member",
 		    path);
@@ -308,6 +428,10 @@ unpack_model(const char *path, void **buf, uint64_t *size, struct cerr *e)
 	if (fd < 0)
 		return cerr_set(e, "%s: %s", path, strerror(errno));
 	if (pread(fd, magic, 4, 0) == 4 && memcmp(magic, zstd_magic, 4) == 0) {
+		if (zstd_load(path, e) < 0) {
+			close(fd);
+			return -1;
+		}
 		r = read_zstd(fd, &g, e);
 		close(fd);
 		if (r < 0 && !g.not_gguf) {
@@ -322,6 +446,8 @@ unpack_model(const char *path, void **buf, uint64_t *size, struct cerr *e)
 	} else {
 		close(fd);
 	}
+	if (arc_load(path, e) < 0)
+		return -1;
 	r = read_archive(path, &g, e);
 	if (r <= 0) {
 		unpack_free(g.p, g.cap);
