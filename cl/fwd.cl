@@ -478,16 +478,19 @@ phase_matmul_f(global const uchar *w, ulong row_bytes, int type,
 	    x + (ulong)t * cols, cols, tile, f32tail);
 }
 
-/* Float weights, one work-group a (row, token) (GPUs): faster, but not
- * the CPU's order. */
+/* Float weights, one work-group a (row, token) (GPUs, LSZ 64): lane l
+ * the chain of values l, l + 64, ... (fdot_vec's 64 lanes) or with tile
+ * of l, l + 16, ... (tinyBLAS's 16); then the lanes added by halves from
+ * 2 top, which is how both fold theirs. Columns of 64 without tile (the
+ * host sends the rest to phase_matmul_f). */
 float
-wg_sum(float v, local float *s)
+wg_sum(float v, local float *s, int top)
 {
 	int lid = get_local_id(0);
 
 	s[lid] = v;
 	barrier(CLK_LOCAL_MEM_FENCE);
-	for (int k = LSZ / 2; k > 0; k >>= 1) {
+	for (int k = top; k > 0; k >>= 1) {
 		if (lid < k)
 			s[lid] += s[lid + k];
 		barrier(CLK_LOCAL_MEM_FENCE);
@@ -499,16 +502,17 @@ wg_sum(float v, local float *s)
 
 void
 phase_matmul_fgroup(global const uchar *w, ulong row_bytes, int type,
-	global const float *x, global float *y, int cols, int rows, int r,
-	int t, local float *s)
+	global const float *x, global float *y, int cols, int rows, int tile,
+	int r, int t, local float *s)
 {
 	global const uchar *row = w + (ulong)r * row_bytes;
 	global const float *xt = x + (ulong)t * cols;
+	int lanes = tile ? 16 : 64, lid = get_local_id(0);
 	float acc = 0.0f;
 
-	for (int i = get_local_id(0); i < cols; i += LSZ)
+	for (int i = lid; lid < lanes && i < cols; i += lanes)
 		acc = fma(wval(row, type, i), xt[i], acc);
-	acc = wg_sum(acc, s);
+	acc = wg_sum(acc, s, lanes / 2);
 	if (get_local_id(0) == 0)
 		y[(ulong)t * rows + r] = acc;
 }
@@ -832,14 +836,14 @@ k_matmul_f(global const uchar *w, ulong row_bytes, int type,
 	    get_global_id(0), get_global_id(1));
 }
 
-/* (row * LSZ, token), groups of LSZ */
+/* (row * LSZ, token), groups of LSZ (64) */
 kernel void
 k_matmul_fgroup(global const uchar *w, ulong row_bytes, int type,
-	global const float *x, global float *y, int cols, int rows)
+	global const float *x, global float *y, int cols, int rows, int tile)
 {
 	local float s[LSZ];
 
-	phase_matmul_fgroup(w, row_bytes, type, x, y, cols, rows,
+	phase_matmul_fgroup(w, row_bytes, type, x, y, cols, rows, tile,
 	    get_group_id(0), get_global_id(1), s);
 }
 

@@ -614,10 +614,10 @@ act_of(struct fwd_cl *f, const struct step *s, cl_mem *src, struct cerr *e)
 	return 0;
 }
 
-/* y = W x for the live rows, x in w's form (act_of; xs its Q8 scales).
- * The CPU's order: a work-item a row, or on GPUs eight, a lane each
- * (rp rows are one chain: a work-item). Float weights on GPUs: a
- * work-group a row, in another order. */
+/* y = W x for the live rows, x in w's form (act_of; xs its Q8 scales),
+ * in the CPU's order: a work-item a row, or on GPUs eight, a lane each
+ * (rp rows are one chain: a work-item); float weights on GPUs a
+ * work-group of 64 a row where that keeps the order (fwd.cl). */
 static int
 dmatmul(struct fwd_cl *f, const struct dmat *w, cl_mem x, cl_mem xs,
 	cl_mem y, struct cerr *e)
@@ -637,10 +637,10 @@ dmatmul(struct fwd_cl *f, const struct dmat *w, cl_mem x, cl_mem xs,
 		    A(w->type), A(w->rp), A(x), A(xs), A(y), A(w->cols),
 		    A(w->rows)), 2, rows, n, 1, 0, e);
 	}
-	if (f->grouped) {
+	if (f->grouped && lsz == 64 && (tile || w->cols % 64 == 0)) {
 		k = K_MATMUL_FGROUP;
-		return launch(f, k, args(f->k[k], 7, A(w->buf), A(w->row_bytes),
-		    A(w->type), A(x), A(y), A(w->cols), A(w->rows)), 2,
+		return launch(f, k, args(f->k[k], 8, A(w->buf), A(w->row_bytes),
+		    A(w->type), A(x), A(y), A(w->cols), A(w->rows), A(tile)), 2,
 		    rows * lsz, n, 1, 1, e);
 	}
 	k = K_MATMUL_F;
