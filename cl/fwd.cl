@@ -2,7 +2,17 @@
  *
  * Built into the tools (the Makefile embeds this file) and compiled for the
  * device at first use (lib/cl.c caches the binary). No fp16 arithmetic:
- * halves are storage only (vload_half / vstore_half); every sum is fp32.
+ * halves are storage only (vload_half / vstore_half).
+ *
+ * The kernels compute the CPU backend's floats (lib/fwd_cpu.c), op by op
+ * in its order: the same 8-bit activations and integer block dots, the
+ * same lanes of fused multiply-adds and the same horizontal sums
+ * (lib/matmul.c, lib/matmul_pack.c, lib/fdot.c), RMSNorm's sum of squares
+ * in double, attention as lib/attn.c sums it, glibc's expf and ggml's
+ * where the CPU calls them. So nothing here may be contracted or
+ * reassociated: FP_CONTRACT is off, every fused multiply-add is an fma().
+ * Divisions and square roots are exact through double (FP64), or where
+ * the device rounds them correctly (the host asks for that).
  *
  * Each step is a phase function over one unit of work (a row, a head, an
  * element) given by index, so that one kernel a step (phased mode) and a
@@ -10,7 +20,17 @@
  * call the same code. The kernels below are the phased mode's thin shells.
  *
  * Defines from the host: LSZ, the work-group size of the reductions (a
- * power of two); HD_MAX, the largest head dimension (a multiple of LSZ). */
+ * power of two, at least 8); HD_MAX, the largest head dimension (a
+ * multiple of LSZ); FP64 where the device has cl_khr_fp64 (without it the
+ * double sums are float sums, and the results only close to the CPU's). */
+
+#pragma OPENCL FP_CONTRACT OFF
+#ifdef FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double wide;
+#else
+typedef float wide;
+#endif
 
 #ifndef LSZ
 #define LSZ 64
@@ -31,6 +51,8 @@
 #define ACT_SILU 0
 #define ACT_GELU 1
 
+#define ATTN_TILE 64    /* lib/attn.h: positions a tile of the tiled kernel */
+
 /* v rounded to fp16 and back */
 float
 round16(float v)
@@ -41,16 +63,434 @@ round16(float v)
 	return vload_half(0, (private half *)&h);
 }
 
-/* ---- work-group reductions (every lane gets the result) ---- */
+/* a / b and sqrt(v), correctly rounded: through double (exact for
+ * floats), else the device's (built to round them correctly if it can) */
+float
+fdiv(float a, float b)
+{
+#ifdef FP64
+	return (float)((double)a / (double)b);
+#else
+	return a / b;
+#endif
+}
 
 float
-wg_sum(float v, local float *s)
+fsqrt(float v)
+{
+#ifdef FP64
+	return (float)sqrt((double)v);
+#else
+	return sqrt(v);
+#endif
+}
+
+/* ---- exponentials ---- */
+
+/* ggml's expf (lib/attn.c expf_ggml), operation for operation */
+float
+expf_ggml(float x)
+{
+	const float r = 0x1.8p23f;
+	float z = fma(x, 0x1.715476p+0f, r);
+	float n = z - r;
+	float b = fma(-n, 0x1.7f7d1cp-20f, fma(-n, 0x1.62e4p-1f, x));
+	float u = b * b;
+	float j = fma(fma(fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+	    fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+	    fma(0x1.ffffecp-1f, b, 1.0f));
+
+	if (n >= -125.0f && n <= 127.0f)
+		return j * as_float((uint)((int)n + 127) << 23);
+	if (fabs(n) > 192.0f)
+		return n <= 0.0f ? 0.0f : INFINITY;
+	if (isnan(n))
+		return n;
+	return ldexp(j, (int)n);
+}
+
+#ifdef FP64
+/* 2^(i/32) as double bits, less i << 47 (the exponent the index adds) */
+constant ulong exp2_tab[32] = {
+	0x3ff0000000000000UL, 0x3fefd9b0d3158574UL, 0x3fefb5586cf9890fUL,
+	0x3fef9301d0125b51UL, 0x3fef72b83c7d517bUL, 0x3fef54873168b9aaUL,
+	0x3fef387a6e756238UL, 0x3fef1e9df51fdee1UL, 0x3fef06fe0a31b715UL,
+	0x3feef1a7373aa9cbUL, 0x3feedea64c123422UL, 0x3feece086061892dUL,
+	0x3feebfdad5362a27UL, 0x3feeb42b569d4f82UL, 0x3feeab07dd485429UL,
+	0x3feea47eb03a5585UL, 0x3feea09e667f3bcdUL, 0x3fee9f75e8ec5f74UL,
+	0x3feea11473eb0187UL, 0x3feea589994cce13UL, 0x3feeace5422aa0dbUL,
+	0x3feeb737b0cdc5e5UL, 0x3feec49182a3f090UL, 0x3feed503b23e255dUL,
+	0x3feee89f995ad3adUL, 0x3feeff76f2fb5e47UL, 0x3fef199bdd85529cUL,
+	0x3fef3720dcef9069UL, 0x3fef5818dcfba487UL, 0x3fef7c97337b9b5fUL,
+	0x3fefa4afa2a490daUL, 0x3fefd0765b6e4540UL,
+};
+
+/* expf as glibc's (the CPU's libm, its FMA build) computes it: x / ln 2
+ * in 32ths, a table of 2^(i/32) and a cubic in double; bit for bit the
+ * same for every x <= 0, the only arguments attention gives it */
+float
+expf_libm(float x)
+{
+	const double inv = 0x1.71547652b82fep+0 * 32, shift = 0x1.8p+52;
+	const double c0 = 0x1.c6af84b912394p-5 / (32.0 * 32.0 * 32.0);
+	const double c1 = 0x1.ebfce50fac4f3p-3 / (32.0 * 32.0);
+	const double c2 = 0x1.62e42ff0c52d6p-1 / 32.0;
+	double xd = x, kd, r, s, y;
+	ulong ki;
+
+	if (isnan(x))
+		return x + x;
+	if (x < -0x1.9fe368p6f)         /* -inf too */
+		return 0.0f;
+	if (x > 0x1.62e42ep6f)
+		return INFINITY;
+	kd = fma(inv, xd, shift);
+	ki = as_ulong(kd);
+	kd -= shift;
+	r = fma(inv, xd, -kd);
+	s = as_double(exp2_tab[ki % 32] + (ki << 47));
+	y = fma(fma(c0, r, c1), r * r, fma(c2, r, 1.0));
+	return (float)(y * s);
+}
+#else
+float
+expf_libm(float x)
+{
+	return exp(x);
+}
+#endif
+
+/* ---- ggml's float dot products (lib/fdot.c) ---- */
+
+/* the 16 lanes of v added by halves */
+float
+hsum16(const float *v)
+{
+	float t[8];
+
+	for (int i = 0; i < 8; i++)
+		t[i] = v[i + 8] + v[i];
+	for (int i = 0; i < 4; i++)
+		t[i] = t[i + 4] + t[i];
+	return (t[0] + t[2]) + (t[1] + t[3]);
+}
+
+float
+hsum16_local(local const float *v)
+{
+	float t[16];
+
+	for (int i = 0; i < 16; i++)
+		t[i] = v[i];
+	return hsum16(t);
+}
+
+/* x . y as fdot_vec: 64 lanes of fused multiply-adds, folded, the tail
+ * past a multiple of 64 in double; f32tail: the tail in float fused
+ * multiply-adds instead (ggml_vec_dot_f32, dot_one in matmul.c) */
+float
+fdot_vec_h(global const half *x, local const float *y, int n)
+{
+	float t[16];
+	int np = n & ~63;
+	wide sum;
+
+	for (int l = 0; l < 16; l++) {
+		float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+
+		for (int i = 0; i < np; i += 64) {
+			a0 = fma(vload_half(i + l, x), y[i + l], a0);
+			a1 = fma(vload_half(i + 16 + l, x), y[i + 16 + l], a1);
+			a2 = fma(vload_half(i + 32 + l, x), y[i + 32 + l], a2);
+			a3 = fma(vload_half(i + 48 + l, x), y[i + 48 + l], a3);
+		}
+		t[l] = (a0 + a2) + (a1 + a3);
+	}
+	sum = hsum16(t);
+	for (int i = np; i < n; i++)
+		sum += (wide)(vload_half(i, x) * y[i]);
+	return (float)sum;
+}
+
+/* ---- matmul ----
+ *
+ * Blocks of 32 values with an fp16 scale d (and minimum m), in the
+ * file's layout (lib/blocks.h); value k < 16 of a nibble block is the low
+ * nibble of qs[k], value k + 16 the high one, bit k of qh its fifth bit:
+ *   Q4_0 (18 bytes) d qs[16]        x = d (q - 8)
+ *   Q4_1 (20)       d m qs[16]      x = d q + m
+ *   Q5_0 (22)       d qh[4] qs[16]  x = d (q - 16)
+ *   Q5_1 (24)       d m qh[4] qs[16] x = d q + m
+ *   Q8_0 (34)       d qs[32]        x = d q
+ * The activations come as the CPU quantizes them: 32 int8 a block (q)
+ * and per block its scale and d * sum(q), both through fp16 (ds). A row
+ * sums as the CPU's AVX2 and AVX-512 kernels do: eight float lanes, lane
+ * i taking the integer dot of values 4i..4i+3 times d_w * d_a in one
+ * fused multiply-add per block; then the lanes as hsum8; then the
+ * minimum's term, summed on the side. */
+
+int
+block_bytes(int type)
+{
+	switch (type) {
+	case T_Q4_0: return 18;
+	case T_Q4_1: return 20;
+	case T_Q5_0: return 22;
+	case T_Q5_1: return 24;
+	default: return 34;
+	}
+}
+
+float
+half_at(global const uchar *p)
+{
+	return vload_half(0, (global const half *)p);
+}
+
+/* the fifth bits of 16 values from bit `from` of the block's qh, as 16
+ * or 0 */
+char16
+fifth16(global const uchar *qh, int from)
+{
+	uint h = (uint)qh[0] | (uint)qh[1] << 8 | (uint)qh[2] << 16 |
+	    (uint)qh[3] << 24;
+	uint16 bits = (uint16)(h >> from) >> (uint16)(0, 1, 2, 3, 4, 5, 6, 7,
+	    8, 9, 10, 11, 12, 13, 14, 15);
+
+	return convert_char16((bits & (uint16)1) << (uint16)4);
+}
+
+/* the 32 values of a block, 0-15 in lo and 16-31 in hi */
+void
+block_values(global const uchar *b, int type, char16 *lo, char16 *hi)
+{
+	uchar16 q;
+
+	switch (type) {
+	case T_Q4_0:
+		q = vload16(0, b + 2);
+		*lo = as_char16(q & (uchar16)15) - (char16)8;
+		*hi = as_char16(q >> (uchar16)4) - (char16)8;
+		return;
+	case T_Q4_1:
+		q = vload16(0, b + 4);
+		*lo = as_char16(q & (uchar16)15);
+		*hi = as_char16(q >> (uchar16)4);
+		return;
+	case T_Q5_0:
+		q = vload16(0, b + 6);
+		*lo = as_char16(q & (uchar16)15) + fifth16(b + 2, 0) -
+		    (char16)16;
+		*hi = as_char16(q >> (uchar16)4) + fifth16(b + 2, 16) -
+		    (char16)16;
+		return;
+	case T_Q5_1:
+		q = vload16(0, b + 8);
+		*lo = as_char16(q & (uchar16)15) + fifth16(b + 4, 0);
+		*hi = as_char16(q >> (uchar16)4) + fifth16(b + 4, 16);
+		return;
+	default:
+		*lo = as_char16(vload16(0, b + 2));
+		*hi = as_char16(vload16(1, b + 2));
+	}
+}
+
+/* value k of a block (lane kernels) */
+int
+block_value(global const uchar *b, int type, int k)
+{
+	int nib, bit;
+
+	switch (type) {
+	case T_Q8_0:
+		return (char)b[2 + k];
+	case T_Q4_0:
+	case T_Q4_1:
+		nib = k < 16 ? b[type == T_Q4_0 ? 2 + k : 4 + k] & 15 :
+		    b[(type == T_Q4_0 ? 2 : 4) + k - 16] >> 4;
+		return type == T_Q4_0 ? nib - 8 : nib;
+	default: {
+		global const uchar *qh = b + (type == T_Q5_0 ? 2 : 4);
+		global const uchar *qs = qh + 4;
+
+		nib = k < 16 ? qs[k] & 15 : qs[k - 16] >> 4;
+		bit = qh[k / 8] >> (k % 8) & 1;
+		return type == T_Q5_0 ? nib + 16 * bit - 16 : nib + 16 * bit;
+	}
+	}
+}
+
+/* the eight lanes' integer dots of a block with its activations */
+int8
+block_idot(global const uchar *b, int type, global const char *a)
+{
+	char16 lo, hi;
+	int16 pl, ph;
+
+	block_values(b, type, &lo, &hi);
+	pl = convert_int16(lo) * convert_int16(vload16(0, a));
+	ph = convert_int16(hi) * convert_int16(vload16(1, a));
+	return (int8)(pl.s048c + pl.s159d + pl.s26ae + pl.s37bf,
+	    ph.s048c + ph.s159d + ph.s26ae + ph.s37bf);
+}
+
+float
+hsum8(float8 l)
+{
+	return ((l.s0 + l.s4) + (l.s2 + l.s6)) + ((l.s1 + l.s5) + (l.s3 + l.s7));
+}
+
+/* weight row . activation row t, as the CPU's kernels sum it; rp: a Q4_0
+ * matrix the CPU multiplies in the order of ggml's repacked kernels (one
+ * fused multiply-add a block) */
+float
+q8_row_dot(global const uchar *row, int type, int rp, global const char *a,
+	global const float *ds, int nb)
+{
+	int bb = block_bytes(type), min = type == T_Q4_1 || type == T_Q5_1;
+	float8 lane = 0.0f;
+	float off = 0.0f, acc = 0.0f;
+
+	for (int b = 0; b < nb; b++) {
+		global const uchar *blk = row + b * bb;
+		int8 s = block_idot(blk, type, a + 32 * b);
+		float d = half_at(blk) * ds[2 * b];
+
+		if (rp) {
+			int4 s4 = s.lo + s.hi;
+
+			acc = fma((float)(s4.x + s4.y + s4.z + s4.w), d, acc);
+			continue;
+		}
+		lane = fma((float8)d, convert_float8(s), lane);
+		if (min)
+			off += half_at(blk + 2) * ds[2 * b + 1];
+	}
+	return rp ? acc : hsum8(lane) + off;
+}
+
+/* y[t][r] = W[r] . a[t]: one work-item a (row, token), the CPU's order */
+void
+phase_matmul_q8(global const uchar *w, ulong row_bytes, int type, int rp,
+	global const char *a, global const float *ds, global float *y,
+	int cols, int rows, int r, int t)
+{
+	int nb = cols / 32;
+
+	y[(ulong)t * rows + r] = q8_row_dot(w + (ulong)r * row_bytes, type, rp,
+	    a + (ulong)t * cols, ds + 2 * (ulong)t * nb, nb);
+}
+
+/* The same with a work-item a lane of a row (GPUs): eight work-items a
+ * row, each its lane's chain over the blocks, then hsum8 of the eight
+ * (LSZ / 8 rows a work-group). Not for rp (one chain a row). */
+void
+phase_matmul_lanes(global const uchar *w, ulong row_bytes, int type,
+	global const char *a, global const float *ds, global float *y,
+	int cols, int rows, int gid, int t, local float *s)
+{
+	int lid = get_local_id(0), r = gid / 8, i = gid % 8, nb = cols / 32;
+	int bb = block_bytes(type), min = type == T_Q4_1 || type == T_Q5_1;
+	global const char *at = a + (ulong)t * cols;
+	global const float *dt = ds + 2 * (ulong)t * nb;
+	float acc = 0.0f, off = 0.0f;
+
+	if (r < rows) {
+		global const uchar *row = w + (ulong)r * row_bytes;
+
+		for (int b = 0; b < nb; b++) {
+			global const uchar *blk = row + b * bb;
+			int sum = 0;
+
+			for (int k = 4 * i; k < 4 * i + 4; k++)
+				sum += block_value(blk, type, k) * at[32 * b + k];
+			acc = fma(half_at(blk) * dt[2 * b], (float)sum, acc);
+			if (min && i == 0)
+				off += half_at(blk + 2) * dt[2 * b + 1];
+		}
+	}
+	s[lid] = acc;
+	barrier(CLK_LOCAL_MEM_FENCE);
+	if (r < rows && i == 0)
+		y[(ulong)t * rows + r] = hsum8(vload8(0, s + lid)) + off;
+}
+
+/* Float weights (F32, F16, and the types dequantized at load) against
+ * float activations, as matmul.c's float_rows: with tile (a batch of two
+ * or more, rows a multiple of 4, columns of 16) 16 lanes of fused
+ * multiply-adds and hsum16, else fdot_vec's order (f32tail: the F32
+ * kernel's float tail). */
+float
+wval(global const uchar *row, int type, int i)
+{
+	return type == T_F16 ? vload_half(i, (global const half *)row) :
+	    ((global const float *)row)[i];
+}
+
+float
+float_row_dot(global const uchar *row, int type, global const float *x,
+	int cols, int tile, int f32tail)
+{
+	float t[16];
+	int np = cols & ~63;
+	wide sum;
+	float fs;
+
+	if (tile) {
+		for (int l = 0; l < 16; l++) {
+			float acc = 0.0f;
+
+			for (int i = l; i < cols; i += 16)
+				acc = fma(wval(row, type, i), x[i], acc);
+			t[l] = acc;
+		}
+		return hsum16(t);
+	}
+	for (int l = 0; l < 16; l++) {
+		float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+
+		for (int i = 0; i < np; i += 64) {
+			a0 = fma(wval(row, type, i + l), x[i + l], a0);
+			a1 = fma(wval(row, type, i + 16 + l), x[i + 16 + l], a1);
+			a2 = fma(wval(row, type, i + 32 + l), x[i + 32 + l], a2);
+			a3 = fma(wval(row, type, i + 48 + l), x[i + 48 + l], a3);
+		}
+		t[l] = (a0 + a2) + (a1 + a3);
+	}
+	if (f32tail && np < cols) {
+		fs = hsum16(t);
+		for (int i = np; i < cols; i++)
+			fs = fma(wval(row, type, i), x[i], fs);
+		return fs;
+	}
+	sum = hsum16(t);
+	for (int i = np; i < cols; i++)
+		sum += (wide)(wval(row, type, i) * x[i]);
+	return (float)sum;
+}
+
+void
+phase_matmul_f(global const uchar *w, ulong row_bytes, int type,
+	global const float *x, global float *y, int cols, int rows, int tile,
+	int f32tail, int r, int t)
+{
+	y[(ulong)t * rows + r] = float_row_dot(w + (ulong)r * row_bytes, type,
+	    x + (ulong)t * cols, cols, tile, f32tail);
+}
+
+/* Float weights, one work-group a (row, token) (GPUs, LSZ 64): lane l
+ * the chain of values l, l + 64, ... (fdot_vec's 64 lanes) or with tile
+ * of l, l + 16, ... (tinyBLAS's 16); then the lanes added by halves from
+ * 2 top, which is how both fold theirs. Columns of 64 without tile (the
+ * host sends the rest to phase_matmul_f). */
+float
+wg_sum(float v, local float *s, int top)
 {
 	int lid = get_local_id(0);
 
 	s[lid] = v;
 	barrier(CLK_LOCAL_MEM_FENCE);
-	for (int k = LSZ / 2; k > 0; k >>= 1) {
+	for (int k = top; k > 0; k >>= 1) {
 		if (lid < k)
 			s[lid] += s[lid + k];
 		barrier(CLK_LOCAL_MEM_FENCE);
@@ -60,164 +500,42 @@ wg_sum(float v, local float *s)
 	return v;
 }
 
-float
-wg_max(float v, local float *s)
-{
-	int lid = get_local_id(0);
-
-	s[lid] = v;
-	barrier(CLK_LOCAL_MEM_FENCE);
-	for (int k = LSZ / 2; k > 0; k >>= 1) {
-		if (lid < k)
-			s[lid] = fmax(s[lid], s[lid + k]);
-		barrier(CLK_LOCAL_MEM_FENCE);
-	}
-	v = s[0];
-	barrier(CLK_LOCAL_MEM_FENCE);
-	return v;
-}
-
-/* ---- matmul: the dot of 8 values (a unit) of a weight row with x ----
- *
- * A row of the 32-value block types is cols / 8 units, four a block; unit
- * u is values 8 (u % 4) .. + 7 of block u / 4. Nibble types hold value j
- * of a block in the low nibble of qs[j], j + 16 in the high one. */
-
-float
-half_at(global const uchar *p)
-{
-	return vload_half(0, (global const half *)p);
-}
-
-float
-x8_sum(float8 x)
-{
-	return x.s0 + x.s1 + x.s2 + x.s3 + x.s4 + x.s5 + x.s6 + x.s7;
-}
-
-/* the 8 values of unit q (0..3) of a block's 16 nibble bytes */
-float8
-nibbles(global const uchar *qs, int q)
-{
-	uchar8 b = vload8(0, qs + 8 * (q & 1));
-
-	return convert_float8(q < 2 ? b & (uchar8)15 : b >> (uchar8)4);
-}
-
-/* the fifth bits of unit q's values, as 16 or 0 */
-float8
-fifth_bits(global const uchar *qh, int q)
-{
-	uint h = (uint)qh[0] | (uint)qh[1] << 8 | (uint)qh[2] << 16 |
-	    (uint)qh[3] << 24;
-	uint8 bits = (uint8)(h >> (8 * q)) >>
-	    (uint8)(0, 1, 2, 3, 4, 5, 6, 7);
-
-	return convert_float8((bits & (uint8)1) << (uint8)4);
-}
-
-/* xs: the block's sum as the CPU's Q8_1 activations keep it (d * sum(q),
- * through fp16), taken by the types with a minimum in unit 0 */
-float
-unit_dot(global const uchar *row, int type, int u, float8 x, float xs)
-{
-	int q = u & 3;
-	global const uchar *b;
-
-	switch (type) {
-	case T_F32:
-		return dot(vload8(u, (global const float *)row).lo, x.lo) +
-		    dot(vload8(u, (global const float *)row).hi, x.hi);
-	case T_F16: {
-		float8 w = vload_half8(u, (global const half *)row);
-
-		return dot(w.lo, x.lo) + dot(w.hi, x.hi);
-	}
-	case T_Q4_0: {
-		float8 w = nibbles((b = row + 18 * (u >> 2)) + 2, q) - 8.0f;
-
-		return half_at(b) * (dot(w.lo, x.lo) + dot(w.hi, x.hi));
-	}
-	case T_Q4_1: {
-		float8 w = nibbles((b = row + 20 * (u >> 2)) + 4, q);
-
-		return half_at(b) * (dot(w.lo, x.lo) + dot(w.hi, x.hi)) +
-		    (q ? 0.0f : half_at(b + 2) * xs);
-	}
-	case T_Q5_0: {
-		float8 w;
-
-		b = row + 22 * (u >> 2);
-		w = nibbles(b + 6, q) + fifth_bits(b + 2, q) - 16.0f;
-		return half_at(b) * (dot(w.lo, x.lo) + dot(w.hi, x.hi));
-	}
-	case T_Q5_1: {
-		float8 w;
-
-		b = row + 24 * (u >> 2);
-		w = nibbles(b + 8, q) + fifth_bits(b + 4, q);
-		return half_at(b) * (dot(w.lo, x.lo) + dot(w.hi, x.hi)) +
-		    (q ? 0.0f : half_at(b + 2) * xs);
-	}
-	case T_Q8_0: {
-		float8 w;
-
-		b = row + 34 * (u >> 2);
-		w = convert_float8(as_char8(vload8(0, b + 2 + 8 * q)));
-		return half_at(b) * (dot(w.lo, x.lo) + dot(w.hi, x.hi));
-	}
-	}
-	return 0.0f;
-}
-
-/* y[t][r] = W[r] . x[t]: one work-group a (row, token) */
 void
-phase_matmul(global const uchar *w, ulong row_bytes, int type,
-	global const float *x, global const float *xs, global float *y,
-	int cols, int rows, int r, int t, local float *s)
+phase_matmul_fgroup(global const uchar *w, ulong row_bytes, int type,
+	global const float *x, global float *y, int cols, int rows, int tile,
+	int r, int t, local float *s)
 {
 	global const uchar *row = w + (ulong)r * row_bytes;
 	global const float *xt = x + (ulong)t * cols;
-	global const float *st = xs + (ulong)t * (cols / 32);
+	int lanes = tile ? 16 : 64, lid = get_local_id(0);
 	float acc = 0.0f;
 
-	for (int u = get_local_id(0); u < cols / 8; u += LSZ)
-		acc += unit_dot(row, type, u, vload8(u, xt), st[u / 4]);
-	acc = wg_sum(acc, s);
+	for (int i = lid; lid < lanes && i < cols; i += lanes)
+		acc = fma(wval(row, type, i), xt[i], acc);
+	acc = wg_sum(acc, s, lanes / 2);
 	if (get_local_id(0) == 0)
 		y[(ulong)t * rows + r] = acc;
 }
 
-/* y[t][r] = W[r] . x[t]: one work-item a (row, token), no reduction (for
- * CPU devices, where a work-group's lanes are a loop) */
-void
-phase_matmul_row(global const uchar *w, ulong row_bytes, int type,
-	global const float *x, global const float *xs, global float *y,
-	int cols, int rows, int r, int t)
-{
-	global const uchar *row = w + (ulong)r * row_bytes;
-	global const float *xt = x + (ulong)t * cols;
-	global const float *st = xs + (ulong)t * (cols / 32);
-	float acc = 0.0f;
-
-	for (int u = 0; u < cols / 8; u++)
-		acc += unit_dot(row, type, u, vload8(u, xt), st[u / 4]);
-	y[(ulong)t * rows + r] = acc;
-}
-
 /* ---- norms ---- */
 
-/* d = x / rms(x) * w over n values, one work-group (d may be x) */
+/* d = x / rms(x) * w over n values, one work-group (d may be x): the sum
+ * of squares in double, in order, as fwd_cpu.c's rmsnorm */
 void
 phase_rmsnorm(global const float *x, global const float *w,
 	global float *d, int n, float eps, local float *s)
 {
-	float ss = 0.0f, scale;
+	float scale;
 
-	for (int i = get_local_id(0); i < n; i += LSZ)
-		ss += x[i] * x[i];
-	ss = wg_sum(ss, s);
-	scale = 1.0f / sqrt(ss / n + eps);
+	if (get_local_id(0) == 0) {
+		wide ss = 0.0f;
+
+		for (int i = 0; i < n; i++)
+			ss += (wide)(x[i] * x[i]);
+		s[0] = fdiv(1.0f, fsqrt((float)(ss / n) + eps));
+	}
+	barrier(CLK_LOCAL_MEM_FENCE);
+	scale = s[0];
 	for (int i = get_local_id(0); i < n; i += LSZ)
 		d[i] = x[i] * scale * w[i];
 }
@@ -236,7 +554,7 @@ phase_rope(global float *v, global const float *cs, int neox, int dims,
 	v[at + off] = fma(a, sn, b * c);
 }
 
-/* ---- attention ---- */
+/* ---- attention (lib/attn.c) ---- */
 
 /* K and V of row t into the cache at position pos (fp16, rounded to
  * nearest even as the CPU rounds them): one work-item a value */
@@ -248,87 +566,123 @@ phase_kv_store(global const float *k, global const float *v,
 	vstore_half_rte(v[(ulong)t * kvd + i], (ulong)pos * kvd + i, vc);
 }
 
-/* Head h of Q row t over cache positions lo..n_kv-1 of its KV head in
- * chunks of LSZ positions: lane j scores position p0 + j, then every lane
- * adds the chunk's weighted V into the head values it owns (lid, lid + LSZ,
- * ...).
- *
- * f16: as ggml's one-row CPU kernel (lib/attn.c, the CPU backend's choice
- * for batches of fewer than 64 rows): q rounded to fp16, the positions one
- * by one, the accumulator rounded to fp16 after each. Else an fp32 online
- * softmax a chunk at a time (the tiled kernel sums in floats too). */
+/* attn_row: Q (rounded to fp16, in qh) against positions lo..n_kv-1 one
+ * by one, the accumulator rounded to fp16 after each step. Lanes score
+ * LSZ positions at a time; then every lane runs the softmax (the same
+ * floats in each) for the head values it owns (lid, lid + LSZ, ...). */
 void
-phase_attn(global const float *q, global const half *kc,
+phase_attn_row(local const float *qh, global const half *kc,
 	global const half *vc, global float *out, int hd, int kvd, int kvh,
-	int lo, int n_kv, float scale, int f16, local float *s,
-	local float *pj)
+	int lo, int n_kv, float scale, local float *pj)
 {
 	int lid = get_local_id(0);
-	float acc[HD_MAX / LSZ], m = -INFINITY, l = 0.0f;
+	float acc[HD_MAX / LSZ], M = -INFINITY, S = 0.0f, inv;
 
 	for (int k = 0; k < HD_MAX / LSZ; k++)
 		acc[k] = 0.0f;
 	for (int p0 = lo; p0 < n_kv; p0 += LSZ) {
 		int p = p0 + lid;
-		float sc = -INFINITY, mc, alpha;
 
-		if (p < n_kv) {
-			global const half *kr = kc + (ulong)p * kvd + kvh * hd;
-
-			sc = 0.0f;
-			for (int d = 0; d < hd; d++)
-				sc += (f16 ? round16(q[d]) : q[d]) *
-				    vload_half(d, kr);
-			sc *= scale;
-		}
-		pj[lid] = sc;
+		if (p < n_kv)
+			pj[lid] = fdot_vec_h(kc + (ulong)p * kvd + kvh * hd, qh,
+			    hd) * scale;
 		barrier(CLK_LOCAL_MEM_FENCE);
-		if (f16) {
-			for (int j = 0; j < LSZ && p0 + j < n_kv; j++) {
-				global const half *vr = vc +
-				    (ulong)(p0 + j) * kvd + kvh * hd;
-				float sj = pj[j], ms = 1.0f, vs = 1.0f;
-
-				if (sj > m) {
-					ms = exp(m - sj);
-					m = sj;
-					for (int k = 0; k < HD_MAX / LSZ; k++)
-						acc[k] = round16(acc[k] * ms);
-				} else {
-					vs = exp(sj - m);
-				}
-				for (int k = 0; k < HD_MAX / LSZ; k++)
-					if (lid + k * LSZ < hd)
-						acc[k] = round16(fma(vload_half(
-						    lid + k * LSZ, vr), vs,
-						    acc[k]));
-				l = fma(l, ms, vs);
-			}
-			barrier(CLK_LOCAL_MEM_FENCE);
-			continue;
-		}
-		mc = fmax(m, wg_max(sc, s));
-		alpha = exp(m - mc);
-		l *= alpha;
-		for (int k = 0; k < HD_MAX / LSZ; k++)
-			acc[k] *= alpha;
 		for (int j = 0; j < LSZ && p0 + j < n_kv; j++) {
 			global const half *vr = vc + (ulong)(p0 + j) * kvd +
 			    kvh * hd;
-			float w = exp(pj[j] - mc);
+			float s = pj[j], ms = 1.0f, vs = 1.0f;
 
-			l += w;
+			if (s > M) {    /* a new maximum rescales the sum */
+				float old = M;
+
+				M = s;
+				ms = expf_libm(old - M);
+				for (int k = 0; k < HD_MAX / LSZ; k++)
+					acc[k] = round16(acc[k] * ms);
+			} else {
+				vs = expf_libm(s - M);
+			}
 			for (int k = 0; k < HD_MAX / LSZ; k++)
 				if (lid + k * LSZ < hd)
-					acc[k] += w * vload_half(lid + k * LSZ,
-					    vr);
+					acc[k] = round16(fma(vload_half(lid +
+					    k * LSZ, vr), vs, acc[k]));
+			S = fma(S, ms, vs);
 		}
-		m = mc;
 		barrier(CLK_LOCAL_MEM_FENCE);
 	}
+	inv = S == 0.0f ? 0.0f : fdiv(1.0f, S);
 	for (int k = 0; k < HD_MAX / LSZ; k++)
 		if (lid + k * LSZ < hd)
-			out[lid + k * LSZ] = l == 0.0f ? 0.0f : acc[k] / l;
+			out[lid + k * LSZ] = acc[k] * inv;
+}
+
+/* attn_row_tiled (batches of ATTN_TILE rows or more): Q in float against
+ * tiles of ATTN_TILE positions from 0, a fused chain a score; the tile's
+ * maximum, ggml's expf of each score, their sum by hsum16 a 16 in double,
+ * then the weighted V in float chains. pj holds ATTN_TILE values. */
+void
+phase_attn_tiled(local const float *q, global const half *kc,
+	global const half *vc, global float *out, int hd, int kvd, int kvh,
+	int n_kv, float scale, local float *pj)
+{
+	int lid = get_local_id(0);
+	float acc[HD_MAX / LSZ], M = -INFINITY, S = 0.0f, inv;
+
+	for (int k = 0; k < HD_MAX / LSZ; k++)
+		acc[k] = 0.0f;
+	for (int t0 = 0; t0 < n_kv; t0 += ATTN_TILE) {
+		int nk = min(n_kv - t0, ATTN_TILE);
+		float mx = -INFINITY, mnew;
+		wide sum = 0.0f;
+
+		for (int j = lid; j < ATTN_TILE; j += LSZ) {
+			global const half *kr = kc + (ulong)(t0 + j) * kvd +
+			    kvh * hd;
+			float sc = 0.0f;
+
+			if (j < nk) {
+				for (int d = 0; d < hd; d++)
+					sc = fma(q[d], vload_half(d, kr), sc);
+				sc *= scale;
+			} else
+				sc = -INFINITY;
+			pj[j] = sc;
+		}
+		barrier(CLK_LOCAL_MEM_FENCE);
+		for (int j = 0; j < ATTN_TILE; j++)
+			mx = mx > pj[j] ? mx : pj[j];
+		mnew = fmax(M, mx);
+		if (mnew > M) {
+			float ms = expf_libm(M - mnew);
+
+			for (int k = 0; k < HD_MAX / LSZ; k++)
+				acc[k] *= ms;
+			S *= ms;
+		}
+		M = mnew;
+		barrier(CLK_LOCAL_MEM_FENCE);
+		for (int j = lid; j < ATTN_TILE; j += LSZ)
+			pj[j] = expf_ggml(pj[j] - M);
+		barrier(CLK_LOCAL_MEM_FENCE);
+		for (int g = 0; g < ATTN_TILE; g += 16)
+			sum += (wide)hsum16_local(pj + g);
+		S = (float)((wide)S + sum);
+		for (int j = 0; j < nk; j++) {
+			global const half *vr = vc + (ulong)(t0 + j) * kvd +
+			    kvh * hd;
+			float w = pj[j];
+
+			for (int k = 0; k < HD_MAX / LSZ; k++)
+				if (lid + k * LSZ < hd)
+					acc[k] = fma(w, vload_half(lid + k * LSZ,
+					    vr), acc[k]);
+		}
+		barrier(CLK_LOCAL_MEM_FENCE);
+	}
+	inv = S == 0.0f ? 0.0f : fdiv(1.0f, S);
+	for (int k = 0; k < HD_MAX / LSZ; k++)
+		if (lid + k * LSZ < hd)
+			out[lid + k * LSZ] = acc[k] * inv;
 }
 
 /* ---- element-wise ---- */
@@ -336,23 +690,21 @@ phase_attn(global const float *q, global const half *kc,
 float
 silu(float x)
 {
-	return x / (1.0f + exp(-x));
+	return fdiv(x, 1.0f + expf_ggml(-x));
 }
 
-/* ggml's table GELU: the tanh form at x rounded to fp16, the result
- * rounded to fp16, saturated past +-10 */
+/* ggml's table GELU (fwd_cpu.c): tab holds it at every fp16 value */
 float
-gelu(float x)
+gelu(float x, global const ushort *tab)
 {
-	const float a = 0.044715f, s = 0.79788456080286535587989211986876f;
+	ushort h;
 
 	if (x <= -10.0f)
 		return 0.0f;
 	if (x >= 10.0f)
 		return x;
-	x = round16(x);
-	return round16(0.5f * x * (1.0f + tanh(s * x * fma(a * x, x,
-	    1.0f))));
+	vstore_half_rte(x, 0, (private half *)&h);
+	return vload_half(h, (global const half *)tab);
 }
 
 /* ---- activations as the CPU's matmuls take them ----
@@ -360,34 +712,49 @@ gelu(float x)
  * The CPU (lib/matmul.c) quantizes a matmul's input once: to blocks of 32
  * int8 with an fp16 scale for the 32-value quant types, to blocks of 256
  * with a float scale for the K-quants, or rounds it to F16 or BF16 for
- * weights of those types. The device computes with the same values,
- * dequantized back to floats, so that its logits follow the CPU's. */
+ * weights of those types. Q8 blocks stay integers (the matmul takes
+ * them so); the others are dequantized back to floats. */
 
 #define FORM_Q8   0
 #define FORM_Q8K  1
 #define FORM_F16  3
 #define FORM_BF16 4
 
-/* block b (of 32) of x into y as ggml's quantize_row_q8_1 has it, its
- * sum d * sum(q) into ys[b] */
+/* a scaled value to int8 as x86 rounds it (matmul.c q8): to nearest
+ * even, NaN and out of int32 range to -128, then saturated */
+char
+q8(float f)
+{
+	if (!(f > -2147483648.0f && f < 2147483648.0f))
+		return -128;
+	return (char)clamp(rint(f), -128.0f, 127.0f);
+}
+
+/* block b (of 32) of x into q as quantize_act has it; its scale and
+ * d * sum(q), both through fp16, into ds[2b], ds[2b + 1] */
 void
-phase_act_q8(global const float *x, global float *y, global float *ys,
+phase_act_q8(global const float *x, global char *q, global float *ds,
 	ulong b)
 {
 	global const float *v = x + 32 * b;
-	float amax = 0.0f, d, id, sum = 0.0f;
+	float amax = 0.0f, d, id;
+	int sum = 0;
 
-	for (int i = 0; i < 32; i++)
-		amax = fmax(amax, fabs(v[i]));
-	d = amax / 127.0f;
-	id = amax != 0.0f ? 127.0f / amax : 0.0f;
 	for (int i = 0; i < 32; i++) {
-		float q = clamp(rint(v[i] * id), -128.0f, 127.0f);
+		float m = fabs(v[i]);
 
-		sum += q;
-		y[32 * b + i] = round16(d) * q;
+		amax = m > amax ? m : amax;
 	}
-	ys[b] = round16(d * sum);
+	d = fdiv(amax, 127.0f);
+	id = amax != 0.0f ? fdiv(127.0f, amax) : 0.0f;
+	for (int i = 0; i < 32; i++) {
+		char c = q8(v[i] * id);
+
+		q[32 * b + i] = c;
+		sum += c;
+	}
+	ds[2 * b] = round16(d);
+	ds[2 * b + 1] = round16(d * (float)sum);
 }
 
 /* block b (of 256) as quantize_row_q8_K */
@@ -402,10 +769,10 @@ phase_act_q8k(global const float *x, global float *y, ulong b)
 			amax = fabs(v[i]);
 			max = v[i];
 		}
-	is = amax != 0.0f ? -127.0f / max : 0.0f;
+	is = amax != 0.0f ? fdiv(-127.0f, max) : 0.0f;
 	for (int i = 0; i < 256; i++)
-		y[256 * b + i] = amax != 0.0f ?
-		    clamp(rint(is * v[i]), -128.0f, 127.0f) * (1.0f / is) : 0.0f;
+		y[256 * b + i] = amax != 0.0f ? clamp(rint(is * v[i]), -128.0f,
+		    127.0f) * fdiv(1.0f, is) : 0.0f;
 }
 
 float
@@ -420,14 +787,15 @@ round_bf16(float v)
 
 /* ---- the phased mode: one kernel a step ---- */
 
-/* unit i of x into y: a block for FORM_Q8 and FORM_Q8K, a value else */
+/* unit i of x into y: a block for FORM_Q8 (int8 into y, scales into ys)
+ * and FORM_Q8K, a value else */
 kernel void
 k_act(global const float *x, global float *y, global float *ys, int form)
 {
 	ulong i = get_global_id(0);
 
 	if (form == FORM_Q8)
-		phase_act_q8(x, y, ys, i);
+		phase_act_q8(x, (global char *)y, ys, i);
 	else if (form == FORM_Q8K)
 		phase_act_q8k(x, y, i);
 	else if (form == FORM_F16)
@@ -436,24 +804,47 @@ k_act(global const float *x, global float *y, global float *ys, int form)
 		y[i] = round_bf16(x[i]);
 }
 
+/* (row, token) */
 kernel void
-k_matmul(global const uchar *w, ulong row_bytes, int type,
+k_matmul_q8(global const uchar *w, ulong row_bytes, int type, int rp,
+	global const float *x, global const float *xs, global float *y,
+	int cols, int rows)
+{
+	phase_matmul_q8(w, row_bytes, type, rp, (global const char *)x, xs, y,
+	    cols, rows, get_global_id(0), get_global_id(1));
+}
+
+/* (row * 8 + lane, token), groups of LSZ */
+kernel void
+k_matmul_lanes(global const uchar *w, ulong row_bytes, int type,
 	global const float *x, global const float *xs, global float *y,
 	int cols, int rows)
 {
 	local float s[LSZ];
 
-	phase_matmul(w, row_bytes, type, x, xs, y, cols, rows,
-	    get_group_id(0), get_global_id(1), s);
+	phase_matmul_lanes(w, row_bytes, type, (global const char *)x, xs, y,
+	    cols, rows, get_global_id(0), get_global_id(1), s);
 }
 
+/* (row, token) */
 kernel void
-k_matmul_row(global const uchar *w, ulong row_bytes, int type,
-	global const float *x, global const float *xs, global float *y,
-	int cols, int rows)
+k_matmul_f(global const uchar *w, ulong row_bytes, int type,
+	global const float *x, global float *y, int cols, int rows, int tile,
+	int f32tail)
 {
-	phase_matmul_row(w, row_bytes, type, x, xs, y, cols, rows,
+	phase_matmul_f(w, row_bytes, type, x, y, cols, rows, tile, f32tail,
 	    get_global_id(0), get_global_id(1));
+}
+
+/* (row * LSZ, token), groups of LSZ (64) */
+kernel void
+k_matmul_fgroup(global const uchar *w, ulong row_bytes, int type,
+	global const float *x, global float *y, int cols, int rows, int tile)
+{
+	local float s[LSZ];
+
+	phase_matmul_fgroup(w, row_bytes, type, x, y, cols, rows, tile,
+	    get_group_id(0), get_global_id(1), s);
 }
 
 /* rows of ws values of x normed into rows of wd of d (one group a row) */
@@ -461,7 +852,7 @@ kernel void
 k_norm(global const float *x, int ws, global const float *w,
 	global float *d, int wd, float eps)
 {
-	local float s[LSZ];
+	local float s[1];
 	ulong t = get_global_id(1);
 
 	phase_rmsnorm(x + t * ws, w, d + t * wd, ws, eps, s);
@@ -472,7 +863,7 @@ kernel void
 k_head_norm(global float *d, int wd, int hd, global const float *w,
 	float eps)
 {
-	local float s[LSZ];
+	local float s[1];
 	global float *v = d + get_global_id(1) * wd + get_group_id(0) * hd;
 
 	phase_rmsnorm(v, w, v, hd, eps, s);
@@ -512,20 +903,30 @@ k_kv_store(global const float *k, global const float *v, global half *kc,
 	phase_kv_store(k, v, kc, vc, kvd, pos0 + t, t, get_global_id(0));
 }
 
-/* (head, row) groups; row t sits at position pos0 + t */
+/* (head, row) groups; row t sits at position pos0 + t. tiled: the batch
+ * has ATTN_TILE rows or more, so the CPU tiles the rows that attend to
+ * all positions (a sliding window's go one by one) */
 kernel void
 k_attn(global const float *q, global const half *kc, global const half *vc,
 	global float *out, int n_head, int hd, int kvd, int group, int pos0,
-	int n_swa, float scale, int f16)
+	int n_swa, float scale, int tiled)
 {
-	local float s[LSZ], pj[LSZ];
+	local float qh[HD_MAX], pj[ATTN_TILE > LSZ ? ATTN_TILE : LSZ];
 	int h = get_group_id(0), t = get_global_id(1);
-	int n_kv = pos0 + t + 1;
+	int n_kv = pos0 + t + 1, lid = get_local_id(0);
 	int lo = n_swa && n_kv > n_swa ? n_kv - n_swa : 0;
 	ulong off = ((ulong)t * n_head + h) * hd;
 
-	phase_attn(q + off, kc, vc, out + off, hd, kvd, h / group, lo, n_kv,
-	    scale, f16 || lo, s, pj);
+	tiled = tiled && !lo;
+	for (int d = lid; d < hd; d += LSZ)
+		qh[d] = tiled ? q[off + d] : round16(q[off + d]);
+	barrier(CLK_LOCAL_MEM_FENCE);
+	if (tiled)
+		phase_attn_tiled(qh, kc, vc, out + off, hd, kvd, h / group,
+		    n_kv, scale, pj);
+	else
+		phase_attn_row(qh, kc, vc, out + off, hd, kvd, h / group, lo,
+		    n_kv, scale, pj);
 }
 
 kernel void
@@ -537,11 +938,12 @@ k_add(global float *d, global const float *x)
 }
 
 kernel void
-k_glu(global float *d, global const float *x, int act)
+k_glu(global float *d, global const float *x, int act,
+	global const ushort *gelu_tab)
 {
 	int i = get_global_id(0);
 
-	d[i] = (act == ACT_GELU ? gelu(d[i]) : silu(d[i])) * x[i];
+	d[i] = (act == ACT_GELU ? gelu(d[i], gelu_tab) : silu(d[i])) * x[i];
 }
 
 kernel void
@@ -549,5 +951,5 @@ k_softcap(global float *d, float f)
 {
 	int i = get_global_id(0);
 
-	d[i] = tanh(d[i] * (1.0f / f)) * f;
+	d[i] = tanh(d[i] * fdiv(1.0f, f)) * f;
 }

@@ -57,7 +57,9 @@ fill(struct cl_dev *o, cl_platform_id p, cl_device_id d, int pi, int di)
 	cl_device_type type = 0;
 	cl_ulong mem = 0, alloc = 0;
 	cl_uint units = 0;
-	size_t wg = 0;
+	cl_device_fp_config fp = 0;
+	size_t wg = 0, n = 0;
+	char *ext;
 
 	memset(o, 0, sizeof *o);
 	o->plat = p;
@@ -84,6 +86,15 @@ fill(struct cl_dev *o, cl_platform_id p, cl_device_id d, int pi, int di)
 	o->max_alloc = alloc;
 	o->units = (int)units;
 	o->max_wg = wg;
+	clGetDeviceInfo(d, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
+	o->crdiv = (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
+	if (clGetDeviceInfo(d, CL_DEVICE_EXTENSIONS, 0, NULL, &n) ==
+	    CL_SUCCESS && n && (ext = calloc(1, n + 1))) {
+		if (clGetDeviceInfo(d, CL_DEVICE_EXTENSIONS, n, ext, NULL) ==
+		    CL_SUCCESS)
+			o->fp64 = strstr(ext, "cl_khr_fp64") != NULL;
+		free(ext);
+	}
 }
 
 int

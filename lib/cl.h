@@ -29,6 +29,8 @@ struct cl_dev {
 	uint64_t max_alloc;     /* CL_DEVICE_MAX_MEM_ALLOC_SIZE, bytes */
 	int units;              /* CL_DEVICE_MAX_COMPUTE_UNITS */
 	size_t max_wg;          /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+	int fp64;               /* has cl_khr_fp64 */
+	int crdiv;              /* CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT */
 };
 
 /* Every device of every platform, in a malloc'd array of *n (> 0).

@@ -2,16 +2,19 @@
  * tokens with the kernels of cl/fwd.cl, one kernel a step (phased mode).
  *
  * The host keeps what is cheap and exact there: the embedding rows
- * (mat_row_f32) and the RoPE angles (as the CPU computes them), uploaded
- * each batch. Everything else runs on the device in fp32, the KV cache in
- * fp16. Results agree with the CPU's to rounding, not bit for bit: the CPU
- * quantizes activations to 8 bits per matmul, the device does not. */
+ * (mat_row_f32), the RoPE angles and GELU's table (as the CPU computes
+ * them), uploaded once or each batch. Everything else runs on the device,
+ * the KV cache in fp16, with the CPU backend's floats (cl/fwd.cl says
+ * how): the logits are the CPU's bit for bit for the 32-value quant types
+ * on a device with fp64 (without it, -v says so, the double sums are
+ * float sums); K-quants, dequantized at load, only come close. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "attn.h"
 #include "cl.h"
 #include "fwd_cl.h"
 #include "matmul.h"
@@ -20,14 +23,15 @@
 extern const char cl_src_fwd[];        /* cl/fwd.cl, embedded at build */
 
 enum kern {
-	K_MATMUL, K_NORM, K_HEAD_NORM, K_BIAS, K_ROPE, K_SCALE, K_KV_STORE,
-	K_ATTN, K_ADD, K_GLU, K_SOFTCAP, K_MATMUL_ROW, K_ACT, N_KERN
+	K_MATMUL_Q8, K_MATMUL_LANES, K_MATMUL_F, K_MATMUL_FGROUP, K_NORM,
+	K_HEAD_NORM, K_BIAS, K_ROPE, K_SCALE, K_KV_STORE, K_ATTN, K_ADD, K_GLU,
+	K_SOFTCAP, K_ACT, N_KERN
 };
 
 static const char *const kern_name[N_KERN] = {
-	"k_matmul", "k_norm", "k_head_norm", "k_bias", "k_rope", "k_scale",
-	"k_kv_store", "k_attn", "k_add", "k_glu", "k_softcap", "k_matmul_row",
-	"k_act",
+	"k_matmul_q8", "k_matmul_lanes", "k_matmul_f", "k_matmul_fgroup",
+	"k_norm", "k_head_norm", "k_bias", "k_rope", "k_scale", "k_kv_store",
+	"k_attn", "k_add", "k_glu", "k_softcap", "k_act",
 };
 
 /* A weight matrix on the device, in a type the matmul kernel reads. */
@@ -36,6 +40,9 @@ struct dmat {
 	int type;               /* F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 */
 	cl_ulong row_bytes;
 	int rows, cols;
+	int q8;                 /* takes 8-bit activations (ACT_Q8) */
+	int rp;                 /* Q4_0 in ggml's repacked order (matmul.h) */
+	int f32;                /* F32 in the file: ggml_vec_dot_f32's tail */
 };
 
 /* A step's device objects, parallel to the plan's steps. */
@@ -47,7 +54,7 @@ struct dstep {
 struct fwd_cl {
 	const struct plan *p;
 	struct cl_dev dev;
-	char desc[300];         /* fwd_cl_device() */
+	char desc[400];         /* fwd_cl_device() */
 	cl_context ctx;
 	cl_command_queue q;
 	cl_program prog;
@@ -61,9 +68,11 @@ struct fwd_cl {
 	cl_mem buf[N_BUF];      /* (cap, width[b]) floats */
 	cl_mem scratch;         /* (cap, dim) floats, for OP_OUT_ROWS */
 	cl_mem act[N_BUF];      /* (cap, width[b]): buf[b] as matmuls take it */
-	cl_mem act_sum[N_BUF];  /* (cap, width[b] / 32): Q8 block sums */
+	cl_mem act_sum[N_BUF];  /* (cap, width[b] / 32, 2): Q8 blocks' scale
+	                         * and d * sum(q) */
 	int act_form[N_BUF];    /* the form act[b] holds (matmul.h), -1: none */
 	cl_mem cs[PLAN_MAX_ROPE]; /* (cap, dims) cos, sin pairs a rope */
+	cl_mem gelu;            /* (65536) ushort: fp16 GELU at every fp16 */
 	struct dstep **lsteps;  /* (n_layer) of (n_steps) */
 	struct dstep *osteps;   /* (n_out) */
 	float *hx;              /* (cap, dim) the batch's embeddings */
@@ -72,8 +81,8 @@ struct fwd_cl {
 	float *logits;          /* (cap, n_vocab) */
 	long launches;          /* kernels of the last eval */
 	int failed;             /* a device error left the state unknown */
-	int grouped;            /* a work-group a matmul row (GPUs), else a
-	                         * work-item (CPU devices) */
+	int grouped;            /* eight work-items a matmul row (GPUs),
+	                         * else one (CPU devices) */
 };
 
 /* ---- errors ---- */
@@ -149,6 +158,9 @@ upload_mat(struct fwd_cl *f, const struct mat *w, struct dmat *d,
 
 	d->rows = (int)w->rows;
 	d->cols = (int)w->cols;
+	d->q8 = mat_act_form(w) == ACT_Q8;
+	d->rp = w->type == GGML_Q4_0 && w->repacked;
+	d->f32 = w->type == GGML_F32;
 	if (w->cols % 32)
 		return cerr_set(e, "%s: a matrix of %lld columns (the kernels "
 		    "take multiples of 32)", f->dev.name, (long long)w->cols);
@@ -234,22 +246,60 @@ static int
 build(struct fwd_cl *f, struct cerr *e)
 {
 	const struct plan *p = f->p;
-	char opts[128];
+	char opts[160];
 	int hd_max;
 	cl_int err;
 
 	f->lsz = 64;
 	while (f->lsz > f->dev.max_wg)
 		f->lsz /= 2;
+	if (f->lsz < 8)
+		return cerr_set(e, "%s: work-groups of %zu (the kernels need 8)",
+		    f->dev.name, f->dev.max_wg);
 	hd_max = (p->head_dim + (int)f->lsz - 1) / (int)f->lsz * (int)f->lsz;
-	snprintf(opts, sizeof opts, "-cl-std=CL1.2 -DLSZ=%zu -DHD_MAX=%d",
-	    f->lsz, hd_max);
+	/* FP64: the CPU's double sums and exact divisions; else at least
+	 * divisions and square roots rounded as the CPU rounds them */
+	snprintf(opts, sizeof opts, "-cl-std=CL1.2 -DLSZ=%zu -DHD_MAX=%d%s%s",
+	    f->lsz, hd_max, f->dev.fp64 ? " -DFP64" : "", f->dev.crdiv ?
+	    " -cl-fp32-correctly-rounded-divide-sqrt" : "");
 	if (!(f->prog = cl_build(f->ctx, &f->dev, cl_src_fwd, opts, e)))
 		return -1;
 	for (int i = 0; i < N_KERN; i++)
 		if (!(f->k[i] = clCreateKernel(f->prog, kern_name[i], &err)))
 			return cl_err(f, err, kern_name[i], e);
 	return 0;
+}
+
+/* ggml's GELU table (GGML_GELU_FP16) as fwd_cpu.c makes it: the tanh
+ * approximation at every fp16 value, rounded to fp16; onto the device if
+ * a step takes it, else a stand-in the kernel never reads. */
+static int
+upload_gelu(struct fwd_cl *f, struct cerr *e)
+{
+	const struct plan *p = f->p;
+	const float a = 0.044715f, s = 0.79788456080286535587989211986876f;
+	uint16_t *tab;
+	int need = 0;
+
+	for (int l = 0; l < p->n_layer; l++)
+		for (int i = 0; i < p->layers[l].n_steps; i++)
+			need |= p->layers[l].steps[i].op == OP_GLU &&
+			    p->layers[l].steps[i].act == ACT_GELU;
+	if (!need) {
+		f->gelu = dev_buf(f, 4, NULL, "GELU table", e);
+		return f->gelu ? 0 : -1;
+	}
+	if (!(tab = malloc((1 << 16) * sizeof *tab)))
+		return cerr_set(e, "out of memory");
+	for (int i = 0; i < 1 << 16; i++) {
+		float x = fp16_to_f32((uint16_t)i);
+
+		tab[i] = f32_to_fp16(0.5f * x * (1.0f + tanhf(s * x *
+		    fmaf(a * x, x, 1.0f))));
+	}
+	f->gelu = dev_buf(f, (1 << 16) * sizeof *tab, tab, "GELU table", e);
+	free(tab);
+	return f->gelu ? 0 : -1;
 }
 
 struct fwd_cl *
@@ -269,8 +319,9 @@ fwd_cl_open(const struct plan *p, const struct fwd_cl_opts *o,
 	if (cl_pick(o->device, &f->dev, e) < 0 || fits(f, e) < 0)
 		goto fail;
 	f->grouped = f->dev.gpu || o->grouped;
-	snprintf(f->desc, sizeof f->desc, "%s (%s: %s)", f->dev.name,
-	    f->dev.plat_name, f->dev.dev_name);
+	snprintf(f->desc, sizeof f->desc, "%s (%s: %s%s)", f->dev.name,
+	    f->dev.plat_name, f->dev.dev_name, f->dev.fp64 ? "" :
+	    "; no fp64: sums in float, close to the CPU's, not equal");
 	if (!(f->ctx = clCreateContext(NULL, 1, &f->dev.id, NULL, NULL, &err))) {
 		cl_err(f, err, "context", e);
 		goto fail;
@@ -279,7 +330,7 @@ fwd_cl_open(const struct plan *p, const struct fwd_cl_opts *o,
 		cl_err(f, err, "queue", e);
 		goto fail;
 	}
-	if (build(f, e) < 0)
+	if (build(f, e) < 0 || upload_gelu(f, e) < 0)
 		goto fail;
 	if (!(f->kc = calloc((size_t)p->n_layer, sizeof *f->kc)) ||
 	    !(f->vc = calloc((size_t)p->n_layer, sizeof *f->vc)) ||
@@ -357,6 +408,7 @@ fwd_cl_close(struct fwd_cl *f)
 	for (int r = 0; r < PLAN_MAX_ROPE; r++)
 		rel(&f->cs[r]);
 	rel(&f->scratch);
+	rel(&f->gelu);
 	for (int i = 0; i < N_KERN; i++)
 		if (f->k[i])
 			clReleaseKernel(f->k[i]);
@@ -429,7 +481,7 @@ reserve(struct fwd_cl *f, int n, struct cerr *e)
 		rel(&f->act_sum[i]);
 		if (!(f->buf[i] = dev_buf(f, bytes, NULL, "activations", e)) ||
 		    !(f->act[i] = dev_buf(f, bytes, NULL, "activations", e)) ||
-		    !(f->act_sum[i] = dev_buf(f, bytes / 32 + 4, NULL,
+		    !(f->act_sum[i] = dev_buf(f, bytes / 16 + 8, NULL,
 		    "activations", e)))
 			return -1;
 	}
@@ -562,6 +614,41 @@ act_of(struct fwd_cl *f, const struct step *s, cl_mem *src, struct cerr *e)
 	return 0;
 }
 
+/* y = W x for the live rows, x in w's form (act_of; xs its Q8 scales),
+ * in the CPU's order: a work-item a row, or on GPUs eight, a lane each
+ * (rp rows are one chain: a work-item); float weights on GPUs a
+ * work-group of 64 a row where that keeps the order (fwd.cl). */
+static int
+dmatmul(struct fwd_cl *f, const struct dmat *w, cl_mem x, cl_mem xs,
+	cl_mem y, struct cerr *e)
+{
+	size_t n = (size_t)f->rows, rows = (size_t)w->rows, lsz = f->lsz;
+	int tile = n >= 2 && w->rows % 4 == 0 && w->cols % 16 == 0, k;
+
+	if (w->q8 && f->grouped && !w->rp) {
+		k = K_MATMUL_LANES;
+		return launch(f, k, args(f->k[k], 8, A(w->buf), A(w->row_bytes),
+		    A(w->type), A(x), A(xs), A(y), A(w->cols), A(w->rows)), 2,
+		    (rows * 8 + lsz - 1) / lsz * lsz, n, 1, 1, e);
+	}
+	if (w->q8) {
+		k = K_MATMUL_Q8;
+		return launch(f, k, args(f->k[k], 9, A(w->buf), A(w->row_bytes),
+		    A(w->type), A(w->rp), A(x), A(xs), A(y), A(w->cols),
+		    A(w->rows)), 2, rows, n, 1, 0, e);
+	}
+	if (f->grouped && lsz == 64 && (tile || w->cols % 64 == 0)) {
+		k = K_MATMUL_FGROUP;
+		return launch(f, k, args(f->k[k], 8, A(w->buf), A(w->row_bytes),
+		    A(w->type), A(x), A(y), A(w->cols), A(w->rows), A(tile)), 2,
+		    rows * lsz, n, 1, 1, e);
+	}
+	k = K_MATMUL_F;
+	return launch(f, k, args(f->k[k], 9, A(w->buf), A(w->row_bytes),
+	    A(w->type), A(x), A(y), A(w->cols), A(w->rows), A(tile),
+	    A(w->f32)), 2, rows, n, 1, 0, e);
+}
+
 /* One step of layer l (-1: the output) over the live rows. keep: rows
  * whose output is wanted, for OP_OUT_ROWS in the last layer. */
 static int
@@ -585,18 +672,10 @@ step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
 		return launch(f, K_HEAD_NORM, args(k[K_HEAD_NORM], 5, A(dst),
 		    A(w), A(hd), A(d->vec), A(p->eps)), 2,
 		    (size_t)(w / hd) * lsz, (size_t)n, 1, 1, e);
-	case OP_MATMUL: {
-		/* a work-group a row on GPUs, a work-item a row elsewhere */
-		int km = f->grouped ? K_MATMUL : K_MATMUL_ROW;
-		cl_mem xs = f->act_sum[s->src];
-
+	case OP_MATMUL:
 		if (act_of(f, s, &src, e) < 0)
 			return -1;
-		return launch(f, km, args(k[km], 8, A(d->w.buf),
-		    A(d->w.row_bytes), A(d->w.type), A(src), A(xs), A(dst),
-		    A(d->w.cols), A(d->w.rows)), 2, (size_t)d->w.rows *
-		    (f->grouped ? lsz : 1), (size_t)n, 1, f->grouped, e);
-	}
+		return dmatmul(f, &d->w, src, f->act_sum[s->src], dst, e);
 	case OP_BIAS:
 		return launch(f, K_BIAS, args(k[K_BIAS], 3, A(dst), A(w),
 		    A(d->vec)), 2, (size_t)w, (size_t)n, 1, 0, e);
@@ -612,7 +691,7 @@ step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
 		    1, all, 1, 1, 0, e);
 	case OP_ATTN: {
 		int group = p->n_head / p->n_head_kv;
-		int f16 = n < 64;       /* the CPU's kernel choice (attn.h) */
+		int tiled = n >= ATTN_TILE;     /* the CPU's choice (attn.h) */
 
 		if (launch(f, K_KV_STORE, args(k[K_KV_STORE], 6, A(f->buf[B_K]),
 		    A(f->buf[B_V]), A(f->kc[l]), A(f->vc[l]), A(kvd), A(pos0)),
@@ -621,7 +700,8 @@ step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
 		return launch(f, K_ATTN, args(k[K_ATTN], 12, A(src),
 		    A(f->kc[l]), A(f->vc[l]), A(dst), A(p->n_head), A(hd),
 		    A(kvd), A(group), A(pos0), A(pl->n_swa),
-		    A(pl->attn_scale), A(f16)), 2, (size_t)p->n_head * lsz, (size_t)n,
+		    A(pl->attn_scale), A(tiled)), 2, (size_t)p->n_head * lsz,
+		    (size_t)n,
 		    1, 1, e);
 	}
 	case OP_OUT_ROWS:
@@ -636,8 +716,8 @@ step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
 		return launch(f, K_ADD, args(k[K_ADD], 2, A(dst), A(src)), 1,
 		    all, 1, 1, 0, e);
 	case OP_GLU:
-		return launch(f, K_GLU, args(k[K_GLU], 3, A(dst), A(src),
-		    A(s->act)), 1, all, 1, 1, 0, e);
+		return launch(f, K_GLU, args(k[K_GLU], 4, A(dst), A(src),
+		    A(s->act), A(f->gelu)), 1, all, 1, 1, 0, e);
 	case OP_SOFTCAP:
 		return launch(f, K_SOFTCAP, args(k[K_SOFTCAP], 2, A(dst),
 		    A(s->f)), 1, all, 1, 1, 0, e);

@@ -7,7 +7,9 @@
  * (F16 would round a K-quant's values).
  * The KV cache (fp16, as the CPU's) and the activations stay on the device;
  * only the logits asked for come back. Phased mode: one kernel a step, in
- * one in-order queue, no wait between steps. */
+ * one in-order queue, no wait between steps. The logits are the CPU
+ * backend's bit for bit (cl/README.md), but for K-quants and on a device
+ * without fp64 (fwd_cl_device says so), where they come close. */
 #ifndef CHORD_FWD_CL_H
 #define CHORD_FWD_CL_H
 
@@ -37,7 +39,8 @@ int fwd_cl_n_ctx(const struct fwd_cl *f);
 
 /* Kernels the last fwd_cl_eval launched. */
 long fwd_cl_launches(const struct fwd_cl *f);
-/* "cl:P.D (platform: device)", for -v. */
+/* "cl:P.D (platform: device)", for -v; "; no fp64: ..." inside the
+ * parentheses where the results are only close to the CPU's. */
 const char *fwd_cl_device(const struct fwd_cl *f);
 
 #endif
