@@ -3,7 +3,8 @@
  * (default 1 2 4 8 16 64 512), through the kernels the CPU backend picks
  * (the packed copy where the build makes one). Activations are random.
  * Prints, per matrix and n, the median of -r repetitions of microseconds
- * a token (thread CPU time: the machine is shared) and that over n = 1's.
+ * a token (thread CPU time: the machine is shared), that over the first
+ * n's, and the fastest repetition.
  * Built by make tprogs, run by hand:
  *   matmul-bench [-o] [-r reps] model.gguf [n ...]
  * Not a test. */
@@ -49,10 +50,11 @@ cmpd(const void *a, const void *b)
 }
 
 /* Median seconds of one matmul_rows call over reps runs of at least
- * 0.05 s each. */
+ * 0.05 s each, and in *min the fastest (the least disturbed by other
+ * work on the machine). */
 static double
 time_mat(const struct mat *w, const void *pk, const void *a, int n,
-	float *y, int reps)
+	float *y, int reps, double *min)
 {
 	double t[64];
 
@@ -69,6 +71,7 @@ time_mat(const struct mat *w, const void *pk, const void *a, int n,
 		t[k] = e / calls;
 	}
 	qsort(t, (size_t)reps, sizeof *t, cmpd);
+	*min = t[0];
 	return t[reps / 2];
 }
 
@@ -102,14 +105,14 @@ bench(const char *name, const struct mat *w, const int *ns, int nn,
 		x[i] = (float)(rnd() % 2001) / 1000.0f - 1.0f;
 	act_convert(mat_act_form(w), x, nmax, (int)w->cols, a);
 	for (int i = 0; i < nn; i++) {
-		double t = time_mat(w, pk, a, ns[i], y, reps);
+		double mn, t = time_mat(w, pk, a, ns[i], y, reps, &mn);
 
 		if (i == 0)
 			t1 = t / ns[i];
-		printf("%-8s %-5s %6lldx%-6lld n=%-4d %9.2f us/token %6.3f\n",
-		    name, qtype_get(w->type)->name, (long long)w->rows,
-		    (long long)w->cols, ns[i], t / ns[i] * 1e6,
-		    t / ns[i] / t1);
+		printf("%-8s %-5s %6lldx%-6lld n=%-4d %9.2f us/token %6.3f"
+		    " (min %.2f)\n", name, qtype_get(w->type)->name,
+		    (long long)w->rows, (long long)w->cols, ns[i],
+		    t / ns[i] * 1e6, t / ns[i] / t1, mn / ns[i] * 1e6);
 		fflush(stdout);
 	}
 	free(pk);
