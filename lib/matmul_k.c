@@ -1703,97 +1703,161 @@ pack_k(const struct mat *w, void *out)
 }
 
 #ifdef KQ_SIMD
-/* Q4_K against n < 4 activation rows from the packed layout, rows [r0, r1)
- * in whole groups: the one-token kernel's order (q4k_rows), sixteen rows
- * a vector. */
+/* The orders a set of activation rows is summed in from the packed layout:
+ * ggml's gemm (repacked, the first n - n % 4 of n rows: per 64 values),
+ * its gemv (repacked, the rest: per block) or the plain kernel's. */
+enum { Q4K_GEMV, Q4K_GEMM, Q4K_PLAIN };
+
+/* A group of the packed layout (pk, nb blocks) against T <= 4 activation
+ * rows a (row t at a + t * nb) in one order: the 16 rows' results into
+ * y + t * y_stride. Sixteen weight rows a vector, so no sum crosses
+ * lanes; each unpacked word of levels serves all T rows. Gemm's sums of
+ * 64 values are exact in float (|s1| < 64 * 15 * 128 * 63 < 2^24), so
+ * scale times dot is taken there in float, not with 32-bit multiplies. */
+static inline __attribute__((always_inline)) void
+q4k_packed_set(const struct q4k_pack *pk, const struct q8k *a, int nb,
+	int T, int mode, float *y, int y_stride)
+{
+	const __m512i m4 = _mm512_set1_epi8(15);
+	__m512 acc[4], accmin[4];
+
+	for (int t = 0; t < T; t++)
+		acc[t] = accmin[t] = _mm512_setzero_ps();
+	for (int i = 0; i < nb; i++, pk++) {
+		__m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(
+		    (const __m256i *)pk->d));
+		__m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(
+		    (const __m256i *)pk->dmin));
+		__m512 dd[4], dm[4];
+		__m512i s1[4], s2[4];
+
+		for (int t = 0; t < T; t++) {
+			__m512 ad = _mm512_set1_ps(a[(size_t)t * nb + i].d);
+
+			dd[t] = _mm512_mul_ps(d, ad);
+			dm[t] = _mm512_mul_ps(dmin, ad);
+			s1[t] = s2[t] = _mm512_setzero_si512();
+		}
+		for (int p = 0; p < 4; p++) {
+			__m512i g0[4], g1[4];
+			__m512i mp = _mm512_cvtepu8_epi16(_mm256_loadu_si256(
+			    (const __m256i *)pk->mins[p]));
+			__m512i sc0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+			    (const __m128i *)pk->sc[2 * p]));
+			__m512i sc1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+			    (const __m128i *)pk->sc[2 * p + 1]));
+
+			for (int t = 0; t < T; t++)
+				g0[t] = g1[t] = _mm512_setzero_si512();
+			for (int j = 0; j < 8; j++) {
+				__m512i v = _mm512_loadu_si512((const void *)
+				    pk->qs[8 * p + j]);
+				__m512i lo = _mm512_and_si512(v, m4);
+				/* a 16-bit shift is safe: the mask keeps one
+				 * byte's bits */
+				__m512i hi = _mm512_and_si512(_mm512_srli_epi16(v,
+				    4), m4);
+
+				for (int t = 0; t < T; t++) {
+					const int8_t *aq = a[(size_t)t * nb + i].q +
+					    64 * p + 4 * j;
+					int32_t x0, x1;
+
+					memcpy(&x0, aq, 4);
+					memcpy(&x1, aq + 32, 4);
+					g0[t] = _mm512_dpbusd_epi32(g0[t], lo,
+					    _mm512_set1_epi32(x0));
+					g1[t] = _mm512_dpbusd_epi32(g1[t], hi,
+					    _mm512_set1_epi32(x1));
+				}
+			}
+			for (int t = 0; t < T; t++) {
+				const int16_t *bs = a[(size_t)t * nb + i].bsums +
+				    4 * p;
+				uint32_t b2 = (uint16_t)(bs[0] + bs[1]) |
+				    (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
+				__m512i m2 = _mm512_dpwssd_epi32(
+				    _mm512_setzero_si512(), mp,
+				    _mm512_set1_epi32((int)b2));
+
+				if (mode == Q4K_GEMM) {
+					__m512 f1 = _mm512_fmadd_ps(
+					    _mm512_cvtepi32_ps(g1[t]),
+					    _mm512_cvtepi32_ps(sc1), _mm512_mul_ps(
+					    _mm512_cvtepi32_ps(g0[t]),
+					    _mm512_cvtepi32_ps(sc0)));
+
+					acc[t] = _mm512_fmadd_ps(f1, dd[t], acc[t]);
+					accmin[t] = _mm512_fmadd_ps(
+					    _mm512_cvtepi32_ps(m2), dm[t], accmin[t]);
+					continue;
+				}
+				s1[t] = _mm512_add_epi32(s1[t], _mm512_add_epi32(
+				    _mm512_mullo_epi32(g0[t], sc0),
+				    _mm512_mullo_epi32(g1[t], sc1)));
+				s2[t] = _mm512_add_epi32(s2[t], m2);
+			}
+		}
+		if (mode == Q4K_GEMM)
+			continue;
+		for (int t = 0; t < T; t++) {
+			__m512 f1 = _mm512_cvtepi32_ps(s1[t]);
+			__m512 f2 = _mm512_cvtepi32_ps(s2[t]);
+
+			if (mode == Q4K_GEMV) {
+				acc[t] = _mm512_fmadd_ps(f1, dd[t], acc[t]);
+				accmin[t] = _mm512_fmadd_ps(f2, dm[t], accmin[t]);
+			} else {
+				acc[t] = _mm512_add_ps(acc[t], _mm512_sub_ps(
+				    _mm512_mul_ps(dd[t], f1),
+				    _mm512_mul_ps(dm[t], f2)));
+			}
+		}
+	}
+	for (int t = 0; t < T; t++)
+		_mm512_storeu_ps(y + (size_t)t * y_stride, mode == Q4K_PLAIN ?
+		    acc[t] : _mm512_sub_ps(acc[t], accmin[t]));
+}
+
+/* Q4_K against n activation rows from the packed layout, rows [r0, r1)
+ * in whole groups, in fours: gemm order for the first n - n % 4 rows of a
+ * repacked matrix, gemv's for the rest (q4k_rows), plain otherwise. */
 static void
 q4k_packed_rows(const struct mat *w, const struct q4k_pack *pack,
 	const struct q8k *qa, int n, float *y, int y_stride, int64_t r0,
 	int64_t r1)
 {
-	const __m512i m4 = _mm512_set1_epi8(15);
-	int nb = (int)(w->cols / QK_K);
+	int nb = (int)(w->cols / QK_K), n4 = w->repacked ? n - n % 4 : 0;
 
 	for (int64_t r = r0; r < r1; r += PACK_ROWS) {
 		const struct q4k_pack *pk = pack + (size_t)(r / PACK_ROWS) * nb;
-		__m512 acc[3], accmin[3];
 
-		for (int t = 0; t < n; t++)
-			acc[t] = accmin[t] = _mm512_setzero_ps();
-		for (int i = 0; i < nb; i++, pk++) {
-			__m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(
-			    (const __m256i *)pk->d));
-			__m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(
-			    (const __m256i *)pk->dmin));
-			__m512i s1[3], s2[3];
+		for (int t = 0; t < n; t += 4) {
+			const struct q8k *a = qa + (size_t)t * nb;
+			float *yt = y + (size_t)t * y_stride + r;
+			int T = n - t < 4 ? n - t : 4;
 
-			for (int t = 0; t < n; t++)
-				s1[t] = s2[t] = _mm512_setzero_si512();
-			for (int p = 0; p < 4; p++) {
-				__m512i g0[3], g1[3];
-				__m512i mp = _mm512_cvtepu8_epi16(_mm256_loadu_si256(
-				    (const __m256i *)pk->mins[p]));
-
-				for (int t = 0; t < n; t++)
-					g0[t] = g1[t] = _mm512_setzero_si512();
-				for (int j = 0; j < 8; j++) {
-					__m512i v = _mm512_loadu_si512((const void *)
-					    pk->qs[8 * p + j]);
-					__m512i lo = _mm512_and_si512(v, m4);
-					/* a 16-bit shift is safe: the mask keeps
-					 * one byte's bits */
-					__m512i hi = _mm512_and_si512(
-					    _mm512_srli_epi16(v, 4), m4);
-
-					for (int t = 0; t < n; t++) {
-						const int8_t *aq = qa[(size_t)t * nb +
-						    i].q + 64 * p + 4 * j;
-						int32_t x0, x1;
-
-						memcpy(&x0, aq, 4);
-						memcpy(&x1, aq + 32, 4);
-						g0[t] = _mm512_dpbusd_epi32(g0[t], lo,
-						    _mm512_set1_epi32(x0));
-						g1[t] = _mm512_dpbusd_epi32(g1[t], hi,
-						    _mm512_set1_epi32(x1));
-					}
-				}
-				for (int t = 0; t < n; t++) {
-					const int16_t *bs = qa[(size_t)t * nb +
-					    i].bsums + 4 * p;
-					uint32_t b2 = (uint16_t)(bs[0] + bs[1]) |
-					    (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
-
-					s1[t] = _mm512_add_epi32(s1[t],
-					    _mm512_add_epi32(_mm512_mullo_epi32(g0[t],
-					    _mm512_cvtepu8_epi32(_mm_loadu_si128(
-					    (const __m128i *)pk->sc[2 * p]))),
-					    _mm512_mullo_epi32(g1[t],
-					    _mm512_cvtepu8_epi32(_mm_loadu_si128(
-					    (const __m128i *)pk->sc[2 * p + 1])))));
-					s2[t] = _mm512_dpwssd_epi32(s2[t], mp,
-					    _mm512_set1_epi32((int)b2));
-				}
-			}
-			for (int t = 0; t < n; t++) {
-				__m512 ad = _mm512_set1_ps(qa[(size_t)t * nb + i].d);
-				__m512 dd = _mm512_mul_ps(d, ad);
-				__m512 dm = _mm512_mul_ps(dmin, ad);
-				__m512 f1 = _mm512_cvtepi32_ps(s1[t]);
-				__m512 f2 = _mm512_cvtepi32_ps(s2[t]);
-
-				if (w->repacked) {
-					acc[t] = _mm512_fmadd_ps(f1, dd, acc[t]);
-					accmin[t] = _mm512_fmadd_ps(f2, dm, accmin[t]);
-				} else {
-					acc[t] = _mm512_add_ps(acc[t], _mm512_sub_ps(
-					    _mm512_mul_ps(dd, f1), _mm512_mul_ps(dm, f2)));
-				}
-			}
+			if (t < n4)
+				q4k_packed_set(pk, a, nb, 4, Q4K_GEMM, yt, y_stride);
+			else if (!w->repacked && T == 4)
+				q4k_packed_set(pk, a, nb, 4, Q4K_PLAIN, yt,
+				    y_stride);
+			else if (!w->repacked && T == 3)
+				q4k_packed_set(pk, a, nb, 3, Q4K_PLAIN, yt,
+				    y_stride);
+			else if (!w->repacked && T == 2)
+				q4k_packed_set(pk, a, nb, 2, Q4K_PLAIN, yt,
+				    y_stride);
+			else if (!w->repacked)
+				q4k_packed_set(pk, a, nb, 1, Q4K_PLAIN, yt,
+				    y_stride);
+			else if (T == 3)
+				q4k_packed_set(pk, a, nb, 3, Q4K_GEMV, yt, y_stride);
+			else if (T == 2)
+				q4k_packed_set(pk, a, nb, 2, Q4K_GEMV, yt, y_stride);
+			else
+				q4k_packed_set(pk, a, nb, 1, Q4K_GEMV, yt, y_stride);
 		}
-		for (int t = 0; t < n; t++)
-			_mm512_storeu_ps(y + (size_t)t * y_stride + r, w->repacked ?
-			    _mm512_sub_ps(acc[t], accmin[t]) : acc[t]);
 	}
 }
 #endif
@@ -1805,7 +1869,7 @@ matmul_k_rows(const struct mat *w, const void *pack, const struct q8k *qa,
 	if (r0 >= r1)
 		return 0;
 #ifdef KQ_SIMD
-	if (!force_scalar_k && pack && w->type == GGML_Q4_K && n < 4 &&
+	if (!force_scalar_k && pack && w->type == GGML_Q4_K &&
 	    pack_size_k(w)) {
 		int64_t whole = w->rows / PACK_ROWS * PACK_ROWS;
 		int64_t mid = r1 < whole ? r1 : whole;
