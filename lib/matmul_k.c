@@ -1247,6 +1247,34 @@ struct kw {
 
 /* A block's levels less off (bytes lv, overwritten) as prompt-kernel
  * words, each group's sum of them folded into init. */
+#ifdef KQ_SIMD
+/* The sums from vpsadbw: eight bytes a 64-bit lane (levels are below
+ * 64, so no sum overflows). */
+static void
+kw_levels(uint8_t *lv, int group, int off, struct kw *k)
+{
+	const __m512i o = _mm512_set1_epi8((char)off);
+	int per = group / 8;
+
+	for (int c = 0; c < 4; c++) {
+		__m512i v = _mm512_loadu_si512((const void *)(lv + 64 * c));
+		uint64_t s8[8];
+
+		_mm512_storeu_si512((void *)s8, _mm512_sad_epu8(v,
+		    _mm512_setzero_si512()));
+		_mm512_storeu_si512((void *)(k->q + 16 * c),
+		    _mm512_sub_epi8(v, o));
+		for (int m = 0; m < 8; m += per) {
+			int32_t sum = 0;
+
+			for (int u = m; u < m + per; u++)
+				sum += (int32_t)s8[u];
+			k->init[(64 * c + 8 * m) / group] = -128 * (sum -
+			    off * group);
+		}
+	}
+}
+#else
 static void
 kw_levels(uint8_t *lv, int group, int off, struct kw *k)
 {
@@ -1261,6 +1289,7 @@ kw_levels(uint8_t *lv, int group, int off, struct kw *k)
 		lv[j] = (uint8_t)(lv[j] - off);
 	memcpy(k->q, lv, sizeof k->q);
 }
+#endif
 
 static void
 kw_q4k(const struct block_q4_K *b, struct kw *k)
