@@ -137,8 +137,9 @@ fill_k(uint8_t *w, uint32_t type, size_t n)
 
 /* K-quants: the SIMD kernels give the portable ones' floats bit for bit,
  * for every row count the kernels tell apart (n < 4, gemm rows in fours
- * and the rest, the tiled kernels from 8 up, passes of MATMUL_K_MAX_N,
- * the gemm rows ending inside a later pass),
+ * and the rest, the packed Q4_K kernel's sets of four with one to three
+ * rows after them, the tiled kernels from 8 up with tiles full or not,
+ * passes of MATMUL_K_MAX_N, the gemm rows ending inside a later pass),
  * for matrices repacked or not (rows not a multiple of 8), with levels
  * quantized or at random, for a run of rows through matmul_k_rows, and
  * from the packed layout where the build has one (pack_k; rows past the
@@ -147,7 +148,8 @@ static int
 test_k_exact(uint32_t type)
 {
 	enum { KC = 768, MAXN = 71 };
-	static const int ns[] = { 1, 2, 3, 4, 5, 8, 9, 17, 64, 65, 71 };
+	static const int ns[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 17,
+	    64, 65, 71 };
 	static const int64_t shapes[] = { 48, 20 };
 	const struct qtype *q = qtype_get(type);
 	size_t rb = KC / 256 * (size_t)q->size;
