@@ -47,6 +47,56 @@ bits(__m256i v, int n, int mask)
 }
 #endif
 
+#ifdef KQ_SIMD
+/* One block of quantize_act_k in AVX-512, where its largest magnitude is
+ * finite and not 0 and its inverse finite (else 0: the caller's loop does
+ * it): the same max (the
+ * first value of the largest magnitude), the products rounded to nearest
+ * even (rintf's mode) and saturated to [-128, 127] as the clamp does, NaN
+ * to 0. */
+static int
+quantize_block_k(const float *xb, struct q8k *a)
+{
+	__m512 vmax = _mm512_setzero_ps(), m;
+	float amax, max = 0, iscale;
+
+	/* max(x, acc) keeps acc where x is NaN, as the scalar > skips it */
+	for (int j = 0; j < QK_K; j += 16)
+		vmax = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xb + j)), vmax);
+	amax = _mm512_reduce_max_ps(vmax);
+	if (!(amax > 0) || !isfinite(amax))
+		return 0;
+	m = _mm512_set1_ps(amax);
+	for (int j = 0; j < QK_K; j += 16) {
+		__mmask16 eq = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(
+		    xb + j)), m, _CMP_EQ_OQ);
+
+		if (eq) {
+			max = xb[j + __builtin_ctz(eq)];
+			break;
+		}
+	}
+	iscale = -127.f / max;
+	if (!isfinite(iscale))      /* max subnormal: the scalar loop's zeros */
+		return 0;
+	for (int g = 0; g < 16; g++) {
+		__m512 v = _mm512_mul_ps(_mm512_set1_ps(iscale),
+		    _mm512_loadu_ps(xb + 16 * g));
+		__m512i q = _mm512_maskz_cvtps_epi32(_mm512_cmp_ps_mask(v, v,
+		    _CMP_ORD_Q), v);
+
+		_mm_storeu_si128((__m128i *)(a->q + 16 * g),
+		    _mm512_cvtsepi32_epi8(q));
+		/* the bytes' sum, as the scalar loop adds the clamped values */
+		a->bsums[g] = (int16_t)_mm512_reduce_add_epi32(
+		    _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(a->q +
+		    16 * g))));
+	}
+	a->d = 1 / iscale;
+	return 1;
+}
+#endif
+
 void
 quantize_act_k(const float *x, int n, int cols, struct q8k *qa)
 {
@@ -55,6 +105,10 @@ quantize_act_k(const float *x, int n, int cols, struct q8k *qa)
 		struct q8k *a = &qa[b];
 		float amax = 0, max = 0, iscale;
 
+#ifdef KQ_SIMD
+		if (!force_scalar_k && quantize_block_k(xb, a))
+			continue;
+#endif
 		for (int j = 0; j < QK_K; j++)
 			if (fabsf(xb[j]) > amax) {
 				amax = fabsf(xb[j]);

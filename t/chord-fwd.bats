@@ -109,14 +109,15 @@ synth() {
 	cmp "$TMP/a" "$TMP/c"
 }
 
-@test "K-quant SIMD kernels give the portable kernels' floats bit for bit" {
+@test "K-quant SIMD kernels and activation quantizer give the portable ones' bits" {
 	run "$TBIN/kernel-test" exact
 	echo "$output"
 	status_is 0
-	[ "${#lines[@]}" -eq 5 ]
+	[ "${#lines[@]}" -eq 6 ]
 	for t in 2 3 4 5 6; do
 		[ "${lines[$((t - 2))]}" = "q${t}_K: 64 cases bit-identical" ]
 	done
+	[ "${lines[5]}" = "quantize_act_k: SIMD identical" ]
 }
 
 @test "matmul-bench times each matrix of layer 0 at each n; bad usage exit 2" {

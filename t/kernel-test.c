@@ -229,6 +229,45 @@ test_k_exact(uint32_t type)
 	return bad;
 }
 
+/* quantize_act_k's SIMD blocks give the portable loop's bytes: random
+ * blocks, and blocks with a tie of magnitudes of both signs, a NaN, an
+ * infinity, all zeros, subnormals only, values near FLT_MAX. */
+static int
+test_quant_k(void)
+{
+	enum { NB = 10 };
+	float *x = malloc(sizeof(float) * NB * 256);
+	struct q8k q[2][NB];
+	int bad;
+
+	for (int i = 0; i < NB * 256; i++)
+		x[i] = frand() * 3.0f;
+	x[256 + 7] = 2.5f;              /* block 1: -2.5 first, then 2.5 */
+	x[256 + 3] = -2.5f;
+	x[256 + 200] = 2.5f;
+	for (int i = 256; i < 512; i++)
+		if (fabsf(x[i]) > 2.5f)
+			x[i] = 1.0f;
+	x[512 + 17] = NAN;
+	x[768 + 40] = INFINITY;
+	memset(x + 1024, 0, 256 * sizeof(float));
+	for (int i = 1280; i < 1536; i++)
+		x[i] = (float)(i % 7) * 1e-45f;
+	for (int i = 1536; i < 1792; i++)
+		x[i] = frand() * 3.4e38f;
+	x[1792 + 255] = -NAN;
+	for (int s = 0; s < 2; s++) {
+		memset(q[s], 0x55, sizeof q[s]);
+		matmul_force_scalar(s);
+		quantize_act_k(x, NB, 256, q[s]);
+	}
+	matmul_force_scalar(0);
+	bad = memcmp(q[0], q[1], sizeof q[0]) != 0;
+	printf("quantize_act_k: SIMD %s\n", bad ? "DIFFERS" : "identical");
+	free(x);
+	return bad;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -240,7 +279,7 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "exact") == 0) {
 		for (uint32_t t = GGML_Q2_K; t <= GGML_Q6_K; t++)
 			bad |= test_k_exact(t);
-		return bad;
+		return bad | test_quant_k();
 	}
 	for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
 		const struct qtype *q = qtype_get(types[k]);
