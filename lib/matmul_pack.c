@@ -425,17 +425,19 @@ q5_0_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
 		q4_1_quad_out(lo[j], hi[j], out + 4 * j);
 }
 
-/* corr: each activation block's eight starting values (quad k's sum
- * times -16: quad_corrs), four for the low half, four for the high. */
-static void
-q5_0_group_4(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
-	int nb, float *out)
+/* T (4 or 8) activation rows (a, a + nb, ...): out[t * 16 + r]. Each
+ * quad's levels are unpacked once per block and used T times. corr: each
+ * activation block's eight starting values (quad k's sum times -16:
+ * quad_corrs), four for the low half, four for the high. */
+static inline __attribute__((always_inline)) void
+q5_0_group_t(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
+	int nb, float *out, int T)
 {
 	for (int j = 0; j < 4; j++) {
-		__m512 lo[4], hi[4];
+		__m512 lo[8], hi[8];
 
-		#pragma GCC unroll 4
-		for (int t = 0; t < 4; t++)
+		#pragma GCC unroll 8
+		for (int t = 0; t < T; t++)
 			lo[t] = hi[t] = _mm512_setzero_ps();
 		for (int b = 0; b < nb; b++) {
 			const uint8_t *blk = grp + (size_t)b * Q50_GROUP;
@@ -443,8 +445,8 @@ q5_0_group_4(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
 			__m512i wl, wh;
 
 			q5_0_quad(blk, j, &wl, &wh);
-			#pragma GCC unroll 4
-			for (int t = 0; t < 4; t++) {
+			#pragma GCC unroll 8
+			for (int t = 0; t < T; t++) {
 				size_t i = (size_t)t * nb + b;
 				const struct qblk *at = a + i;
 				__m512 s = _mm512_mul_ps(sj, _mm512_set1_ps(at->d));
@@ -461,7 +463,7 @@ q5_0_group_4(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
 				    (const __m128i *)(at->q + 16))))), hi[t]);
 			}
 		}
-		for (int t = 0; t < 4; t++)
+		for (int t = 0; t < T; t++)
 			q4_1_quad_out(lo[t], hi[t], out + t * 16 + 4 * j);
 	}
 }
@@ -534,24 +536,24 @@ q8_0_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
 		q8_0_pair_out(acc[k], out + 2 * k);
 }
 
-static void
-q8_0_group_4(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
-	int nb, float *out)
+static inline __attribute__((always_inline)) void
+q8_0_group_t(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
+	int nb, float *out, int T)
 {
 	#pragma GCC unroll 2
 	for (int k = 0; k < 8; k++) {
-		__m512 acc[4];
+		__m512 acc[8];
 
-		#pragma GCC unroll 4
-		for (int t = 0; t < 4; t++)
+		#pragma GCC unroll 8
+		for (int t = 0; t < T; t++)
 			acc[t] = _mm512_setzero_ps();
 		for (int b = 0; b < nb; b++) {
 			const uint8_t *blk = grp + (size_t)b * Q80_GROUP;
 			__m512i z = _mm512_loadu_si512(blk + 64 * k);
 			__m512 dk = spread(scales16(blk + 512), 2 * k, 8);
 
-			#pragma GCC unroll 4
-			for (int t = 0; t < 4; t++) {
+			#pragma GCC unroll 8
+			for (int t = 0; t < T; t++) {
 				size_t i = (size_t)t * nb + b;
 				const struct qblk *at = a + i;
 
@@ -562,9 +564,38 @@ q8_0_group_4(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
 				    8 * i))), z, q8_0_act(at))), acc[t]);
 			}
 		}
-		for (int t = 0; t < 4; t++)
+		for (int t = 0; t < T; t++)
 			q8_0_pair_out(acc[t], out + t * 16 + 2 * k);
 	}
+}
+
+/* The batch kernels at T = 8 and 4 (T a constant in each). */
+static void
+q5_0_group_8(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
+	int nb, float *out)
+{
+	q5_0_group_t(grp, a, corr, nb, out, 8);
+}
+
+static void
+q5_0_group_4(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
+	int nb, float *out)
+{
+	q5_0_group_t(grp, a, corr, nb, out, 4);
+}
+
+static void
+q8_0_group_8(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
+	int nb, float *out)
+{
+	q8_0_group_t(grp, a, corr, nb, out, 8);
+}
+
+static void
+q8_0_group_4(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
+	int nb, float *out)
+{
+	q8_0_group_t(grp, a, corr, nb, out, 4);
 }
 
 /* The next group's bytes towards L2 while this one is worked on: the
@@ -590,7 +621,7 @@ matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 
 	(void)q41;
 #ifdef PACK_SIMD
-	float o[4 * PACK_ROWS];
+	float o[8 * PACK_ROWS];
 	int32_t *corr = NULL;
 
 	if (!q41 && n >= 4 && !(corr = aligned_alloc(64, 8 * (size_t)ACT_CHUNK *
@@ -613,18 +644,22 @@ matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 #ifdef PACK_SIMD
 			if (t1 - t0 >= 4 && g + 1 < g1)
 				prefetch_l2(grp + gb, gb);
-			for (; t + 4 <= t1; t += 4) {
+			for (int T; t + 4 <= t1; t += T) {
 				const struct qblk *at = qa + (size_t)t * nb;
+				const int32_t *ct = corr + 8 * (size_t)(t - t0) * nb;
 
+				T = !q41 && t + 8 <= t1 ? 8 : 4;
 				if (q41)
 					q4_1_group_4(grp, at, nb, o);
+				else if (w->type == GGML_Q5_0 && T == 8)
+					q5_0_group_8(grp, at, ct, nb, o);
 				else if (w->type == GGML_Q5_0)
-					q5_0_group_4(grp, at, corr +
-					    8 * (size_t)(t - t0) * nb, nb, o);
+					q5_0_group_4(grp, at, ct, nb, o);
+				else if (T == 8)
+					q8_0_group_8(grp, at, ct, nb, o);
 				else
-					q8_0_group_4(grp, at, corr +
-					    8 * (size_t)(t - t0) * nb, nb, o);
-				for (int k = 0; k < 4; k++)
+					q8_0_group_4(grp, at, ct, nb, o);
+				for (int k = 0; k < T; k++)
 					memcpy(y + (size_t)(t + k) * y_stride +
 					    g * PACK_ROWS, o + k * PACK_ROWS,
 					    sizeof(float) * PACK_ROWS);
