@@ -1730,11 +1730,13 @@ k_gemm_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
 
 /* The packed layout (pack_k), AVX-512 builds, Q4_K: each group of
  * PACK_ROWS rows, block by block, as one struct q4k_pack, read by the
- * one-token kernel (n < 4) with the rows in the lanes of a vector, so no
- * sum crosses lanes. The levels are the file's bytes, word j of each row
- * side by side (word 8p + j: the low nibbles are values 64p + 4j..+3,
- * the high ones the 32 after); the scales and mins unpacked to bytes. The
- * prompt kernels and rows past the last whole group read the file. */
+ * packed kernel (q4k_packed_rows, any number of activation rows, four a
+ * pass) with the rows in the lanes of a vector, so no sum crosses lanes.
+ * The levels are the file's bytes, word j of each row side by side (word
+ * 8p + j: the low nibbles are values 64p + 4j..+3, the high ones the 32
+ * after); the scales and mins unpacked to bytes. Rows past the last whole
+ * group, and matrices with no packed copy, go through q4k_rows (n < 4)
+ * and the prompt kernels (k_gemm_rows), which read the file. */
 struct q4k_pack {
 	uint32_t qs[32][PACK_ROWS];     /* word j of each row's qs */
 	uint8_t sc[8][PACK_ROWS];       /* scale of group g */
