@@ -47,6 +47,56 @@ bits(__m256i v, int n, int mask)
 }
 #endif
 
+#ifdef KQ_SIMD
+/* One block of quantize_act_k in AVX-512, where its largest magnitude is
+ * finite and not 0 and its inverse finite (else 0: the caller's loop does
+ * it): the same max (the
+ * first value of the largest magnitude), the products rounded to nearest
+ * even (rintf's mode) and saturated to [-128, 127] as the clamp does, NaN
+ * to 0. */
+static int
+quantize_block_k(const float *xb, struct q8k *a)
+{
+	__m512 vmax = _mm512_setzero_ps(), m;
+	float amax, max = 0, iscale;
+
+	/* max(x, acc) keeps acc where x is NaN, as the scalar > skips it */
+	for (int j = 0; j < QK_K; j += 16)
+		vmax = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xb + j)), vmax);
+	amax = _mm512_reduce_max_ps(vmax);
+	if (!(amax > 0) || !isfinite(amax))
+		return 0;
+	m = _mm512_set1_ps(amax);
+	for (int j = 0; j < QK_K; j += 16) {
+		__mmask16 eq = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(
+		    xb + j)), m, _CMP_EQ_OQ);
+
+		if (eq) {
+			max = xb[j + __builtin_ctz(eq)];
+			break;
+		}
+	}
+	iscale = -127.f / max;
+	if (!isfinite(iscale))      /* max subnormal: the scalar loop's zeros */
+		return 0;
+	for (int g = 0; g < 16; g++) {
+		__m512 v = _mm512_mul_ps(_mm512_set1_ps(iscale),
+		    _mm512_loadu_ps(xb + 16 * g));
+		__m512i q = _mm512_maskz_cvtps_epi32(_mm512_cmp_ps_mask(v, v,
+		    _CMP_ORD_Q), v);
+
+		_mm_storeu_si128((__m128i *)(a->q + 16 * g),
+		    _mm512_cvtsepi32_epi8(q));
+		/* the bytes' sum, as the scalar loop adds the clamped values */
+		a->bsums[g] = (int16_t)_mm512_reduce_add_epi32(
+		    _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(a->q +
+		    16 * g))));
+	}
+	a->d = 1 / iscale;
+	return 1;
+}
+#endif
+
 void
 quantize_act_k(const float *x, int n, int cols, struct q8k *qa)
 {
@@ -55,6 +105,10 @@ quantize_act_k(const float *x, int n, int cols, struct q8k *qa)
 		struct q8k *a = &qa[b];
 		float amax = 0, max = 0, iscale;
 
+#ifdef KQ_SIMD
+		if (!force_scalar_k && quantize_block_k(xb, a))
+			continue;
+#endif
 		for (int j = 0; j < QK_K; j++)
 			if (fabsf(xb[j]) > amax) {
 				amax = fabsf(xb[j]);
@@ -1247,6 +1301,34 @@ struct kw {
 
 /* A block's levels less off (bytes lv, overwritten) as prompt-kernel
  * words, each group's sum of them folded into init. */
+#ifdef KQ_SIMD
+/* The sums from vpsadbw: eight bytes a 64-bit lane (levels are below
+ * 64, so no sum overflows). */
+static void
+kw_levels(uint8_t *lv, int group, int off, struct kw *k)
+{
+	const __m512i o = _mm512_set1_epi8((char)off);
+	int per = group / 8;
+
+	for (int c = 0; c < 4; c++) {
+		__m512i v = _mm512_loadu_si512((const void *)(lv + 64 * c));
+		uint64_t s8[8];
+
+		_mm512_storeu_si512((void *)s8, _mm512_sad_epu8(v,
+		    _mm512_setzero_si512()));
+		_mm512_storeu_si512((void *)(k->q + 16 * c),
+		    _mm512_sub_epi8(v, o));
+		for (int m = 0; m < 8; m += per) {
+			int32_t sum = 0;
+
+			for (int u = m; u < m + per; u++)
+				sum += (int32_t)s8[u];
+			k->init[(64 * c + 8 * m) / group] = -128 * (sum -
+			    off * group);
+		}
+	}
+}
+#else
 static void
 kw_levels(uint8_t *lv, int group, int off, struct kw *k)
 {
@@ -1261,6 +1343,7 @@ kw_levels(uint8_t *lv, int group, int off, struct kw *k)
 		lv[j] = (uint8_t)(lv[j] - off);
 	memcpy(k->q, lv, sizeof k->q);
 }
+#endif
 
 static void
 kw_q4k(const struct block_q4_K *b, struct kw *k)
@@ -1647,11 +1730,13 @@ k_gemm_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
 
 /* The packed layout (pack_k), AVX-512 builds, Q4_K: each group of
  * PACK_ROWS rows, block by block, as one struct q4k_pack, read by the
- * one-token kernel (n < 4) with the rows in the lanes of a vector, so no
- * sum crosses lanes. The levels are the file's bytes, word j of each row
- * side by side (word 8p + j: the low nibbles are values 64p + 4j..+3,
- * the high ones the 32 after); the scales and mins unpacked to bytes. The
- * prompt kernels and rows past the last whole group read the file. */
+ * packed kernel (q4k_packed_rows, any number of activation rows, four a
+ * pass) with the rows in the lanes of a vector, so no sum crosses lanes.
+ * The levels are the file's bytes, word j of each row side by side (word
+ * 8p + j: the low nibbles are values 64p + 4j..+3, the high ones the 32
+ * after); the scales and mins unpacked to bytes. Rows past the last whole
+ * group, and matrices with no packed copy, go through q4k_rows (n < 4)
+ * and the prompt kernels (k_gemm_rows), which read the file. */
 struct q4k_pack {
 	uint32_t qs[32][PACK_ROWS];     /* word j of each row's qs */
 	uint8_t sc[8][PACK_ROWS];       /* scale of group g */
@@ -1703,97 +1788,161 @@ pack_k(const struct mat *w, void *out)
 }
 
 #ifdef KQ_SIMD
-/* Q4_K against n < 4 activation rows from the packed layout, rows [r0, r1)
- * in whole groups: the one-token kernel's order (q4k_rows), sixteen rows
- * a vector. */
+/* The orders a set of activation rows is summed in from the packed layout:
+ * ggml's gemm (repacked, the first n - n % 4 of n rows: per 64 values),
+ * its gemv (repacked, the rest: per block) or the plain kernel's. */
+enum { Q4K_GEMV, Q4K_GEMM, Q4K_PLAIN };
+
+/* A group of the packed layout (pk, nb blocks) against T <= 4 activation
+ * rows a (row t at a + t * nb) in one order: the 16 rows' results into
+ * y + t * y_stride. Sixteen weight rows a vector, so no sum crosses
+ * lanes; each unpacked word of levels serves all T rows. Gemm's sums of
+ * 64 values are exact in float (|s1| < 64 * 15 * 128 * 63 < 2^24), so
+ * scale times dot is taken there in float, not with 32-bit multiplies. */
+static inline __attribute__((always_inline)) void
+q4k_packed_set(const struct q4k_pack *pk, const struct q8k *a, int nb,
+	int T, int mode, float *y, int y_stride)
+{
+	const __m512i m4 = _mm512_set1_epi8(15);
+	__m512 acc[4], accmin[4];
+
+	for (int t = 0; t < T; t++)
+		acc[t] = accmin[t] = _mm512_setzero_ps();
+	for (int i = 0; i < nb; i++, pk++) {
+		__m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(
+		    (const __m256i *)pk->d));
+		__m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(
+		    (const __m256i *)pk->dmin));
+		__m512 dd[4], dm[4];
+		__m512i s1[4], s2[4];
+
+		for (int t = 0; t < T; t++) {
+			__m512 ad = _mm512_set1_ps(a[(size_t)t * nb + i].d);
+
+			dd[t] = _mm512_mul_ps(d, ad);
+			dm[t] = _mm512_mul_ps(dmin, ad);
+			s1[t] = s2[t] = _mm512_setzero_si512();
+		}
+		for (int p = 0; p < 4; p++) {
+			__m512i g0[4], g1[4];
+			__m512i mp = _mm512_cvtepu8_epi16(_mm256_loadu_si256(
+			    (const __m256i *)pk->mins[p]));
+			__m512i sc0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+			    (const __m128i *)pk->sc[2 * p]));
+			__m512i sc1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+			    (const __m128i *)pk->sc[2 * p + 1]));
+
+			for (int t = 0; t < T; t++)
+				g0[t] = g1[t] = _mm512_setzero_si512();
+			for (int j = 0; j < 8; j++) {
+				__m512i v = _mm512_loadu_si512((const void *)
+				    pk->qs[8 * p + j]);
+				__m512i lo = _mm512_and_si512(v, m4);
+				/* a 16-bit shift is safe: the mask keeps one
+				 * byte's bits */
+				__m512i hi = _mm512_and_si512(_mm512_srli_epi16(v,
+				    4), m4);
+
+				for (int t = 0; t < T; t++) {
+					const int8_t *aq = a[(size_t)t * nb + i].q +
+					    64 * p + 4 * j;
+					int32_t x0, x1;
+
+					memcpy(&x0, aq, 4);
+					memcpy(&x1, aq + 32, 4);
+					g0[t] = _mm512_dpbusd_epi32(g0[t], lo,
+					    _mm512_set1_epi32(x0));
+					g1[t] = _mm512_dpbusd_epi32(g1[t], hi,
+					    _mm512_set1_epi32(x1));
+				}
+			}
+			for (int t = 0; t < T; t++) {
+				const int16_t *bs = a[(size_t)t * nb + i].bsums +
+				    4 * p;
+				uint32_t b2 = (uint16_t)(bs[0] + bs[1]) |
+				    (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
+				__m512i m2 = _mm512_dpwssd_epi32(
+				    _mm512_setzero_si512(), mp,
+				    _mm512_set1_epi32((int)b2));
+
+				if (mode == Q4K_GEMM) {
+					__m512 f1 = _mm512_fmadd_ps(
+					    _mm512_cvtepi32_ps(g1[t]),
+					    _mm512_cvtepi32_ps(sc1), _mm512_mul_ps(
+					    _mm512_cvtepi32_ps(g0[t]),
+					    _mm512_cvtepi32_ps(sc0)));
+
+					acc[t] = _mm512_fmadd_ps(f1, dd[t], acc[t]);
+					accmin[t] = _mm512_fmadd_ps(
+					    _mm512_cvtepi32_ps(m2), dm[t], accmin[t]);
+					continue;
+				}
+				s1[t] = _mm512_add_epi32(s1[t], _mm512_add_epi32(
+				    _mm512_mullo_epi32(g0[t], sc0),
+				    _mm512_mullo_epi32(g1[t], sc1)));
+				s2[t] = _mm512_add_epi32(s2[t], m2);
+			}
+		}
+		if (mode == Q4K_GEMM)
+			continue;
+		for (int t = 0; t < T; t++) {
+			__m512 f1 = _mm512_cvtepi32_ps(s1[t]);
+			__m512 f2 = _mm512_cvtepi32_ps(s2[t]);
+
+			if (mode == Q4K_GEMV) {
+				acc[t] = _mm512_fmadd_ps(f1, dd[t], acc[t]);
+				accmin[t] = _mm512_fmadd_ps(f2, dm[t], accmin[t]);
+			} else {
+				acc[t] = _mm512_add_ps(acc[t], _mm512_sub_ps(
+				    _mm512_mul_ps(dd[t], f1),
+				    _mm512_mul_ps(dm[t], f2)));
+			}
+		}
+	}
+	for (int t = 0; t < T; t++)
+		_mm512_storeu_ps(y + (size_t)t * y_stride, mode == Q4K_PLAIN ?
+		    acc[t] : _mm512_sub_ps(acc[t], accmin[t]));
+}
+
+/* Q4_K against n activation rows from the packed layout, rows [r0, r1)
+ * in whole groups, in fours: gemm order for the first n - n % 4 rows of a
+ * repacked matrix, gemv's for the rest (q4k_rows), plain otherwise. */
 static void
 q4k_packed_rows(const struct mat *w, const struct q4k_pack *pack,
 	const struct q8k *qa, int n, float *y, int y_stride, int64_t r0,
 	int64_t r1)
 {
-	const __m512i m4 = _mm512_set1_epi8(15);
-	int nb = (int)(w->cols / QK_K);
+	int nb = (int)(w->cols / QK_K), n4 = w->repacked ? n - n % 4 : 0;
 
 	for (int64_t r = r0; r < r1; r += PACK_ROWS) {
 		const struct q4k_pack *pk = pack + (size_t)(r / PACK_ROWS) * nb;
-		__m512 acc[3], accmin[3];
 
-		for (int t = 0; t < n; t++)
-			acc[t] = accmin[t] = _mm512_setzero_ps();
-		for (int i = 0; i < nb; i++, pk++) {
-			__m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(
-			    (const __m256i *)pk->d));
-			__m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(
-			    (const __m256i *)pk->dmin));
-			__m512i s1[3], s2[3];
+		for (int t = 0; t < n; t += 4) {
+			const struct q8k *a = qa + (size_t)t * nb;
+			float *yt = y + (size_t)t * y_stride + r;
+			int T = n - t < 4 ? n - t : 4;
 
-			for (int t = 0; t < n; t++)
-				s1[t] = s2[t] = _mm512_setzero_si512();
-			for (int p = 0; p < 4; p++) {
-				__m512i g0[3], g1[3];
-				__m512i mp = _mm512_cvtepu8_epi16(_mm256_loadu_si256(
-				    (const __m256i *)pk->mins[p]));
-
-				for (int t = 0; t < n; t++)
-					g0[t] = g1[t] = _mm512_setzero_si512();
-				for (int j = 0; j < 8; j++) {
-					__m512i v = _mm512_loadu_si512((const void *)
-					    pk->qs[8 * p + j]);
-					__m512i lo = _mm512_and_si512(v, m4);
-					/* a 16-bit shift is safe: the mask keeps
-					 * one byte's bits */
-					__m512i hi = _mm512_and_si512(
-					    _mm512_srli_epi16(v, 4), m4);
-
-					for (int t = 0; t < n; t++) {
-						const int8_t *aq = qa[(size_t)t * nb +
-						    i].q + 64 * p + 4 * j;
-						int32_t x0, x1;
-
-						memcpy(&x0, aq, 4);
-						memcpy(&x1, aq + 32, 4);
-						g0[t] = _mm512_dpbusd_epi32(g0[t], lo,
-						    _mm512_set1_epi32(x0));
-						g1[t] = _mm512_dpbusd_epi32(g1[t], hi,
-						    _mm512_set1_epi32(x1));
-					}
-				}
-				for (int t = 0; t < n; t++) {
-					const int16_t *bs = qa[(size_t)t * nb +
-					    i].bsums + 4 * p;
-					uint32_t b2 = (uint16_t)(bs[0] + bs[1]) |
-					    (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
-
-					s1[t] = _mm512_add_epi32(s1[t],
-					    _mm512_add_epi32(_mm512_mullo_epi32(g0[t],
-					    _mm512_cvtepu8_epi32(_mm_loadu_si128(
-					    (const __m128i *)pk->sc[2 * p]))),
-					    _mm512_mullo_epi32(g1[t],
-					    _mm512_cvtepu8_epi32(_mm_loadu_si128(
-					    (const __m128i *)pk->sc[2 * p + 1])))));
-					s2[t] = _mm512_dpwssd_epi32(s2[t], mp,
-					    _mm512_set1_epi32((int)b2));
-				}
-			}
-			for (int t = 0; t < n; t++) {
-				__m512 ad = _mm512_set1_ps(qa[(size_t)t * nb + i].d);
-				__m512 dd = _mm512_mul_ps(d, ad);
-				__m512 dm = _mm512_mul_ps(dmin, ad);
-				__m512 f1 = _mm512_cvtepi32_ps(s1[t]);
-				__m512 f2 = _mm512_cvtepi32_ps(s2[t]);
-
-				if (w->repacked) {
-					acc[t] = _mm512_fmadd_ps(f1, dd, acc[t]);
-					accmin[t] = _mm512_fmadd_ps(f2, dm, accmin[t]);
-				} else {
-					acc[t] = _mm512_add_ps(acc[t], _mm512_sub_ps(
-					    _mm512_mul_ps(dd, f1), _mm512_mul_ps(dm, f2)));
-				}
-			}
+			if (t < n4)
+				q4k_packed_set(pk, a, nb, 4, Q4K_GEMM, yt, y_stride);
+			else if (!w->repacked && T == 4)
+				q4k_packed_set(pk, a, nb, 4, Q4K_PLAIN, yt,
+				    y_stride);
+			else if (!w->repacked && T == 3)
+				q4k_packed_set(pk, a, nb, 3, Q4K_PLAIN, yt,
+				    y_stride);
+			else if (!w->repacked && T == 2)
+				q4k_packed_set(pk, a, nb, 2, Q4K_PLAIN, yt,
+				    y_stride);
+			else if (!w->repacked)
+				q4k_packed_set(pk, a, nb, 1, Q4K_PLAIN, yt,
+				    y_stride);
+			else if (T == 3)
+				q4k_packed_set(pk, a, nb, 3, Q4K_GEMV, yt, y_stride);
+			else if (T == 2)
+				q4k_packed_set(pk, a, nb, 2, Q4K_GEMV, yt, y_stride);
+			else
+				q4k_packed_set(pk, a, nb, 1, Q4K_GEMV, yt, y_stride);
 		}
-		for (int t = 0; t < n; t++)
-			_mm512_storeu_ps(y + (size_t)t * y_stride + r, w->repacked ?
-			    _mm512_sub_ps(acc[t], accmin[t]) : acc[t]);
 	}
 }
 #endif
@@ -1805,7 +1954,7 @@ matmul_k_rows(const struct mat *w, const void *pack, const struct q8k *qa,
 	if (r0 >= r1)
 		return 0;
 #ifdef KQ_SIMD
-	if (!force_scalar_k && pack && w->type == GGML_Q4_K && n < 4 &&
+	if (!force_scalar_k && pack && w->type == GGML_Q4_K &&
 	    pack_size_k(w)) {
 		int64_t whole = w->rows / PACK_ROWS * PACK_ROWS;
 		int64_t mid = r1 < whole ? r1 : whole;

@@ -425,17 +425,19 @@ q5_0_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
 		q4_1_quad_out(lo[j], hi[j], out + 4 * j);
 }
 
-/* corr: each activation block's two starting values (minus16 of its low
- * and high halves). */
-static void
-q5_0_group_4(const uint8_t *grp, const struct qblk *a, const __m512i *corr,
-	int nb, float *out)
+/* T (4 or 8) activation rows (a, a + nb, ...): out[t * 16 + r]. Each
+ * quad's levels are unpacked once per block and used T times. corr: each
+ * activation block's eight starting values (quad k's sum times -16:
+ * quad_corrs), four for the low half, four for the high. */
+static inline __attribute__((always_inline)) void
+q5_0_group_t(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
+	int nb, float *out, int T)
 {
 	for (int j = 0; j < 4; j++) {
-		__m512 lo[4], hi[4];
+		__m512 lo[8], hi[8];
 
-		#pragma GCC unroll 4
-		for (int t = 0; t < 4; t++)
+		#pragma GCC unroll 8
+		for (int t = 0; t < T; t++)
 			lo[t] = hi[t] = _mm512_setzero_ps();
 		for (int b = 0; b < nb; b++) {
 			const uint8_t *blk = grp + (size_t)b * Q50_GROUP;
@@ -443,36 +445,39 @@ q5_0_group_4(const uint8_t *grp, const struct qblk *a, const __m512i *corr,
 			__m512i wl, wh;
 
 			q5_0_quad(blk, j, &wl, &wh);
-			#pragma GCC unroll 4
-			for (int t = 0; t < 4; t++) {
+			#pragma GCC unroll 8
+			for (int t = 0; t < T; t++) {
 				size_t i = (size_t)t * nb + b;
 				const struct qblk *at = a + i;
 				__m512 s = _mm512_mul_ps(sj, _mm512_set1_ps(at->d));
 
 				lo[t] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(
-				    _mm512_dpbusd_epi32(corr[2 * i], wl,
-				    _mm512_broadcast_i32x4(_mm_loadu_si128(
+				    _mm512_dpbusd_epi32(_mm512_broadcast_i32x4(
+				    _mm_load_si128((const __m128i *)(corr + 8 * i))),
+				    wl, _mm512_broadcast_i32x4(_mm_loadu_si128(
 				    (const __m128i *)at->q)))), lo[t]);
 				hi[t] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(
-				    _mm512_dpbusd_epi32(corr[2 * i + 1], wh,
-				    _mm512_broadcast_i32x4(_mm_loadu_si128(
+				    _mm512_dpbusd_epi32(_mm512_broadcast_i32x4(
+				    _mm_load_si128((const __m128i *)(corr + 8 * i +
+				    4))), wh, _mm512_broadcast_i32x4(_mm_loadu_si128(
 				    (const __m128i *)(at->q + 16))))), hi[t]);
 			}
 		}
-		for (int t = 0; t < 4; t++)
+		for (int t = 0; t < T; t++)
 			q4_1_quad_out(lo[t], hi[t], out + t * 16 + 4 * j);
 	}
 }
 
+/* The starting values of n activation blocks: the sum of each quad of
+ * values times mul (-16 for Q5_0, -128 for Q8_0), eight a block. As
+ * broadcast to a vector they are the old minus16 / q8_0_corr vectors. */
 static void
-q5_0_corrs(const struct qblk *a, int n, __m512i *corr)
+quad_corrs(const struct qblk *a, int n, int mul, int32_t *corr)
 {
-	for (int i = 0; i < n; i++) {
-		corr[2 * i] = minus16(_mm512_broadcast_i32x4(
-		    _mm_loadu_si128((const __m128i *)a[i].q)));
-		corr[2 * i + 1] = minus16(_mm512_broadcast_i32x4(
-		    _mm_loadu_si128((const __m128i *)(a[i].q + 16))));
-	}
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < 8; k++)
+			corr[8 * i + k] = mul * (a[i].q[4 * k] + a[i].q[4 * k + 1] +
+			    a[i].q[4 * k + 2] + a[i].q[4 * k + 3]);
 }
 
 /* Q8_0. A 64-byte load is two rows of a block (as q + 128), against
@@ -531,43 +536,75 @@ q8_0_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
 		q8_0_pair_out(acc[k], out + 2 * k);
 }
 
-static void
-q8_0_group_4(const uint8_t *grp, const struct qblk *a, const __m512i *corr,
-	int nb, float *out)
+static inline __attribute__((always_inline)) void
+q8_0_group_t(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
+	int nb, float *out, int T)
 {
 	#pragma GCC unroll 2
 	for (int k = 0; k < 8; k++) {
-		__m512 acc[4];
+		__m512 acc[8];
 
-		#pragma GCC unroll 4
-		for (int t = 0; t < 4; t++)
+		#pragma GCC unroll 8
+		for (int t = 0; t < T; t++)
 			acc[t] = _mm512_setzero_ps();
 		for (int b = 0; b < nb; b++) {
 			const uint8_t *blk = grp + (size_t)b * Q80_GROUP;
 			__m512i z = _mm512_loadu_si512(blk + 64 * k);
 			__m512 dk = spread(scales16(blk + 512), 2 * k, 8);
 
-			#pragma GCC unroll 4
-			for (int t = 0; t < 4; t++) {
-				const struct qblk *at = a + (size_t)t * nb + b;
+			#pragma GCC unroll 8
+			for (int t = 0; t < T; t++) {
+				size_t i = (size_t)t * nb + b;
+				const struct qblk *at = a + i;
 
 				acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dk,
 				    _mm512_set1_ps(at->d)), _mm512_cvtepi32_ps(
-				    _mm512_dpbusd_epi32(corr[(size_t)t * nb + b], z,
-				    q8_0_act(at))), acc[t]);
+				    _mm512_dpbusd_epi32(_mm512_broadcast_i64x4(
+				    _mm256_load_si256((const __m256i *)(corr +
+				    8 * i))), z, q8_0_act(at))), acc[t]);
 			}
 		}
-		for (int t = 0; t < 4; t++)
+		for (int t = 0; t < T; t++)
 			q8_0_pair_out(acc[t], out + t * 16 + 2 * k);
 	}
 }
 
-/* Up to ACT_CHUNK rows' Q8_0 corrections. */
+/* The batch kernels at T = 8 and 4 (T a constant in each). */
 static void
-q8_0_corrs(const struct qblk *a, int n, __m512i *corr)
+q5_0_group_8(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
+	int nb, float *out)
 {
-	for (int i = 0; i < n; i++)
-		corr[i] = q8_0_corr(q8_0_act(a + i));
+	q5_0_group_t(grp, a, corr, nb, out, 8);
+}
+
+static void
+q5_0_group_4(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
+	int nb, float *out)
+{
+	q5_0_group_t(grp, a, corr, nb, out, 4);
+}
+
+static void
+q8_0_group_8(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
+	int nb, float *out)
+{
+	q8_0_group_t(grp, a, corr, nb, out, 8);
+}
+
+static void
+q8_0_group_4(const uint8_t *grp, const struct qblk *a, const int32_t *corr,
+	int nb, float *out)
+{
+	q8_0_group_t(grp, a, corr, nb, out, 4);
+}
+
+/* The next group's bytes towards L2 while this one is worked on: the
+ * hardware prefetcher does not follow the kernels' strided reads. */
+static inline void
+prefetch_l2(const uint8_t *p, size_t bytes)
+{
+	for (size_t i = 0; i < bytes; i += 64)
+		_mm_prefetch((const char *)p + i, _MM_HINT_T1);
 }
 #endif
 
@@ -584,10 +621,10 @@ matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 
 	(void)q41;
 #ifdef PACK_SIMD
-	float o[4 * PACK_ROWS];
-	__m512i *corr = NULL;
+	float o[8 * PACK_ROWS];
+	int32_t *corr = NULL;
 
-	if (!q41 && n >= 4 && !(corr = aligned_alloc(64, 2 * (size_t)ACT_CHUNK *
+	if (!q41 && n >= 4 && !(corr = aligned_alloc(64, 8 * (size_t)ACT_CHUNK *
 	    (size_t)nb * sizeof *corr)))
 		return -1;
 #endif
@@ -595,10 +632,9 @@ matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 		int t1 = t0 + ACT_CHUNK < n ? t0 + ACT_CHUNK : n;
 
 #ifdef PACK_SIMD
-		if (corr && w->type == GGML_Q5_0)
-			q5_0_corrs(qa + (size_t)t0 * nb, (t1 - t0) * nb, corr);
-		else if (corr)
-			q8_0_corrs(qa + (size_t)t0 * nb, (t1 - t0) * nb, corr);
+		if (corr)
+			quad_corrs(qa + (size_t)t0 * nb, (t1 - t0) * nb,
+			    w->type == GGML_Q5_0 ? -16 : -128, corr);
 #endif
 		for (int64_t g = g0; g < g1; g++) {
 			const uint8_t *grp = (const uint8_t *)packed +
@@ -606,18 +642,24 @@ matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 			int t = t0;
 
 #ifdef PACK_SIMD
-			for (; t + 4 <= t1; t += 4) {
+			if (t1 - t0 >= 4 && g + 1 < g1)
+				prefetch_l2(grp + gb, gb);
+			for (int T; t + 4 <= t1; t += T) {
 				const struct qblk *at = qa + (size_t)t * nb;
+				const int32_t *ct = corr + 8 * (size_t)(t - t0) * nb;
 
+				T = !q41 && t + 8 <= t1 ? 8 : 4;
 				if (q41)
 					q4_1_group_4(grp, at, nb, o);
+				else if (w->type == GGML_Q5_0 && T == 8)
+					q5_0_group_8(grp, at, ct, nb, o);
 				else if (w->type == GGML_Q5_0)
-					q5_0_group_4(grp, at, corr +
-					    2 * (size_t)(t - t0) * nb, nb, o);
+					q5_0_group_4(grp, at, ct, nb, o);
+				else if (T == 8)
+					q8_0_group_8(grp, at, ct, nb, o);
 				else
-					q8_0_group_4(grp, at, corr +
-					    (size_t)(t - t0) * nb, nb, o);
-				for (int k = 0; k < 4; k++)
+					q8_0_group_4(grp, at, ct, nb, o);
+				for (int k = 0; k < T; k++)
 					memcpy(y + (size_t)(t + k) * y_stride +
 					    g * PACK_ROWS, o + k * PACK_ROWS,
 					    sizeof(float) * PACK_ROWS);

@@ -109,14 +109,30 @@ synth() {
 	cmp "$TMP/a" "$TMP/c"
 }
 
-@test "K-quant SIMD kernels give the portable kernels' floats bit for bit" {
+@test "K-quant SIMD kernels and activation quantizer give the portable ones' bits" {
 	run "$TBIN/kernel-test" exact
 	echo "$output"
 	status_is 0
-	[ "${#lines[@]}" -eq 5 ]
+	[ "${#lines[@]}" -eq 6 ]
 	for t in 2 3 4 5 6; do
-		[ "${lines[$((t - 2))]}" = "q${t}_K: 44 cases bit-identical" ]
+		[ "${lines[$((t - 2))]}" = "q${t}_K: 64 cases bit-identical" ]
 	done
+	[ "${lines[5]}" = "quantize_act_k: SIMD identical" ]
+}
+
+@test "matmul-bench times each matrix of layer 0 at each n; bad usage exit 2" {
+	need_model "$SMOL"
+	run --separate-stderr "$TBIN/matmul-bench" -o -r 1 "$SMOL" 1 4
+	status_is 0
+	[ "${#lines[@]}" -eq 14 ]
+	[[ "${lines[0]}" =~ ^wq\ +q4_1\ +576x576\ +n=1\ +[0-9.]+\ us/token\ +1\.000 ]]
+	[[ "${lines[13]}" =~ ^down\ +q4_1\ +576x1536\ +n=4\ +[0-9.]+\ us/token ]]
+	run --separate-stderr "$TBIN/matmul-bench" -r 0 "$SMOL"
+	status_is 2
+	[ "${stderr_lines[0]}" = "matmul-bench: -r: 0: too small (want 1..64)" ]
+	run --separate-stderr "$TBIN/matmul-bench" "$TMP/none.gguf"
+	status_is 1
+	[ "$stderr" = "matmul-bench: $TMP/none.gguf: No such file or directory" ]
 }
 
 @test "both attention kernels match attention in double; ggml's expf matches exp" {

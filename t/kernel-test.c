@@ -137,8 +137,9 @@ fill_k(uint8_t *w, uint32_t type, size_t n)
 
 /* K-quants: the SIMD kernels give the portable ones' floats bit for bit,
  * for every row count the kernels tell apart (n < 4, gemm rows in fours
- * and the rest, the tiled kernels from 8 up, passes of MATMUL_K_MAX_N,
- * the gemm rows ending inside a later pass),
+ * and the rest, the packed Q4_K kernel's sets of four with one to three
+ * rows after them, the tiled kernels from 8 up with tiles full or not,
+ * passes of MATMUL_K_MAX_N, the gemm rows ending inside a later pass),
  * for matrices repacked or not (rows not a multiple of 8), with levels
  * quantized or at random, for a run of rows through matmul_k_rows, and
  * from the packed layout where the build has one (pack_k; rows past the
@@ -147,7 +148,8 @@ static int
 test_k_exact(uint32_t type)
 {
 	enum { KC = 768, MAXN = 71 };
-	static const int ns[] = { 1, 2, 3, 4, 5, 8, 9, 17, 64, 65, 71 };
+	static const int ns[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 17,
+	    64, 65, 71 };
 	static const int64_t shapes[] = { 48, 20 };
 	const struct qtype *q = qtype_get(type);
 	size_t rb = KC / 256 * (size_t)q->size;
@@ -227,6 +229,45 @@ test_k_exact(uint32_t type)
 	return bad;
 }
 
+/* quantize_act_k's SIMD blocks give the portable loop's bytes: random
+ * blocks, and blocks with a tie of magnitudes of both signs, a NaN, an
+ * infinity, all zeros, subnormals only, values near FLT_MAX. */
+static int
+test_quant_k(void)
+{
+	enum { NB = 10 };
+	float *x = malloc(sizeof(float) * NB * 256);
+	struct q8k q[2][NB];
+	int bad;
+
+	for (int i = 0; i < NB * 256; i++)
+		x[i] = frand() * 3.0f;
+	x[256 + 7] = 2.5f;              /* block 1: -2.5 first, then 2.5 */
+	x[256 + 3] = -2.5f;
+	x[256 + 200] = 2.5f;
+	for (int i = 256; i < 512; i++)
+		if (fabsf(x[i]) > 2.5f)
+			x[i] = 1.0f;
+	x[512 + 17] = NAN;
+	x[768 + 40] = INFINITY;
+	memset(x + 1024, 0, 256 * sizeof(float));
+	for (int i = 1280; i < 1536; i++)
+		x[i] = (float)(i % 7) * 1e-45f;
+	for (int i = 1536; i < 1792; i++)
+		x[i] = frand() * 3.4e38f;
+	x[1792 + 255] = -NAN;
+	for (int s = 0; s < 2; s++) {
+		memset(q[s], 0x55, sizeof q[s]);
+		matmul_force_scalar(s);
+		quantize_act_k(x, NB, 256, q[s]);
+	}
+	matmul_force_scalar(0);
+	bad = memcmp(q[0], q[1], sizeof q[0]) != 0;
+	printf("quantize_act_k: SIMD %s\n", bad ? "DIFFERS" : "identical");
+	free(x);
+	return bad;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -238,7 +279,7 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "exact") == 0) {
 		for (uint32_t t = GGML_Q2_K; t <= GGML_Q6_K; t++)
 			bad |= test_k_exact(t);
-		return bad;
+		return bad | test_quant_k();
 	}
 	for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
 		const struct qtype *q = qtype_get(types[k]);

@@ -1,7 +1,8 @@
 /* pack-test: the repacked layouts (matmul_pack.c) give the file-layout
  * kernels' results bit for bit: SIMD on the packed copy, the packed
  * reference, and the row kernels of matmul.c, for Q4_1, Q5_0 and Q8_0 at batch
- * sizes around the kernels' steps, with rows past the last whole group.
+ * sizes around the kernels' steps (sets of eight, then four, then single
+ * rows, in passes of 32), with rows past the last whole group.
  * Prints one line per type; exits 1 on any difference. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,8 @@ frand(void)
 static int
 test(uint32_t type)
 {
-	static const int ns[] = { 1, 2, 3, 4, 5, 7, 8, 9, 33, 37 };
+	static const int ns[] = { 1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 33, 37,
+	    70 };
 	const struct qtype *q = qtype_get(type);
 	size_t rb = COLS / 32 * (size_t)q->size, size;
 	uint8_t *w = malloc(rb * ROWS), *pk;
