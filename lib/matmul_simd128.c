@@ -58,6 +58,13 @@ half1(uint16_t h)
 /* Lane k of v in every lane. */
 #define LANE(v, k) wasm_i32x4_shuffle((v), (v), (k), (k), (k), (k))
 
+static inline int
+isum(v128_t v)
+{
+	return wasm_i32x4_extract_lane(v, 0) + wasm_i32x4_extract_lane(v, 1) +
+	    wasm_i32x4_extract_lane(v, 2) + wasm_i32x4_extract_lane(v, 3);
+}
+
 /* Lane k: the sum of p_k's four lanes. */
 static inline v128_t
 reduce4(v128_t p0, v128_t p1, v128_t p2, v128_t p3)
@@ -176,18 +183,6 @@ chain4(float sum, v128_t v)
 	return sum;
 }
 
-/* The chain for lanes 0..n-1 of v, lane 0 first. */
-static inline float
-chain(float sum, v128_t v, int n)
-{
-	float l[4];
-
-	wasm_v128_store(l, v);
-	for (int k = 0; k < n; k++)
-		sum += l[k];
-	return sum;
-}
-
 /* Lane k: block k's term, s * (d * a.d) + m * a.s, for four blocks. */
 static inline v128_t
 q4_1_terms(const struct block_q4_1 *w, const struct qblk *a)
@@ -208,9 +203,6 @@ q4_1_terms(const struct block_q4_1 *w, const struct qblk *a)
 	    wasm_f32x4_mul(m, as));
 }
 
-/* The last n < 4 blocks go through q4_1_terms as copies, zeros after
- * them, so that nothing past the row is read; their terms are chained as
- * the others' (a row of 576 has 18 blocks: 2 of them). */
 float
 dot_q4_1_simd128(const void *row, const struct qblk *a, int nb)
 {
@@ -220,13 +212,13 @@ dot_q4_1_simd128(const void *row, const struct qblk *a, int nb)
 
 	for (; b + 4 <= nb; b += 4)
 		sum = chain4(sum, q4_1_terms(w + b, a + b));
-	if (b < nb) {
-		struct block_q4_1 wt[4] = { 0 };
-		struct qblk at[4] = { 0 };
+	for (; b < nb; b++) {
+		v128_t qs = wasm_v128_load(w[b].qs);
+		int s = isum(q4_1_block(wasm_v128_and(qs, wasm_i8x16_splat(15)),
+		    wasm_u8x16_shr(qs, 4), a[b].q));
 
-		memcpy(wt, w + b, (size_t)(nb - b) * sizeof *wt);
-		memcpy(at, a + b, (size_t)(nb - b) * sizeof *at);
-		sum = chain(sum, q4_1_terms(wt, at), nb - b);
+		sum += (float)s * (half1(w[b].d) * a[b].d) +
+		    half1(w[b].m) * a[b].s;
 	}
 	return sum;
 }
@@ -291,7 +283,6 @@ q8_0_terms(const struct block_q8_0 *w, const struct qblk *a)
 	return wasm_f32x4_mul(s, wasm_f32x4_mul(d, act_d4(a, 1)));
 }
 
-/* The last n < 4 blocks as dot_q4_1_simd128 takes them. */
 float
 dot_q8_0_simd128(const void *row, const struct qblk *a, int nb)
 {
@@ -301,13 +292,12 @@ dot_q8_0_simd128(const void *row, const struct qblk *a, int nb)
 
 	for (; b + 4 <= nb; b += 4)
 		sum = chain4(sum, q8_0_terms(w + b, a + b));
-	if (b < nb) {
-		struct block_q8_0 wt[4] = { 0 };
-		struct qblk at[4] = { 0 };
+	for (; b < nb; b++) {
+		v128_t w16[4];
 
-		memcpy(wt, w + b, (size_t)(nb - b) * sizeof *wt);
-		memcpy(at, a + b, (size_t)(nb - b) * sizeof *at);
-		sum = chain(sum, q8_0_terms(wt, at), nb - b);
+		widen_q8(w[b].qs, w16);
+		sum += (float)isum(q8_0_block(w16, a[b].q)) *
+		    (half1(w[b].d) * a[b].d);
 	}
 	return sum;
 }
