@@ -196,7 +196,23 @@ WASMMTFLAGS := -pthread -sUSE_PTHREADS=1 \
     -sPTHREAD_POOL_SIZE='Math.min(navigator.hardwareConcurrency||1,16)' \
     -sPTHREAD_POOL_SIZE_STRICT=2 -Wno-pthreads-mem-growth
 
-wasm: $(WASMO)/chord.js $(WASMO)/chord-mt.js
+# Relaxed SIMD: the -rs builds (chord-rs.js, chord-mt-rs.js) are the same
+# but for lib/matmul_simd128.c, compiled with -mrelaxed-simd for its
+# i16x8.relaxed_dot_i8x16_i7x16_s (Q4_1 dots). emscripten 3.1.6's clang 14
+# has no builtin for it, so Debian's clang 15 compiles that file (outside
+# LTO) with emcc's flags; its opcode (0x112) is the standard one, which
+# binaryen 108 reads with the same meaning. The page takes them where the
+# browser validates that opcode. Without clang 15 there are none.
+WASMRSCC    ?= $(shell command -v clang-15)
+WASMRS      := $(if $(WASMRSCC),$(WASMO)/chord-rs.js $(WASMO)/chord-mt-rs.js)
+WASMRSFLAGS  = $(shell $(EMCC) --cflags) $(filter-out -flto,$(WASMCFLAGS)) \
+    -mrelaxed-simd
+WASMRSOBJ   := $(filter-out %/matmul_simd128.o,$(WASMOBJ)) \
+    $(WASMO)/obj-rs/lib/matmul_simd128.o
+WASMMTRSOBJ := $(filter-out %/matmul_simd128.o,$(WASMMTOBJ)) \
+    $(WASMO)/obj-mt-rs/lib/matmul_simd128.o
+
+wasm: $(WASMO)/chord.js $(WASMO)/chord-mt.js $(WASMRS)
 
 $(WASMO)/inc/xxhash.h: /usr/include/xxhash.h
 	@mkdir -p $(WASMO)/inc
@@ -220,6 +236,24 @@ $(WASMO)/chord-mt.js: contrib/web/chord-web.c $(WASMMTOBJ) \
     $(wildcard share/templates/*)
 	$(EMCC) $(WASMCFLAGS) $(WASMMTFLAGS) $(WASMLDFLAGS) -o $@ \
 	    contrib/web/chord-web.c $(WASMMTOBJ) -lm
+
+$(WASMO)/obj-rs/%.o: %.c $(wildcard lib/*.h) contrib/web/fmaf.h
+	@mkdir -p $(@D)
+	$(WASMRSCC) $(WASMRSFLAGS) -c -o $@ $<
+
+$(WASMO)/obj-mt-rs/%.o: %.c $(wildcard lib/*.h) contrib/web/fmaf.h
+	@mkdir -p $(@D)
+	$(WASMRSCC) $(WASMRSFLAGS) -pthread -c -o $@ $<
+
+$(WASMO)/chord-rs.js: contrib/web/chord-web.c $(WASMRSOBJ) \
+    $(wildcard share/templates/*)
+	$(EMCC) $(WASMCFLAGS) $(WASMLDFLAGS) -o $@ contrib/web/chord-web.c \
+	    $(WASMRSOBJ) -lm
+
+$(WASMO)/chord-mt-rs.js: contrib/web/chord-web.c $(WASMMTRSOBJ) \
+    $(wildcard share/templates/*)
+	$(EMCC) $(WASMCFLAGS) $(WASMMTFLAGS) $(WASMLDFLAGS) -o $@ \
+	    contrib/web/chord-web.c $(WASMMTRSOBJ) -lm
 
 # Reference goldens from llama.cpp (builds it once into a private cache).
 golden: all

@@ -45,6 +45,22 @@ native() {
 	grep -q '_cw_load' "$TOP/build/wasm/chord.js"
 }
 
+# dots FILE.wasm: how many i16x8.relaxed_dot_i8x16_i7x16_s (fd 92 02) it has
+dots() {
+	llvm-objdump-15 -d "$1" | grep -c ': fd 92 02 ' || true
+}
+
+@test "make wasm: relaxed-SIMD builds (clang 15) have the relaxed dot, the others none" {
+	for b in chord-rs chord-mt-rs; do
+		[ -s "$TOP/build/wasm/$b.wasm" ]
+		grep -q 'export default chord' "$TOP/build/wasm/$b.js"
+		[ "$(dots "$TOP/build/wasm/$b.wasm")" -gt 0 ]
+	done
+	grep -q '"shared":true' "$TOP/build/wasm/chord-mt-rs.js"
+	[ "$(dots "$TOP/build/wasm/chord.wasm")" -eq 0 ]
+	[ "$(dots "$TOP/build/wasm/chord-mt.wasm")" -eq 0 ]
+}
+
 @test "make wasm: a threaded build too, on shared memory with a worker pool" {
 	[ -s "$TOP/build/wasm/chord-mt.wasm" ]
 	[ -s "$TOP/build/wasm/chord-mt.worker.js" ]
@@ -98,7 +114,7 @@ if r.status == 200 and sys.argv[1].endswith("/stats"):
 	[ "$(grep -c '^ok: ' <<< "$output")" -eq 3 ]
 }
 
-@test "page: SIMD128 logits on 1, 2 and 3 threads equal the portable kernels' to the bit" {
+@test "page: SIMD128 (relaxed) logits on 1, 2 and 3 threads equal the portable kernels' to the bit" {
 	need_model "$SMOL"
 	serve "$SMOL"
 	# 40 ids as a batch (the four-row kernels), then one (the one-row ones)
@@ -107,6 +123,58 @@ if r.status == 200 and sys.argv[1].endswith("/stats"):
 	status_is 0
 	[ "$(grep -c '^ok: SIMD128 on [123] threads: 40 ids and one more, logits equal' \
 	    <<< "$output")" -eq 3 ]
+}
+
+@test "page: ?simd=plain: plain SIMD128 logits on 1 and 2 threads equal the portable kernels' to the bit" {
+	need_model "$SMOL"
+	serve "$SMOL"
+	run python3 "$TOP/t/web_test.py" "${URL}?simd=plain" "$MODEL_URL" \
+	    "$STATS" logits "$(seq -s ' ' 100 140)" 1 2
+	status_is 0
+	[ "$(grep -c '^ok: SIMD128 on [12] threads: 40 ids and one more, logits equal' \
+	    <<< "$output")" -eq 2 ]
+}
+
+# build_of URL: "BUILD SIMD" of the page at URL, as its bench on the model
+# at MODEL_URL reports them (threaded or one-thread, relaxed or plain)
+build_of() {
+	python3 - "$1" "$MODEL_URL" <<'EOF'
+import sys
+from playwright.sync_api import sync_playwright
+
+url, model = sys.argv[1:3]
+with sync_playwright() as p:
+    b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                          chromium_sandbox=False, args=["--no-sandbox"])
+    pg = b.new_page()
+    pg.goto(url)
+    pg.wait_for_function(
+        "['empty', 'ready'].includes(document.body.dataset.state)",
+        timeout=120_000)
+    pg.fill("#url", model)
+    pg.click("#fetch")
+    pg.wait_for_function("document.body.dataset.state === 'ready'",
+                         timeout=120_000)
+    pg.evaluate("""() => { window.chord.bench = null;
+        window.chord.worker.postMessage({ type: 'bench', pp: [100, 101],
+                                          tg: [102], threads: 1 }); }""")
+    pg.wait_for_function("window.chord.bench !== null", timeout=120_000)
+    r = pg.evaluate("window.chord.bench")
+    print("threaded" if r["mt"] else "one-thread",
+          "relaxed" if r.get("relaxed") else "plain")
+    b.close()
+EOF
+}
+
+@test "page: Chromium has relaxed SIMD: the page runs the -rs build, ?simd=plain the plain one" {
+	need_model "$SMOL"
+	serve "$SMOL"
+	run build_of "$URL"
+	status_is 0
+	[ "$output" = "threaded relaxed" ]
+	run build_of "${URL}?simd=plain"
+	status_is 0
+	[ "$output" = "threaded plain" ]
 }
 
 @test "page: Q8_0 weights: SIMD128 logits on 1 and 2 threads equal the portable kernels'" {

@@ -4,7 +4,8 @@
 // window.chord holds the last answer's ids and numbers (the tests read
 // both; contrib/bench-web posts to its worker).
 const $ = (id) => document.getElementById(id);
-const worker = new Worker("worker.js", { type: "module" });
+// the page's query (?simd=plain) goes on to the worker
+const worker = new Worker("worker.js" + location.search, { type: "module" });
 const state = { answer: null, text: "" };
 window.chord = { last: null, info: null, errors: [], worker };
 

@@ -11,15 +11,32 @@
 // id alone; the settings are restored after).
 // To the page: "status" {text}, "progress" {done, total}, "loaded" {info,
 // source, stored, threads}, "empty", "token" {id, text}, "done" {ids,
-// reason, prompt_tokens, prompt_ms, gen_tokens, gen_ms}, "bench" {...},
-// "logits" {batch, next, threads} (Float32Arrays), "error" {message}.
+// reason, prompt_tokens, prompt_ms, gen_tokens, gen_ms}, "bench" {pp, tg,
+// threads, mt, relaxed}, "logits" {batch, next, threads, relaxed}
+// (Float32Arrays), "error" {message}.
 //
 // Threads: where the page is cross-origin isolated (SharedArrayBuffer),
 // the threaded build (chord-mt.js) with a thread per core the browser
 // reports; elsewhere chord.js and one thread.
+// Relaxed SIMD: where the browser validates i16x8.relaxed_dot_i8x16_i7x16_s
+// (the probe below: a function of two v128.const and that opcode), the
+// same build with it (chord-mt-rs.js, chord-rs.js: faster Q4_1 dots, the
+// same results), unless the page's URL says ?simd=plain (tests) or make
+// wasm built none (no clang 15).
 const MT = self.crossOriginIsolated === true;
 const THREADS = MT ? Math.min(navigator.hardwareConcurrency || 1, 16) : 1;
 const BUILD = MT ? "./wasm/chord-mt.js" : "./wasm/chord.js";
+const BUILD_RS = MT ? "./wasm/chord-mt-rs.js" : "./wasm/chord-rs.js";
+const ZERO16 = new Array(16).fill(0);
+const PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0,
+	1, 5, 1, 0x60, 0, 1, 0x7b,              // type: () -> v128
+	3, 2, 1, 0,                             // one function
+	10, 43, 1, 41, 0,                       // its code, no locals
+	0xfd, 12, ...ZERO16, 0xfd, 12, ...ZERO16,       // v128.const x 2
+	0xfd, 0x92, 2, 11]);                    // the dot (0x112), end
+const RELAXED = new URLSearchParams(self.location.search).get("simd") !==
+    "plain" && WebAssembly.validate(PROBE);
+let relaxed = false;            // the module loaded is a -rs one
 
 const BATCH = 512;              // prompt ids per batch, as chord-fwd -b
 let M = null;                   // the wasm module
@@ -131,7 +148,11 @@ const baseName = (s) => s.replace(/[?#].*/, "").replace(/.*\//, "") || s;
 const mib = (n) => (n / (1 << 20)).toFixed(1);
 
 async function init() {
-	const { default: chord } = await import(BUILD);
+	let mod = null;
+	if (RELAXED)
+		mod = await import(BUILD_RS).catch(() => null);
+	relaxed = mod !== null;
+	const { default: chord } = mod || await import(BUILD);
 	M = await chord();
 	M._cw_threads(THREADS);
 	const dir = await store();
@@ -277,7 +298,7 @@ async function benchRun(m, threads) {
 	const pp = await run(m.pp, false);
 	const tg = await run(m.tg, true);
 	M._cw_reset();
-	post("bench", { pp, tg, threads, mt: MT });
+	post("bench", { pp, tg, threads, mt: MT, relaxed });
 }
 
 // The logits after m.ids as one batch, and after one more id alone, with
@@ -304,7 +325,7 @@ async function logits(m) {
 		const batch = copy();
 		if (M._cw_eval(p + 4 * (m.ids.length - 1), 1) < 0)
 			throw new Error(error());
-		post("logits", { batch, next: copy(), threads });
+		post("logits", { batch, next: copy(), threads, relaxed });
 	} finally {
 		M._free(p);
 		M._cw_threads(THREADS);
