@@ -311,6 +311,32 @@ silu(float x)
 	return x / (1.0f + expf_ggml(-x));
 }
 
+/* dst = silu(dst) * src over columns [lo, hi) of n rows: silu()'s
+ * operations, its expf a vector at a time (expf_ggml_row gives
+ * expf_ggml's floats). */
+static void
+swiglu(float *d, const float *x, int n, int w, int ws, long lo, long hi)
+{
+	enum { CHUNK = 256 };
+	float e[CHUNK];
+
+	for (int t = 0; t < n; t++) {
+		float *dt = d + (size_t)t * w;
+		const float *xt = x + (size_t)t * ws;
+
+		for (long i0 = lo; i0 < hi; i0 += CHUNK) {
+			long len = hi - i0 < CHUNK ? hi - i0 : CHUNK;
+
+			for (long j = 0; j < len; j++)
+				e[j] = -dt[i0 + j];
+			expf_ggml_row(e, e, (size_t)len);
+			for (long j = 0; j < len; j++)
+				dt[i0 + j] = dt[i0 + j] / (1.0f + e[j]) *
+				    xt[i0 + j];
+		}
+	}
+}
+
 /* GELU from the table, as ggml_vec_geglu_f32 (saturated past +-10). */
 static float
 gelu(float x)
@@ -599,6 +625,10 @@ step(struct region *rg, struct track *tr, const struct step *s, int l,
 	sync_step(tr, both, s->op == OP_ADD || s->op == OP_GLU ? 2 : 1,
 	    &s->dst, 1, col);
 	par_split(w, PACK_ROWS, ith, nth, &lo, &hi);
+	if (s->op == OP_GLU && s->act == ACT_SILU) {
+		swiglu(d, x, n, w, ws, lo, hi);
+		return;
+	}
 	for (int t = 0; t < n; t++) {
 		float *dt = d + (size_t)t * w;
 		const float *xt = x + (size_t)t * ws;
