@@ -14,8 +14,8 @@
  * waiter spins a while, then yields, so that a machine with more threads
  * than cores still makes progress. */
 static struct {
-	unsigned arrived;
-	unsigned gen;
+	_Alignas(64) unsigned arrived;
+	_Alignas(64) unsigned gen;      /* its own line: waiters spin on it */
 	int nth;
 } bar;
 
