@@ -81,14 +81,17 @@ round16x8(__m256 v)
 /* attn_row for hd a multiple of 64, the same operations in registers */
 static void
 attn_row_avx2(const float *qh, const uint16_t *k, const uint16_t *v,
-	size_t stride, int hd, int n_kv, float scale, float *out)
+	size_t stride, const uint16_t *kl, const uint16_t *vl, int hd,
+	int n_kv, float scale, float *out)
 {
 	float acc[ATTN_MAX_HD], M = -INFINITY, S = 0.0f, inv;
 
 	memset(acc, 0, (size_t)hd * sizeof *acc);
 	for (int p = 0; p < n_kv; p++) {
-		const uint16_t *vp = v + (size_t)p * stride;
-		float s = dot_k16(k + (size_t)p * stride, qh, hd) * scale;
+		int last = p == n_kv - 1 && kl;
+		const uint16_t *vp = last ? vl : v + (size_t)p * stride;
+		float s = dot_k16(last ? kl : k + (size_t)p * stride, qh, hd) *
+		    scale;
 		float ms = 1.0f, vs = 1.0f;
 
 		if (s > M) {
@@ -119,6 +122,14 @@ void
 attn_row(const float *q, const uint16_t *k, const uint16_t *v, size_t stride,
 	int hd, int n_kv, float scale, float *out)
 {
+	attn_row_last(q, k, v, stride, NULL, NULL, hd, n_kv, scale, out);
+}
+
+void
+attn_row_last(const float *q, const uint16_t *k, const uint16_t *v,
+	size_t stride, const uint16_t *kl, const uint16_t *vl, int hd, int n_kv,
+	float scale, float *out)
+{
 	float qh[ATTN_MAX_HD], kv[ATTN_MAX_HD], acc[ATTN_MAX_HD];
 	float M = -INFINITY, S = 0.0f, inv;
 
@@ -126,15 +137,17 @@ attn_row(const float *q, const uint16_t *k, const uint16_t *v, size_t stride,
 	f32_row_round16(qh, (size_t)hd);        /* q meets K as fp16 */
 #if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
 	if (!portable && hd % 64 == 0) {
-		attn_row_avx2(qh, k, v, stride, hd, n_kv, scale, out);
+		attn_row_avx2(qh, k, v, stride, kl, vl, hd, n_kv, scale, out);
 		return;
 	}
 #endif
 	memset(acc, 0, (size_t)hd * sizeof *acc);
 	for (int p = 0; p < n_kv; p++) {
+		int last = p == n_kv - 1 && kl;
 		float s, ms = 1.0f, vs = 1.0f;
 
-		fp16_row_to_f32(k + (size_t)p * stride, kv, (size_t)hd);
+		fp16_row_to_f32(last ? kl : k + (size_t)p * stride, kv,
+		    (size_t)hd);
 		s = fdot_vec(kv, qh, hd) * scale;
 		if (s > M) {            /* a new maximum rescales the sum */
 			float old = M;
@@ -148,7 +161,8 @@ attn_row(const float *q, const uint16_t *k, const uint16_t *v, size_t stride,
 		} else {
 			vs = expf(s - M);
 		}
-		fp16_row_to_f32(v + (size_t)p * stride, kv, (size_t)hd);
+		fp16_row_to_f32(last ? vl : v + (size_t)p * stride, kv,
+		    (size_t)hd);
 		#pragma omp simd
 		for (int d = 0; d < hd; d++)
 			acc[d] = fmaf(kv[d], vs, acc[d]);

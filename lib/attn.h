@@ -23,6 +23,11 @@
  * k + p * stride, v_p likewise. The one-row kernel. */
 void attn_row(const float *q, const uint16_t *k, const uint16_t *v,
 	size_t stride, int hd, int n_kv, float scale, float *out);
+/* attn_row with the last position's K and V rows at kl and vl (not yet
+ * in the cache; NULL: at k and v like the others). */
+void attn_row_last(const float *q, const uint16_t *k, const uint16_t *v,
+	size_t stride, const uint16_t *kl, const uint16_t *vl, int hd, int n_kv,
+	float scale, float *out);
 
 /* Use the portable one-row kernel even where a SIMD one is built (tests). */
 void attn_force_portable(int on);

@@ -38,6 +38,13 @@ struct fwd {
 	                         * output's), its matrix repacked, or NULL */
 	unsigned char *owned;   /* per step: pack[i] is ours to free */
 	int failed;             /* set by any thread of a region */
+	/* one token's rows, a copy per thread (single-row regions): what
+	 * every thread computes whole for itself rather than wait for */
+	uint8_t *priv;          /* (n_priv, priv_size) */
+	int n_priv;
+	size_t priv_size;
+	size_t priv_buf[N_BUF]; /* offsets in a thread's copy */
+	size_t priv_act[N_BUF][N_ACT_FORM];
 };
 
 /* ggml's GELU table: the tanh approximation at every fp16 value, rounded
@@ -165,6 +172,7 @@ fwd_close(struct fwd *f)
 	free(f->kt);
 	free(f->v32);
 	free(f->rope);
+	free(f->priv);
 	if (f->pack && f->owned)
 		for (int i = 0; i < n_steps(f->p); i++)
 			if (f->owned[i])
@@ -244,6 +252,41 @@ reserve(struct fwd *f, int n, struct cerr *e)
 		f->act_cap[s->src][form] = need;
 	}
 	f->cap = n;
+	return 0;
+}
+
+/* Room for each thread's copy of one token's rows (single-row regions):
+ * every buffer but the logits, and the matmuls' inputs in their forms. */
+static int
+reserve_priv(struct fwd *f, int nth)
+{
+	const struct plan *p = f->p;
+	size_t at = 0;
+	uint8_t *np;
+
+	if (nth <= f->n_priv)
+		return 0;
+	for (int b = 0; b < N_BUF; b++) {
+		f->priv_buf[b] = at;
+		if (b != B_LOGITS)
+			at += ((size_t)p->width[b] * sizeof(float) + 63) / 64 * 64;
+	}
+	memset(f->priv_act, 0, sizeof f->priv_act);
+	for (int i = 0; i < n_steps(p); i++) {
+		const struct step *s = step_at(p, i);
+		int form = s->op == OP_MATMUL ? mat_act_form(&s->w) : ACT_F32;
+
+		if (form == ACT_F32 || f->priv_act[s->src][form])
+			continue;
+		f->priv_act[s->src][form] = at;
+		at += (act_form_size(form, 1, p->width[s->src]) + 63) / 64 * 64;
+	}
+	if (!(np = aligned_alloc(64, at * (size_t)nth)))
+		return -1;
+	free(f->priv);
+	f->priv = np;
+	f->priv_size = at;
+	f->n_priv = nth;
 	return 0;
 }
 
@@ -365,7 +408,22 @@ struct track {
 	int wr[2 * N_BUF];      /* split of the last write since the barrier */
 	int rd[2 * N_BUF];      /* split of the reads since the barrier */
 	unsigned act_ok[N_BUF]; /* bit f: ACTB(b) holds b in form f */
+	/* Single-row regions: the rows a step needs whole (norms, RoPE, a
+	 * matmul's input) are computed by every thread into its own copy,
+	 * where it reads them with no barrier; priv[b]: b's live value is
+	 * there, in pb[b]. Converted inputs always go to pa. */
+	int dup;
+	unsigned char priv[N_BUF];
+	float *pb[N_BUF];
+	void *pa[N_BUF][N_ACT_FORM];
 };
+
+/* Where this thread reads buffer b. */
+static float *
+live(const struct fwd *f, const struct track *tr, int b)
+{
+	return tr->priv[b] ? tr->pb[b] : f->buf[b];
+}
 
 struct region {
 	struct fwd *f;
@@ -408,6 +466,19 @@ sync_step(struct track *tr, const int *rd, int nrd, const int *wr, int nwr,
 	}
 }
 
+/* Before a step of a single-row region that reads buffers rd[] whole
+ * (those not in this thread's copy: the others' writes must be done). */
+static void
+sync_whole(struct track *tr, const int *rd, int nrd)
+{
+	int shared[4], k = 0;
+
+	for (int i = 0; i < nrd; i++)
+		if (!tr->priv[rd[i]])
+			shared[k++] = rd[i];
+	sync_step(tr, shared, k, NULL, 0, SPLIT_ALL);
+}
+
 static void
 fail(struct fwd *f)
 {
@@ -419,8 +490,8 @@ fail(struct fwd *f)
  * would pick for a batch of n rows. KV heads are split between threads
  * for the stores, (row, KV head) pairs for the attention. */
 static void
-attend(struct fwd *f, const struct plan_layer *pl, int l, int dst, int q,
-	int pos0, int ith, int nth)
+attend(struct fwd *f, const struct track *tr, const struct plan_layer *pl,
+	int l, int dst, int q, int pos0, int ith, int nth)
 {
 	const struct plan *p = f->p;
 	int n = f->rows, hd = p->head_dim, kvd = p->width[B_K];
@@ -428,7 +499,8 @@ attend(struct fwd *f, const struct plan_layer *pl, int l, int dst, int q,
 	uint16_t *kc = f->k_cache + (size_t)l * f->n_ctx * kvd;
 	uint16_t *vc = f->v_cache + (size_t)l * f->n_ctx * kvd;
 	size_t tsz = attn_tiles_size(hd, pos0 + n);
-	const float *qb = f->buf[q];
+	const float *qb = live(f, tr, q), *kb = live(f, tr, B_K);
+	const float *vb = live(f, tr, B_V);
 	float *out = f->buf[dst];
 	long h0, h1;
 
@@ -437,13 +509,36 @@ attend(struct fwd *f, const struct plan_layer *pl, int l, int dst, int q,
 		for (int i = (int)h0 * hd; i < (int)h1 * hd; i++) {
 			size_t at = (size_t)(pos0 + t) * kvd + i;
 
-			kc[at] = f32_to_fp16(f->buf[B_K][(size_t)t * kvd + i]);
-			vc[at] = f32_to_fp16(f->buf[B_V][(size_t)t * kvd + i]);
+			kc[at] = f32_to_fp16(kb[(size_t)t * kvd + i]);
+			vc[at] = f32_to_fp16(vb[(size_t)t * kvd + i]);
 		}
 	if (tiled)
 		for (long h = h0; h < h1; h++)
 			attn_tiles_load(kc + h * hd, vc + h * hd, (size_t)kvd, hd,
 			    pos0 + n, f->kt + h * tsz, f->v32 + h * tsz);
+	if (n == 1) {
+		/* one token: by query head, so that more threads share it,
+		 * its own K and V rows taken from the buffers, so that no
+		 * thread waits for another's stores */
+		uint16_t kl[ATTN_MAX_HD], vl[ATTN_MAX_HD];
+		int lo = pl->n_swa && pos0 + 1 > pl->n_swa ?
+		    pos0 + 1 - pl->n_swa : 0, have = -1;
+
+		for (int h = ith; h < p->n_head; h += nth) {
+			int kvh = h / group;
+
+			for (int i = 0; kvh != have && i < hd; i++) {
+				kl[i] = f32_to_fp16(kb[kvh * hd + i]);
+				vl[i] = f32_to_fp16(vb[kvh * hd + i]);
+			}
+			have = kvh;
+			attn_row_last(qb + (size_t)h * hd, kc + (size_t)lo * kvd +
+			    kvh * hd, vc + (size_t)lo * kvd + kvh * hd,
+			    (size_t)kvd, kl, vl, hd, pos0 + 1 - lo,
+			    pl->attn_scale, out + (size_t)h * hd);
+		}
+		return;
+	}
 	par_barrier();
 	/* (row, KV head) pairs, the group's query heads together;
 	 * interleaved, so that the long rows of a causal batch spread */
@@ -489,32 +584,50 @@ matmul_run_steps(struct region *rg, struct track *tr, const struct step *s,
 	int cnt, void *const *pack, int ith, int nth)
 {
 	struct fwd *f = rg->f;
-	int n = f->rows, in[4], dst[4], even = 1;
+	int n = f->rows, in[4], n_in = 0, dst[4], even = 1;
 	long units = 0, u0, u1, base = 0;
+	const void *a[4];
 
 	for (int k = 0; k < cnt; k++) {
 		int form = mat_act_form(&s[k].w), src = s[k].src;
 		long lo, hi;
 
-		in[k] = form == ACT_F32 ? src : ACTB(src);
 		dst[k] = s[k].dst;
 		even &= s[k].w.rows == s[0].w.rows;
 		units += (long)((s[k].w.rows + PACK_ROWS - 1) / PACK_ROWS);
-		if (form == ACT_F32 || tr->act_ok[src] & 1u << form)
+		if (form == ACT_F32) {
+			a[k] = live(f, tr, src);
+			if (!tr->priv[src])
+				in[n_in++] = src;
 			continue;
-		sync_step(tr, &src, 1, &in[k], 1, SPLIT_T);
+		}
+		if (tr->dup) {
+			/* the whole row into this thread's own copy */
+			a[k] = tr->pa[src][form];
+			if (tr->act_ok[src] & 1u << form)
+				continue;
+			sync_whole(tr, &src, 1);
+			act_convert(form, live(f, tr, src), 1, f->p->width[src],
+			    tr->pa[src][form]);
+			tr->act_ok[src] |= 1u << form;
+			continue;
+		}
+		a[k] = f->act[src][form];
+		in[n_in++] = ACTB(src);
+		if (tr->act_ok[src] & 1u << form)
+			continue;
+		sync_step(tr, &src, 1, &in[n_in - 1], 1, SPLIT_T);
 		par_split(n, 1, ith, nth, &lo, &hi);
 		convert(f, src, form, lo, hi);
 		tr->act_ok[src] |= 1u << form;
 	}
-	sync_step(tr, in, cnt, dst, cnt, even ? SPLIT_C + f->p->width[dst[0]] :
-	    SPLIT_ALL);
+	sync_step(tr, in, n_in, dst, cnt, even ? SPLIT_C +
+	    f->p->width[dst[0]] : SPLIT_ALL);
+	for (int k = 0; k < cnt; k++)
+		tr->priv[dst[k]] = 0;
 	par_split(units, 1, ith, nth, &u0, &u1);
 	for (int k = 0; k < cnt; k++) {
 		const struct mat *w = &s[k].w;
-		int form = mat_act_form(w);
-		const void *a = form == ACT_F32 ? (const void *)f->buf[s[k].src] :
-		    f->act[s[k].src][form];
 		long nu = (long)((w->rows + PACK_ROWS - 1) / PACK_ROWS), lo, hi;
 
 		if (even)
@@ -526,7 +639,7 @@ matmul_run_steps(struct region *rg, struct track *tr, const struct step *s,
 			hi = hi * PACK_ROWS < w->rows ? hi * PACK_ROWS : w->rows;
 		}
 		base += nu;
-		if (lo < hi && matmul_rows(w, pack[k], a, n, f->buf[s[k].dst],
+		if (lo < hi && matmul_rows(w, pack[k], a[k], n, f->buf[s[k].dst],
 		    f->p->width[s[k].dst], lo, hi) < 0)
 			fail(f);
 	}
@@ -554,6 +667,88 @@ keep_last(struct fwd *f, int b, int keep)
 	    (size_t)keep * w * sizeof(float));
 }
 
+/* Element-wise step s on columns [lo, hi) of row d (x: its source row). */
+static void
+elementwise(const struct step *s, float *d, const float *x, long lo, long hi)
+{
+	for (long i = lo; i < hi; i++)
+		switch (s->op) {
+		case OP_BIAS:
+			d[i] += s->vec[i];
+			break;
+		case OP_SCALE:
+			d[i] *= s->f;
+			break;
+		case OP_ADD:
+			d[i] += x[i];
+			break;
+		case OP_GLU:
+			d[i] = (s->act == ACT_GELU ? gelu(d[i]) : silu(d[i])) *
+			    x[i];
+			break;
+		case OP_SOFTCAP:
+			d[i] = tanhf(d[i] * (1.0f / s->f)) * s->f;
+			break;
+		}
+}
+
+/* A step of a single-row region that this thread does whole, into its own
+ * copy of dst: the row-wise ones (norms, RoPE), and any on a buffer it
+ * already holds a copy of. 0: a step for the threads to share. */
+static int
+step_own(struct region *rg, struct track *tr, const struct step *s, int l)
+{
+	struct fwd *f = rg->f;
+	const struct plan *p = f->p;
+	int w = p->width[s->dst], hd = p->head_dim;
+	float *d = tr->pb[s->dst];
+
+	if (!tr->dup || s->op == OP_MATMUL || s->op == OP_ATTN ||
+	    s->op == OP_OUT_ROWS || s->dst == B_LOGITS)
+		return 0;
+	if (!tr->priv[s->dst] && s->op != OP_NORM && s->op != OP_HEAD_NORM &&
+	    s->op != OP_ROPE)
+		return 0;
+	if (s->op == OP_NORM) {
+		sync_whole(tr, &s->src, 1);
+		rmsnorm(d, live(f, tr, s->src), s->vec, p->width[s->src],
+		    p->eps);
+	} else {
+		if (!tr->priv[s->dst]) {
+			sync_whole(tr, &s->dst, 1);
+			memcpy(d, f->buf[s->dst], (size_t)w * sizeof *d);
+		}
+		if (s->op == OP_ADD || s->op == OP_GLU)
+			sync_whole(tr, &s->src, 1);
+	}
+	tr->priv[s->dst] = 1;
+	tr->act_ok[s->dst] = 0;
+	switch (s->op) {
+	case OP_NORM:
+		break;
+	case OP_HEAD_NORM:
+		for (int h = 0; h < w / hd; h++)
+			rmsnorm(d + h * hd, d + h * hd, s->vec, hd, p->eps);
+		break;
+	case OP_ROPE: {
+		const struct rope *r = &p->rope[p->layers[l].rope];
+
+		rope_heads(d, w / hd, hd, r, f->rope + (size_t)p->layers[l].rope *
+		    f->cap * r->dims);
+		break;
+	}
+	case OP_GLU:
+		if (s->act == ACT_SILU) {
+			swiglu(d, live(f, tr, s->src), 1, w, w, 0, w);
+			break;
+		}
+		/* fall through */
+	default:
+		elementwise(s, d, live(f, tr, s->src), 0, w);
+	}
+	return 1;
+}
+
 /* One step of layer l (-1: the output): this thread's share. */
 static void
 step(struct region *rg, struct track *tr, const struct step *s, int l,
@@ -565,9 +760,11 @@ step(struct region *rg, struct track *tr, const struct step *s, int l,
 	int n = f->rows, w = p->width[s->dst], ws = p->width[s->src];
 	int both[2] = { s->dst, s->src }, col = SPLIT_C + w;
 	float *d = f->buf[s->dst];
-	const float *x = f->buf[s->src];
+	const float *x = live(f, tr, s->src);
 	long lo, hi;
 
+	if (step_own(rg, tr, s, l))
+		return;
 	par_split(n, 1, ith, nth, &lo, &hi);
 	switch (s->op) {
 	case OP_NORM:
@@ -600,8 +797,9 @@ step(struct region *rg, struct track *tr, const struct step *s, int l,
 	case OP_ATTN: {
 		int rd[3] = { s->src, B_K, B_V };
 
-		sync_step(tr, rd, 3, &s->dst, 1, SPLIT_ALL);
-		attend(f, pl, l, s->dst, s->src, rg->pos0, ith, nth);
+		sync_whole(tr, rd, 3);
+		sync_step(tr, NULL, 0, &s->dst, 1, SPLIT_ALL);
+		attend(f, tr, pl, l, s->dst, s->src, rg->pos0, ith, nth);
 		return;
 	}
 	case OP_OUT_ROWS:
@@ -621,38 +819,17 @@ step(struct region *rg, struct track *tr, const struct step *s, int l,
 	default:
 		break;
 	}
-	/* element-wise on dst, split by its columns as the matmul before */
-	sync_step(tr, both, s->op == OP_ADD || s->op == OP_GLU ? 2 : 1,
-	    &s->dst, 1, col);
+	/* element-wise on dst, split by its columns as the matmul before
+	 * (a source in this thread's own copy needs no one else) */
+	sync_step(tr, both, (s->op == OP_ADD || s->op == OP_GLU) &&
+	    !tr->priv[s->src] ? 2 : 1, &s->dst, 1, col);
 	par_split(w, PACK_ROWS, ith, nth, &lo, &hi);
 	if (s->op == OP_GLU && s->act == ACT_SILU) {
 		swiglu(d, x, n, w, ws, lo, hi);
 		return;
 	}
-	for (int t = 0; t < n; t++) {
-		float *dt = d + (size_t)t * w;
-		const float *xt = x + (size_t)t * ws;
-
-		for (long i = lo; i < hi; i++)
-			switch (s->op) {
-			case OP_BIAS:
-				dt[i] += s->vec[i];
-				break;
-			case OP_SCALE:
-				dt[i] *= s->f;
-				break;
-			case OP_ADD:
-				dt[i] += xt[i];
-				break;
-			case OP_GLU:
-				dt[i] = (s->act == ACT_GELU ? gelu(dt[i]) :
-				    silu(dt[i])) * xt[i];
-				break;
-			case OP_SOFTCAP:
-				dt[i] = tanhf(dt[i] * (1.0f / s->f)) * s->f;
-				break;
-			}
-	}
+	for (int t = 0; t < n; t++)
+		elementwise(s, d + (size_t)t * w, x + (size_t)t * ws, lo, hi);
 }
 
 /* The steps of one layer (or the output), matmuls in runs. */
@@ -678,9 +855,20 @@ run(void *arg, int ith, int nth)
 	struct region *rg = arg;
 	const struct plan *p = rg->f->p;
 	void *const *pack = rg->f->pack;
+	struct fwd *f = rg->f;
 	struct track tr;
 
 	memset(&tr, 0, sizeof tr);
+	/* one token: a barrier costs more than every thread normalising or
+	 * converting a row for itself */
+	tr.dup = f->rows == 1 && nth > 1 && nth <= f->n_priv;
+	for (int b = 0; tr.dup && b < N_BUF; b++) {
+		uint8_t *own = f->priv + (size_t)ith * f->priv_size;
+
+		tr.pb[b] = (float *)(own + f->priv_buf[b]);
+		for (int a = 0; a < N_ACT_FORM; a++)
+			tr.pa[b][a] = own + f->priv_act[b][a];
+	}
 	for (int l = 0; l < p->n_layer; l++) {
 		run_steps(rg, &tr, p->layers[l].steps, p->layers[l].n_steps, l,
 		    pack, ith, nth);
@@ -722,6 +910,8 @@ fwd_eval(struct fwd *f, const int32_t *tokens, int n, int all,
 		return -1;
 	if (reserve_tiles(f, n, rg.pos0) < 0)
 		return cerr_set(e, "out of memory for attention tiles");
+	if (n == 1 && reserve_priv(f, par_threads()) < 0)
+		return cerr_set(e, "out of memory");
 	f->rows = n;
 	for (int t = 0; t < n; t++) {
 		float *x = f->buf[B_X] + (size_t)t * p->dim;

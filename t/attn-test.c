@@ -160,6 +160,60 @@ rows(void)
 	return bad;
 }
 
+/* attn_row_last, the last position's rows apart (the cache's row spoilt),
+ * against attn_row with them in the cache, bit for bit, SIMD and portable */
+static int
+last_same(int hd, int n, int portable)
+{
+	size_t stride = (size_t)hd * 3, at = (size_t)(n - 1) * stride;
+	uint16_t *k = malloc((size_t)n * stride * 2), *v = malloc((size_t)n * stride * 2);
+	uint16_t kl[ATTN_MAX_HD], vl[ATTN_MAX_HD];
+	float q[ATTN_MAX_HD], a[ATTN_MAX_HD], b[ATTN_MAX_HD];
+	float scale = 1.0f / sqrtf((float)hd);
+	int same;
+
+	for (size_t i = 0; i < (size_t)n * stride; i++) {
+		k[i] = f32_to_fp16(frand(3.0f));
+		v[i] = f32_to_fp16(frand(1.0f));
+	}
+	for (int i = 0; i < hd; i++)
+		q[i] = frand(3.0f);
+	attn_force_portable(portable);
+	attn_row(q, k, v, stride, hd, n, scale, a);
+	memcpy(kl, k + at, (size_t)hd * 2);
+	memcpy(vl, v + at, (size_t)hd * 2);
+	for (int i = 0; i < hd; i++) {
+		k[at + i] = f32_to_fp16(frand(3.0f));
+		v[at + i] = f32_to_fp16(frand(1.0f));
+	}
+	attn_row_last(q, k, v, stride, kl, vl, hd, n, scale, b);
+	attn_force_portable(0);
+	same = memcmp(a, b, (size_t)hd * sizeof *a) == 0;
+	if (!same)
+		printf("head %d, %d positions%s: differs\n", hd, n,
+		    portable ? ", portable" : "");
+	free(k);
+	free(v);
+	return same;
+}
+
+static int
+last(void)
+{
+	static const int hds[] = { 64, 128, 256, 80 };
+	static const int lens[] = { 1, 2, 3, 64, 65, 200 };
+	int cases = 0, same = 0;
+
+	for (size_t h = 0; h < sizeof hds / sizeof *hds; h++)
+		for (size_t l = 0; l < sizeof lens / sizeof *lens; l++)
+			for (int p = 0; p < 2; p++) {
+				cases++;
+				same += last_same(hds[h], lens[l], p);
+			}
+	printf("last row apart: %d of %d cases bit-identical\n", same, cases);
+	return same != cases;
+}
+
 /* expf_ggml_row against expf_ggml on the bit patterns i * step, i < 2^32 /
  * step, and the special values, 4096 at a time */
 static int
@@ -202,6 +256,8 @@ main(int argc, char *argv[])
 
 	if (argc >= 2 && strcmp(argv[1], "rows") == 0)
 		return rows();
+	if (argc >= 2 && strcmp(argv[1], "last") == 0)
+		return last();
 	if (argc >= 2 && strcmp(argv[1], "expf") == 0)
 		return expf_same(argc >= 3 && strcmp(argv[2], "all") == 0 ?
 		    1 : 61);

@@ -17,6 +17,13 @@ load helper
 	[ -z "$stderr" ]
 }
 
+@test "one token's own K and V rows apart from the cache: the same floats" {
+	run --separate-stderr "$TBIN/attn-test" last
+	status_is 0
+	[ "$output" = "last row apart: 48 of 48 cases bit-identical" ]
+	[ -z "$stderr" ]
+}
+
 @test "expf_ggml 16 lanes at a time: expf_ggml's floats, bit for bit" {
 	run --separate-stderr "$TBIN/attn-test" expf
 	status_is 0

@@ -109,6 +109,21 @@ synth() {
 	cmp "$TMP/a" "$TMP/c"
 }
 
+@test "one token a line (each thread its own norms and inputs): any thread count, 1 thread's logits" {
+	# Gemma: head norms, post norms, one KV head; Qwen: biases, 2 KV heads
+	need_model "$GEMMA"
+	need_model "$QWEN"
+	seq 100 119 > "$TMP/ids"
+	for m in "$GEMMA" "$QWEN" "$SMOL"; do
+		chord-fwd -m "$m" -t 1 --all-logits < "$TMP/ids" > "$TMP/a"
+		[ "$(wc -c < "$TMP/a")" -gt 100000 ]
+		for t in 2 3 5; do
+			chord-fwd -m "$m" -t $t --all-logits < "$TMP/ids" > "$TMP/b"
+			cmp "$TMP/a" "$TMP/b"
+		done
+	done
+}
+
 @test "K-quant SIMD kernels and activation quantizer give the portable ones' bits" {
 	run "$TBIN/kernel-test" exact
 	echo "$output"
