@@ -269,7 +269,8 @@ reserve_priv(struct fwd *f, int nth)
 	for (int b = 0; b < N_BUF; b++) {
 		f->priv_buf[b] = at;
 		if (b != B_LOGITS)
-			at += ((size_t)p->width[b] * sizeof(float) + 63) / 64 * 64;
+			at += ((size_t)p->width[b] * sizeof(float) + 63) /
+			    64 * 64;
 	}
 	memset(f->priv_act, 0, sizeof f->priv_act);
 	for (int i = 0; i < n_steps(p); i++) {
@@ -526,14 +527,14 @@ attend(struct fwd *f, const struct track *tr, const struct plan_layer *pl,
 
 		for (int h = ith; h < p->n_head; h += nth) {
 			int kvh = h / group;
+			size_t at = (size_t)lo * kvd + (size_t)kvh * hd;
 
 			for (int i = 0; kvh != have && i < hd; i++) {
 				kl[i] = f32_to_fp16(kb[kvh * hd + i]);
 				vl[i] = f32_to_fp16(vb[kvh * hd + i]);
 			}
 			have = kvh;
-			attn_row_last(qb + (size_t)h * hd, kc + (size_t)lo * kvd +
-			    kvh * hd, vc + (size_t)lo * kvd + kvh * hd,
+			attn_row_last(qb + (size_t)h * hd, kc + at, vc + at,
 			    (size_t)kvd, kl, vl, hd, pos0 + 1 - lo,
 			    pl->attn_scale, out + (size_t)h * hd);
 		}
@@ -639,8 +640,8 @@ matmul_run_steps(struct region *rg, struct track *tr, const struct step *s,
 			hi = hi * PACK_ROWS < w->rows ? hi * PACK_ROWS : w->rows;
 		}
 		base += nu;
-		if (lo < hi && matmul_rows(w, pack[k], a[k], n, f->buf[s[k].dst],
-		    f->p->width[s[k].dst], lo, hi) < 0)
+		if (lo < hi && matmul_rows(w, pack[k], a[k], n,
+		    f->buf[s[k].dst], f->p->width[s[k].dst], lo, hi) < 0)
 			fail(f);
 	}
 }
@@ -733,8 +734,8 @@ step_own(struct region *rg, struct track *tr, const struct step *s, int l)
 	case OP_ROPE: {
 		const struct rope *r = &p->rope[p->layers[l].rope];
 
-		rope_heads(d, w / hd, hd, r, f->rope + (size_t)p->layers[l].rope *
-		    f->cap * r->dims);
+		rope_heads(d, w / hd, hd, r, f->rope +
+		    (size_t)p->layers[l].rope * f->cap * r->dims);
 		break;
 	}
 	case OP_GLU:

@@ -166,7 +166,8 @@ static int
 last_same(int hd, int n, int portable)
 {
 	size_t stride = (size_t)hd * 3, at = (size_t)(n - 1) * stride;
-	uint16_t *k = malloc((size_t)n * stride * 2), *v = malloc((size_t)n * stride * 2);
+	uint16_t *k = malloc((size_t)n * stride * 2);
+	uint16_t *v = malloc((size_t)n * stride * 2);
 	uint16_t kl[ATTN_MAX_HD], vl[ATTN_MAX_HD];
 	float q[ATTN_MAX_HD], a[ATTN_MAX_HD], b[ATTN_MAX_HD];
 	float scale = 1.0f / sqrtf((float)hd);
