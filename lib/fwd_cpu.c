@@ -16,6 +16,7 @@
 #include "matmul.h"
 #include "par.h"
 #include "quant.h"
+#include "rowops.h"
 
 struct fwd {
 	const struct plan *p;
@@ -46,27 +47,6 @@ struct fwd {
 	size_t priv_buf[N_BUF]; /* offsets in a thread's copy */
 	size_t priv_act[N_BUF][N_ACT_FORM];
 };
-
-/* ggml's GELU table: the tanh approximation at every fp16 value, rounded
- * to fp16 (GGML_GELU_FP16), as GCC evaluates ggml_gelu_f32. */
-static uint16_t gelu_tab[1 << 16];
-
-static void
-gelu_init(void)
-{
-	static int done;
-	const float a = 0.044715f, s = 0.79788456080286535587989211986876f;
-
-	if (done)
-		return;
-	for (int i = 0; i < 1 << 16; i++) {
-		float x = fp16_to_f32((uint16_t)i);
-
-		gelu_tab[i] = f32_to_fp16(0.5f * x * (1.0f + tanhf(s * x *
-		    fmaf(a * x, x, 1.0f))));
-	}
-	done = 1;
-}
 
 static int
 n_steps(const struct plan *p)
@@ -293,21 +273,6 @@ reserve_priv(struct fwd *f, int nth)
 
 /* ---- the steps ---- */
 
-/* out = x / rms(x) * w, the sum of squares in double as ggml has it
- * (out may be x). */
-static void
-rmsnorm(float *out, const float *x, const float *w, int n, float eps)
-{
-	double ss = 0.0;
-	float scale;
-
-	for (int i = 0; i < n; i++)
-		ss += (double)(x[i] * x[i]);
-	scale = 1.0f / sqrtf((float)(ss / n) + eps);
-	for (int i = 0; i < n; i++)
-		out[i] = x[i] * scale * w[i];
-}
-
 /* cos and sin of each rotated pair's angle at position pos, as ggml's rope
  * cache has them: the angles by repeated products (the same for every
  * head). */
@@ -347,49 +312,6 @@ rope_heads(float *v, int n_heads, int head_dim, const struct rope *r,
 			p[off] = fmaf(a, s, b * c);
 		}
 	}
-}
-
-static float
-silu(float x)
-{
-	return x / (1.0f + expf_ggml(-x));
-}
-
-/* dst = silu(dst) * src over columns [lo, hi) of n rows: silu()'s
- * operations, its expf a vector at a time (expf_ggml_row gives
- * expf_ggml's floats). */
-static void
-swiglu(float *d, const float *x, int n, int w, int ws, long lo, long hi)
-{
-	enum { CHUNK = 256 };
-	float e[CHUNK];
-
-	for (int t = 0; t < n; t++) {
-		float *dt = d + (size_t)t * w;
-		const float *xt = x + (size_t)t * ws;
-
-		for (long i0 = lo; i0 < hi; i0 += CHUNK) {
-			long len = hi - i0 < CHUNK ? hi - i0 : CHUNK;
-
-			for (long j = 0; j < len; j++)
-				e[j] = -dt[i0 + j];
-			expf_ggml_row(e, e, (size_t)len);
-			for (long j = 0; j < len; j++)
-				dt[i0 + j] = dt[i0 + j] / (1.0f + e[j]) *
-				    xt[i0 + j];
-		}
-	}
-}
-
-/* GELU from the table, as ggml_vec_geglu_f32 (saturated past +-10). */
-static float
-gelu(float x)
-{
-	if (x <= -10.0f)
-		return 0.0f;
-	if (x >= 10.0f)
-		return x;
-	return fp16_to_f32(gelu_tab[f32_to_fp16(x)]);
 }
 
 /* ---- one batch in one parallel region ----
@@ -672,25 +594,32 @@ keep_last(struct fwd *f, int b, int keep)
 static void
 elementwise(const struct step *s, float *d, const float *x, long lo, long hi)
 {
-	for (long i = lo; i < hi; i++)
-		switch (s->op) {
-		case OP_BIAS:
+	long i;
+
+	switch (s->op) {
+	case OP_BIAS:
+		for (i = lo; i < hi; i++)
 			d[i] += s->vec[i];
-			break;
-		case OP_SCALE:
+		break;
+	case OP_SCALE:
+		for (i = lo; i < hi; i++)
 			d[i] *= s->f;
-			break;
-		case OP_ADD:
+		break;
+	case OP_ADD:
+		for (i = lo; i < hi; i++)
 			d[i] += x[i];
-			break;
-		case OP_GLU:
-			d[i] = (s->act == ACT_GELU ? gelu(d[i]) : silu(d[i])) *
-			    x[i];
-			break;
-		case OP_SOFTCAP:
+		break;
+	case OP_GLU:
+		if (s->act == ACT_GELU)
+			geglu(d, x, 1, 0, 0, lo, hi);
+		else
+			swiglu(d, x, 1, 0, 0, lo, hi);
+		break;
+	case OP_SOFTCAP:
+		for (i = lo; i < hi; i++)
 			d[i] = tanhf(d[i] * (1.0f / s->f)) * s->f;
-			break;
-		}
+		break;
+	}
 }
 
 /* A step of a single-row region that this thread does whole, into its own
@@ -728,8 +657,7 @@ step_own(struct region *rg, struct track *tr, const struct step *s, int l)
 	case OP_NORM:
 		break;
 	case OP_HEAD_NORM:
-		for (int h = 0; h < w / hd; h++)
-			rmsnorm(d + h * hd, d + h * hd, s->vec, hd, p->eps);
+		rmsnorm_rows(d, hd, d, hd, s->vec, w / hd, hd, p->eps);
 		break;
 	case OP_ROPE: {
 		const struct rope *r = &p->rope[p->layers[l].rope];
@@ -738,12 +666,6 @@ step_own(struct region *rg, struct track *tr, const struct step *s, int l)
 		    (size_t)p->layers[l].rope * f->cap * r->dims);
 		break;
 	}
-	case OP_GLU:
-		if (s->act == ACT_SILU) {
-			swiglu(d, live(f, tr, s->src), 1, w, w, 0, w);
-			break;
-		}
-		/* fall through */
 	default:
 		elementwise(s, d, live(f, tr, s->src), 0, w);
 	}
@@ -770,18 +692,15 @@ step(struct region *rg, struct track *tr, const struct step *s, int l,
 	switch (s->op) {
 	case OP_NORM:
 		sync_step(tr, &s->src, 1, &s->dst, 1, SPLIT_T);
-		for (long t = lo; t < hi; t++)
-			rmsnorm(d + (size_t)t * w, x + (size_t)t * ws, s->vec,
-			    ws, p->eps);
+		rmsnorm_rows(d + (size_t)lo * w, w, x + (size_t)lo * ws, ws,
+		    s->vec, (int)(hi - lo), ws, p->eps);
 		return;
 	case OP_HEAD_NORM:
 		sync_step(tr, &s->dst, 1, &s->dst, 1, SPLIT_T);
-		for (long t = lo; t < hi; t++)
-			for (int h = 0; h < w / p->head_dim; h++) {
-				float *v = d + (size_t)t * w + h * p->head_dim;
-
-				rmsnorm(v, v, s->vec, p->head_dim, p->eps);
-			}
+		/* the heads of rows lo..hi are rows of head_dim in a row */
+		rmsnorm_rows(d + (size_t)lo * w, p->head_dim, d + (size_t)lo * w,
+		    p->head_dim, s->vec, (int)(hi - lo) * (w / p->head_dim),
+		    p->head_dim, p->eps);
 		return;
 	case OP_ROPE: {
 		const struct rope *r = &p->rope[pl->rope];
@@ -825,10 +744,6 @@ step(struct region *rg, struct track *tr, const struct step *s, int l,
 	sync_step(tr, both, (s->op == OP_ADD || s->op == OP_GLU) &&
 	    !tr->priv[s->src] ? 2 : 1, &s->dst, 1, col);
 	par_split(w, PACK_ROWS, ith, nth, &lo, &hi);
-	if (s->op == OP_GLU && s->act == ACT_SILU) {
-		swiglu(d, x, n, w, ws, lo, hi);
-		return;
-	}
 	for (int t = 0; t < n; t++)
 		elementwise(s, d + (size_t)t * w, x + (size_t)t * ws, lo, hi);
 }
