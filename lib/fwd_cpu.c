@@ -598,14 +598,17 @@ elementwise(const struct step *s, float *d, const float *x, long lo, long hi)
 
 	switch (s->op) {
 	case OP_BIAS:
+		#pragma omp simd
 		for (i = lo; i < hi; i++)
 			d[i] += s->vec[i];
 		break;
 	case OP_SCALE:
+		#pragma omp simd
 		for (i = lo; i < hi; i++)
 			d[i] *= s->f;
 		break;
 	case OP_ADD:
+		#pragma omp simd
 		for (i = lo; i < hi; i++)
 			d[i] += x[i];
 		break;

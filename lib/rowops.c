@@ -41,6 +41,8 @@ rms_apply(float *out, const float *x, const float *w, int n, double ss,
 {
 	float scale = 1.0f / sqrtf((float)(ss / n) + eps);
 
+	/* out may be x: each value reads and writes its own place */
+	#pragma omp simd
 	for (int i = 0; i < n; i++)
 		out[i] = x[i] * scale * w[i];
 }
