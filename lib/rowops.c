@@ -109,9 +109,11 @@ swiglu(float *d, const float *x, int n, int w, int ws, long lo, long hi)
 		for (long i0 = lo; i0 < hi; i0 += CHUNK) {
 			long len = hi - i0 < CHUNK ? hi - i0 : CHUNK;
 
+			#pragma omp simd
 			for (long j = 0; j < len; j++)
 				e[j] = -dt[i0 + j];
 			expf_ggml_row(e, e, (size_t)len);
+			#pragma omp simd
 			for (long j = 0; j < len; j++)
 				dt[i0 + j] = dt[i0 + j] / (1.0f + e[j]) *
 				    xt[i0 + j];
