@@ -103,10 +103,11 @@ int matmul_k_rows(const struct mat *w, const void *pack,
 	const struct q8k *qa, int n, float *y, int y_stride, int64_t r0,
 	int64_t r1);
 /* matmul_q6k.c, for matmul_k.c: Q6_K's packed layout (size 0 but on
- * AVX-512 VNNI builds) and its kernel, rows [r0, r1) in whole groups. */
+ * AVX-512 VNNI builds) and its kernel, rows [r0, r1) in whole groups
+ * (-1: out of memory). */
 size_t q6k_pack_size(const struct mat *w);
 void q6k_pack(const struct mat *w, void *out);
-void q6k_packed_rows(const struct mat *w, const void *pack,
+int q6k_packed_rows(const struct mat *w, const void *pack,
 	const struct q8k *qa, int n, float *y, int y_stride, int64_t r0,
 	int64_t r1);
 

@@ -1966,9 +1966,11 @@ matmul_k_rows(const struct mat *w, const void *pack, const struct q8k *qa,
 		int64_t whole = w->rows / PACK_ROWS * PACK_ROWS;
 		int64_t mid = r1 < whole ? r1 : whole;
 
-		if (r0 < mid && w->type == GGML_Q6_K)
-			q6k_packed_rows(w, pack, qa, n, y, y_stride, r0, mid);
-		else if (r0 < mid)
+		if (r0 < mid && w->type == GGML_Q6_K) {
+			if (q6k_packed_rows(w, pack, qa, n, y, y_stride, r0,
+			    mid) < 0)
+				return -1;
+		} else if (r0 < mid)
 			q4k_packed_rows(w, pack, qa, n, y, y_stride, r0, mid);
 		if (mid == r1)
 			return 0;

@@ -220,66 +220,56 @@ q6k_lanes_set(const struct q6k_pack *pk, const struct q8k *a, int nb, int T,
 /* A group of the packed layout against T <= TILED_MIN activation rows in
  * the tiled kernel's order: per group of 16 values, the exact dot of the
  * levels (q + 32) with the activations, started at -32 times the
- * group's activation sum, times the group's scale (vpmulld), summed into
- * s1. */
+ * group's activation sum (bias, 16 a block, row t at bias + 16 * t * nb),
+ * times the group's scale (vpmulld), summed into s1. The rows' float sums
+ * are kept in y (zeroed by the caller). */
 static inline __attribute__((always_inline)) void
-q6k_tiled_set(const struct q6k_pack *pk, const struct q8k *a, int nb, int T,
-	float *y, int y_stride)
+q6k_tiled_set(const struct q6k_pack *pk, const struct q8k *a,
+	const int32_t *bias, int nb, int T, float *y, int y_stride)
 {
-	__m512 acc[TILED_MIN];
-
-	#pragma GCC unroll 16
-	for (int t = 0; t < T; t++)
-		acc[t] = _mm512_setzero_ps();
 	for (int i = 0; i < nb; i++, pk++) {
-		int32_t bias[TILED_MIN][16] __attribute__((aligned(64)));
 		__m512i s1[TILED_MIN];
 		__m512 d;
 
-		#pragma GCC unroll 16
-		for (int t = 0; t < T; t++) {
-			__m512i b = _mm512_cvtepi16_epi32(_mm256_loadu_si256(
-			    (const __m256i *)a[(size_t)t * nb + i].bsums));
-
-			_mm512_store_si512((void *)bias[t], _mm512_sub_epi32(
-			    _mm512_setzero_si512(), _mm512_slli_epi32(b, 5)));
+#pragma GCC unroll 16
+		for (int t = 0; t < T; t++)
 			s1[t] = _mm512_setzero_si512();
-		}
-		#pragma GCC unroll 16
+#pragma GCC unroll 16
 		for (int g = 0; g < 16; g++) {
 			int c = g / 2, j0 = 4 * (g % 2);
 			__m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128(
 			    (const __m128i *)pk->sc[g]));
 			__m512i dot[TILED_MIN];
 
-			#pragma GCC unroll 16
+#pragma GCC unroll 16
 			for (int t = 0; t < T; t++)
-				dot[t] = _mm512_set1_epi32(bias[t][g]);
-			#pragma GCC unroll 16
+				dot[t] = _mm512_set1_epi32(bias[16 *
+				    ((size_t)t * nb + i) + g]);
+#pragma GCC unroll 16
 			for (int j = j0; j < j0 + 4; j++) {
 				__m512i wv = q6k_word(pk, c, j);
 
-				#pragma GCC unroll 16
+#pragma GCC unroll 16
 				for (int t = 0; t < T; t++)
 					dot[t] = _mm512_dpbusd_epi32(dot[t], wv,
 					    act4(a[(size_t)t * nb + i].q + 32 * c +
 					    4 * j));
 			}
-			#pragma GCC unroll 16
+#pragma GCC unroll 16
 			for (int t = 0; t < T; t++)
 				s1[t] = _mm512_add_epi32(s1[t],
 				    _mm512_mullo_epi32(dot[t], sc));
 		}
 		d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)pk->d));
-		#pragma GCC unroll 16
-		for (int t = 0; t < T; t++)
-			acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(
+#pragma GCC unroll 16
+		for (int t = 0; t < T; t++) {
+			float *yt = y + (size_t)t * y_stride;
+
+			_mm512_storeu_ps(yt, _mm512_fmadd_ps(_mm512_mul_ps(
 			    _mm512_cvtepi32_ps(s1[t]), d), _mm512_set1_ps(
-			    a[(size_t)t * nb + i].d), acc[t]);
+			    a[(size_t)t * nb + i].d), _mm512_loadu_ps(yt)));
+		}
 	}
-	#pragma GCC unroll 16
-	for (int t = 0; t < T; t++)
-		_mm512_storeu_ps(y + (size_t)t * y_stride, acc[t]);
 }
 
 /* The sets by their size, each compiled for its T. */
@@ -299,50 +289,66 @@ lanes_set(const struct q6k_pack *pk, const struct q8k *a, int nb, int T,
 }
 
 static void
-tiled_set(const struct q6k_pack *pk, const struct q8k *a, int nb, int T,
-	float *y, int y_stride)
+tiled_set(const struct q6k_pack *pk, const struct q8k *a,
+	const int32_t *bias, int nb, int T, float *y, int y_stride)
 {
 	switch (T) {
-	case 1: q6k_tiled_set(pk, a, nb, 1, y, y_stride); break;
-	case 2: q6k_tiled_set(pk, a, nb, 2, y, y_stride); break;
-	case 3: q6k_tiled_set(pk, a, nb, 3, y, y_stride); break;
-	case 4: q6k_tiled_set(pk, a, nb, 4, y, y_stride); break;
-	case 5: q6k_tiled_set(pk, a, nb, 5, y, y_stride); break;
-	case 6: q6k_tiled_set(pk, a, nb, 6, y, y_stride); break;
-	case 7: q6k_tiled_set(pk, a, nb, 7, y, y_stride); break;
-	default: q6k_tiled_set(pk, a, nb, 8, y, y_stride); break;
+	case 1: q6k_tiled_set(pk, a, bias, nb, 1, y, y_stride); break;
+	case 2: q6k_tiled_set(pk, a, bias, nb, 2, y, y_stride); break;
+	case 3: q6k_tiled_set(pk, a, bias, nb, 3, y, y_stride); break;
+	case 4: q6k_tiled_set(pk, a, bias, nb, 4, y, y_stride); break;
+	case 5: q6k_tiled_set(pk, a, bias, nb, 5, y, y_stride); break;
+	case 6: q6k_tiled_set(pk, a, bias, nb, 6, y, y_stride); break;
+	case 7: q6k_tiled_set(pk, a, bias, nb, 7, y, y_stride); break;
+	default: q6k_tiled_set(pk, a, bias, nb, 8, y, y_stride); break;
 	}
 }
 
-void
+int
 q6k_packed_rows(const struct mat *w, const void *pack, const struct q8k *qa,
 	int n, float *y, int y_stride, int64_t r0, int64_t r1)
 {
 	enum { CHUNK = MATMUL_K_MAX_N };
 	int nb = (int)(w->cols / QK_K);
+	int32_t *bias = NULL;
 
+	if (n < TILED_MIN) {
+		for (int64_t r = r0; r < r1; r += PACK_ROWS)
+			lanes_set((const struct q6k_pack *)pack +
+			    (size_t)(r / PACK_ROWS) * nb, qa, nb, n, y + r,
+			    y_stride);
+		return 0;
+	}
+	if (!(bias = malloc(sizeof(int32_t) * 16 * CHUNK * (size_t)nb)))
+		return -1;
 	/* activation rows CHUNK a pass, so that theirs stay in cache while
 	 * the weights go by */
 	for (int t0 = 0; t0 < n; t0 += CHUNK) {
 		int m = n - t0 < CHUNK ? n - t0 : CHUNK;
 
+		for (int b = 0; b < m * nb; b++)
+			for (int g = 0; g < 16; g++)
+				bias[16 * b + g] = -32 * qa[(size_t)t0 * nb +
+				    b].bsums[g];
+		for (int t = t0; t < t0 + m; t++)
+			for (int64_t r = r0; r < r1; r++)
+				y[(size_t)t * y_stride + r] = 0.0f;
 		for (int64_t r = r0; r < r1; r += PACK_ROWS) {
 			const struct q6k_pack *pk = (const struct q6k_pack *)pack +
 			    (size_t)(r / PACK_ROWS) * nb;
 
-			if (n < TILED_MIN) {
-				lanes_set(pk, qa, nb, n, y + r, y_stride);
-				continue;
-			}
 			for (int t = t0; t < t0 + m; t += TILED_MIN)
-				tiled_set(pk, qa + (size_t)t * nb, nb,
-				    t0 + m - t < TILED_MIN ? t0 + m - t : TILED_MIN,
+				tiled_set(pk, qa + (size_t)t * nb, bias + 16 *
+				    (size_t)(t - t0) * nb, nb, t0 + m - t <
+				    TILED_MIN ? t0 + m - t : TILED_MIN,
 				    y + (size_t)t * y_stride + r, y_stride);
 		}
 	}
+	free(bias);
+	return 0;
 }
 #else
-void
+int
 q6k_packed_rows(const struct mat *w, const void *pack, const struct q8k *qa,
 	int n, float *y, int y_stride, int64_t r0, int64_t r1)
 {
@@ -354,5 +360,6 @@ q6k_packed_rows(const struct mat *w, const void *pack, const struct q8k *qa,
 	(void)y_stride;
 	(void)r0;
 	(void)r1;
+	return -1;
 }
 #endif
