@@ -222,11 +222,14 @@ q6k_lanes_set(const struct q6k_pack *pk, const struct q8k *a, int nb, int T,
  * levels (q + 32) with the activations, started at -32 times the
  * group's activation sum (bias, 16 a block, row t at bias + 16 * t * nb),
  * times the group's scale (vpmulld), summed into s1. The rows' float sums
- * are kept in y (zeroed by the caller). */
+ * are kept in y (registers would spill). */
 static inline __attribute__((always_inline)) void
 q6k_tiled_set(const struct q6k_pack *pk, const struct q8k *a,
 	const int32_t *bias, int nb, int T, float *y, int y_stride)
 {
+#pragma GCC unroll 16
+	for (int t = 0; t < T; t++)
+		_mm512_storeu_ps(y + (size_t)t * y_stride, _mm512_setzero_ps());
 	for (int i = 0; i < nb; i++, pk++) {
 		__m512i s1[TILED_MIN];
 		__m512 d;
@@ -319,7 +322,8 @@ q6k_packed_rows(const struct mat *w, const void *pack, const struct q8k *qa,
 			    y_stride);
 		return 0;
 	}
-	if (!(bias = malloc(sizeof(int32_t) * 16 * CHUNK * (size_t)nb)))
+	if (!(bias = malloc(sizeof(int32_t) * 16 * (size_t)(n < CHUNK ? n :
+	    CHUNK) * (size_t)nb)))
 		return -1;
 	/* activation rows CHUNK a pass, so that theirs stay in cache while
 	 * the weights go by */
@@ -330,9 +334,6 @@ q6k_packed_rows(const struct mat *w, const void *pack, const struct q8k *qa,
 			for (int g = 0; g < 16; g++)
 				bias[16 * b + g] = -32 * qa[(size_t)t0 * nb +
 				    b].bsums[g];
-		for (int t = t0; t < t0 + m; t++)
-			for (int64_t r = r0; r < r1; r++)
-				y[(size_t)t * y_stride + r] = 0.0f;
 		for (int64_t r = r0; r < r1; r += PACK_ROWS) {
 			const struct q6k_pack *pk = (const struct q6k_pack *)pack +
 			    (size_t)(r / PACK_ROWS) * nb;
