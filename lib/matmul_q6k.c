@@ -101,8 +101,8 @@ act4(const int8_t *q)
 }
 
 /* The levels of word j of chunk c (values 32c + 4j..+3) of the 16 rows,
- * one row a 32-bit lane. 16-bit shifts are safe: the masks keep one
- * byte's bits. */
+ * one row a 32-bit lane. 16-bit shifts are safe: the masks (and vpermb's
+ * six bits of index) keep one byte's bits. */
 static inline __attribute__((always_inline)) __m512i
 q6k_word(const struct q6k_pack *pk, int c, int j)
 {
@@ -112,6 +112,24 @@ q6k_word(const struct q6k_pack *pk, int c, int j)
 
 	if (cc >= 2)
 		l = _mm512_srli_epi16(l, 4);
+#ifdef __AVX512VBMI__
+	/* the two bits to bits 4-5 through a table (vpermb runs beside the
+	 * shifts): bits 0-1, 2-3 or 4-5 of the index; 6-7 shifted to 4-5 */
+	if (cc == 3)
+		hb = _mm512_srli_epi16(hb, 2);
+	hb = _mm512_permutexvar_epi8(hb, cc == 0 ? _mm512_set_epi32(
+	    0x30201000, 0x30201000, 0x30201000, 0x30201000, 0x30201000,
+	    0x30201000, 0x30201000, 0x30201000, 0x30201000, 0x30201000,
+	    0x30201000, 0x30201000, 0x30201000, 0x30201000, 0x30201000,
+	    0x30201000) : cc == 1 ? _mm512_set_epi32(
+	    0x30303030, 0x20202020, 0x10101010, 0x00000000, 0x30303030,
+	    0x20202020, 0x10101010, 0x00000000, 0x30303030, 0x20202020,
+	    0x10101010, 0x00000000, 0x30303030, 0x20202020, 0x10101010,
+	    0x00000000) : _mm512_set_epi32(
+	    0x30303030, 0x30303030, 0x30303030, 0x30303030, 0x20202020,
+	    0x20202020, 0x20202020, 0x20202020, 0x10101010, 0x10101010,
+	    0x10101010, 0x10101010, 0, 0, 0, 0));
+#else
 	if (cc == 0)
 		hb = _mm512_slli_epi16(hb, 4);
 	else if (cc == 1)
@@ -119,6 +137,7 @@ q6k_word(const struct q6k_pack *pk, int c, int j)
 	else if (cc == 3)
 		hb = _mm512_srli_epi16(hb, 2);
 	hb = _mm512_and_si512(hb, _mm512_set1_epi8(0x30));
+#endif
 	/* (l & 0x0f) | hb */
 	return _mm512_ternarylogic_epi32(l, hb, _mm512_set1_epi8(0x0f), 0xec);
 }
