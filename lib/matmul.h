@@ -75,7 +75,8 @@ int matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int y_stride);
 void matmul_k_force_scalar(int on);
 
-/* Repacked layouts (matmul_pack.c for Q4_1, Q8_0, Q5_0; matmul_k.c for the
+/* Repacked layouts (matmul_pack.c for Q4_1, Q8_0, Q5_0; matmul_k.c and
+ * matmul_q6k.c for the
  * K-quants): groups of PACK_ROWS rows whose blocks lie side by side, made
  * once at load by the backend, so one pass over an activation block feeds
  * many output rows. Every row keeps its summation order, so the results

@@ -84,6 +84,11 @@ q6k_pack(const struct mat *w, void *out)
 }
 
 #ifdef Q6K_PACKED
+/* Loops over activation rows, groups and words are unrolled, so that
+ * every index is a constant and every sum a register (GCC -O2 leaves
+ * them rolled, the sums in memory: half the speed). */
+#define UNROLL _Pragma("GCC unroll 16")
+
 static inline __m512i
 ld(const void *p)
 {
@@ -175,9 +180,9 @@ q6k_lanes_set(const struct q6k_pack *pk, const struct q8k *a, int nb, int T,
 	    34, 2, 33, 1, 32, 0);
 	__m512 acc[TILED_MIN - 1][8];
 
-	#pragma GCC unroll 16
+	UNROLL
 	for (int t = 0; t < T; t++)
-		#pragma GCC unroll 16
+		UNROLL
 		for (int j = 0; j < 8; j++)
 			acc[t][j] = _mm512_setzero_ps();
 	for (int i = 0; i < nb; i++, pk++) {
@@ -186,17 +191,17 @@ q6k_lanes_set(const struct q6k_pack *pk, const struct q8k *a, int nb, int T,
 		__m512i s16[16], sp[16];
 		__m512 dd[TILED_MIN - 1];
 
-		#pragma GCC unroll 16
+		UNROLL
 		for (int t = 0; t < T; t++)
 			dd[t] = _mm512_mul_ps(_mm512_set1_ps(a[(size_t)t * nb +
 			    i].d), d);
-		#pragma GCC unroll 16
+		UNROLL
 		for (int g = 0; g < 16; g++) {
 			s16[g] = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(
 			    _mm_loadu_si128((const __m128i *)pk->sc[g])));
 			sp[g] = _mm512_permutexvar_epi16(dup, s16[g]);
 		}
-		#pragma GCC unroll 16
+		UNROLL
 		for (int j = 0; j < 8; j++) {
 			/* -32 * (scale 2j, scale 2j+1) of each row */
 			__m512i m = _mm512_sub_epi16(_mm512_setzero_si512(),
@@ -204,7 +209,7 @@ q6k_lanes_set(const struct q6k_pack *pk, const struct q8k *a, int nb, int T,
 			    s16[2 * j], zip, s16[2 * j + 1]), 5));
 			__m512i lane[TILED_MIN - 1];
 
-			#pragma GCC unroll 16
+			UNROLL
 			for (int t = 0; t < T; t++) {
 				int32_t b2;
 
@@ -212,25 +217,25 @@ q6k_lanes_set(const struct q6k_pack *pk, const struct q8k *a, int nb, int T,
 				lane[t] = _mm512_dpwssd_epi32(_mm512_setzero_si512(),
 				    m, _mm512_set1_epi32(b2));
 			}
-			#pragma GCC unroll 16
+			UNROLL
 			for (int c = 0; c < 8; c++) {
 				__m512i wv = q6k_word(pk, c, j);
 				__m512i sc = sp[2 * c + j / 4];
 
-				#pragma GCC unroll 16
+				UNROLL
 				for (int t = 0; t < T; t++)
 					lane[t] = _mm512_dpwssd_epi32(lane[t],
 					    _mm512_maddubs_epi16(wv, act4(a[(size_t)t *
 					    nb + i].q + 32 * c + 4 * j)), sc);
 			}
-			#pragma GCC unroll 16
+			UNROLL
 			for (int t = 0; t < T; t++)
 				acc[t][j] = _mm512_fmadd_ps(dd[t],
 				    _mm512_cvtepi32_ps(lane[t]), acc[t][j]);
 		}
 	}
 	/* the reference adds its zero sum of mins */
-	#pragma GCC unroll 16
+	UNROLL
 	for (int t = 0; t < T; t++)
 		_mm512_storeu_ps(y + (size_t)t * y_stride, _mm512_add_ps(
 		    hsum8_rows(acc[t]), _mm512_setzero_ps()));
@@ -246,44 +251,44 @@ static inline __attribute__((always_inline)) void
 q6k_tiled_set(const struct q6k_pack *pk, const struct q8k *a,
 	const int32_t *bias, int nb, int T, float *y, int y_stride)
 {
-#pragma GCC unroll 16
+	UNROLL
 	for (int t = 0; t < T; t++)
 		_mm512_storeu_ps(y + (size_t)t * y_stride, _mm512_setzero_ps());
 	for (int i = 0; i < nb; i++, pk++) {
 		__m512i s1[TILED_MIN];
 		__m512 d;
 
-#pragma GCC unroll 16
+		UNROLL
 		for (int t = 0; t < T; t++)
 			s1[t] = _mm512_setzero_si512();
-#pragma GCC unroll 16
+		UNROLL
 		for (int g = 0; g < 16; g++) {
 			int c = g / 2, j0 = 4 * (g % 2);
 			__m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128(
 			    (const __m128i *)pk->sc[g]));
 			__m512i dot[TILED_MIN];
 
-#pragma GCC unroll 16
+			UNROLL
 			for (int t = 0; t < T; t++)
 				dot[t] = _mm512_set1_epi32(bias[16 *
 				    ((size_t)t * nb + i) + g]);
-#pragma GCC unroll 16
+			UNROLL
 			for (int j = j0; j < j0 + 4; j++) {
 				__m512i wv = q6k_word(pk, c, j);
 
-#pragma GCC unroll 16
+				UNROLL
 				for (int t = 0; t < T; t++)
 					dot[t] = _mm512_dpbusd_epi32(dot[t], wv,
 					    act4(a[(size_t)t * nb + i].q + 32 * c +
 					    4 * j));
 			}
-#pragma GCC unroll 16
+			UNROLL
 			for (int t = 0; t < T; t++)
 				s1[t] = _mm512_add_epi32(s1[t],
 				    _mm512_mullo_epi32(dot[t], sc));
 		}
 		d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)pk->d));
-#pragma GCC unroll 16
+		UNROLL
 		for (int t = 0; t < T; t++) {
 			float *yt = y + (size_t)t * y_stride;
 
