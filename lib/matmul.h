@@ -76,12 +76,11 @@ int matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 void matmul_k_force_scalar(int on);
 
 /* Repacked layouts (matmul_pack.c for Q4_1, Q8_0, Q5_0; matmul_k.c and
- * matmul_q6k.c for the
- * K-quants): groups of PACK_ROWS rows whose blocks lie side by side, made
- * once at load by the backend, so one pass over an activation block feeds
- * many output rows. Every row keeps its summation order, so the results
- * equal the file-layout kernels' bit for bit. pack_size 0: no packed
- * layout for this matrix on this build. */
+ * matmul_q6k.c for the K-quants): groups of PACK_ROWS rows whose blocks
+ * lie side by side, made once at load by the backend, so one pass over an
+ * activation block feeds many output rows. Every row keeps its summation
+ * order, so the results equal the file-layout kernels' bit for bit.
+ * pack_size 0: no packed layout for this matrix on this build. */
 #define PACK_ROWS 16
 size_t pack_size(const struct mat *w);
 void pack_mat(const struct mat *w, void *out);
