@@ -167,6 +167,18 @@ test_k_exact(uint32_t type)
 	for (int i = 0; i < MAXN * KC; i++)
 		x[i] = frand() * (i % 61 == 0 ? 8.0f : 1.0f);
 	quantize_act_k(x, MAXN, KC, qa);
+	/* activations at both ends of the quantizer's range, -127..127 (the
+	 * K kernels' 16-bit pair sums are safe there), their sums to match */
+	for (int j = 0; j < 256; j++) {
+		qa[3 * KC / 256 + 1].q[j] = -127;
+		qa[5 * KC / 256].q[j] = (int8_t)(j % 3 ? 127 : -127);
+	}
+	for (int g = 0; g < 16; g++) {
+		qa[3 * KC / 256 + 1].bsums[g] = -127 * 16;
+		qa[5 * KC / 256].bsums[g] = 0;
+		for (int j = 0; j < 16; j++)
+			qa[5 * KC / 256].bsums[g] += qa[5 * KC / 256].q[16 * g + j];
+	}
 	for (int fill_kind = 0; fill_kind < 2; fill_kind++) {
 		if (fill_kind == 0) {
 			for (int i = 0; i < KC * MAXR; i++)
