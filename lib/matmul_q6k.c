@@ -339,6 +339,8 @@ q6k_packed_rows(const struct mat *w, const void *pack, const struct q8k *qa,
 	int nb = (int)(w->cols / QK_K);
 	int32_t *bias = NULL;
 
+	if (n <= 0)
+		return 0;
 	if (n < TILED_MIN) {
 		for (int64_t r = r0; r < r1; r += PACK_ROWS)
 			lanes_set((const struct q6k_pack *)pack +

@@ -230,6 +230,19 @@ test_k_exact(uint32_t type)
 					    fill_kind ? "random" : "quantized");
 					bad = 1;
 				}
+				/* no activation rows: nothing written */
+				memset(y[0], 0xff, sizeof(float) * MAXN * MAXR);
+				if (matmul_k_rows(&m, pk, qa, 0, y[0], MAXR, 0,
+				    m.rows) < 0)
+					bad = 1;
+				for (size_t i = 0; i < sizeof(float) * MAXN * MAXR;
+				    i++)
+					if (((const unsigned char *)y[0])[i] != 0xff) {
+						printf("%s: n 0: row written\n",
+						    q->name);
+						bad = 1;
+						break;
+					}
 				free(pk);
 				packed++;
 			}
