@@ -75,12 +75,12 @@ int matmul_k(const struct mat *w, const struct q8k *qa, int n, float *y,
 	int y_stride);
 void matmul_k_force_scalar(int on);
 
-/* Repacked layouts (matmul_pack.c for Q4_1, Q8_0, Q5_0; matmul_k.c for the
- * K-quants): groups of PACK_ROWS rows whose blocks lie side by side, made
- * once at load by the backend, so one pass over an activation block feeds
- * many output rows. Every row keeps its summation order, so the results
- * equal the file-layout kernels' bit for bit. pack_size 0: no packed
- * layout for this matrix on this build. */
+/* Repacked layouts (matmul_pack.c for Q4_1, Q8_0, Q5_0; matmul_k.c and
+ * matmul_q6k.c for the K-quants): groups of PACK_ROWS rows whose blocks
+ * lie side by side, made once at load by the backend, so one pass over an
+ * activation block feeds many output rows. Every row keeps its summation
+ * order, so the results equal the file-layout kernels' bit for bit.
+ * pack_size 0: no packed layout for this matrix on this build. */
 #define PACK_ROWS 16
 size_t pack_size(const struct mat *w);
 void pack_mat(const struct mat *w, void *out);
@@ -100,6 +100,14 @@ void pack_k(const struct mat *w, void *out);
  * (pack_k) or, with pack NULL, the file's layout; r0 and r1 multiples of
  * PACK_ROWS (r1 may be w->rows). One thread, no OpenMP inside. */
 int matmul_k_rows(const struct mat *w, const void *pack,
+	const struct q8k *qa, int n, float *y, int y_stride, int64_t r0,
+	int64_t r1);
+/* matmul_q6k.c, for matmul_k.c: Q6_K's packed layout (size 0 but on
+ * AVX-512 VNNI builds) and its kernel, rows [r0, r1) in whole groups
+ * (-1: out of memory). */
+size_t q6k_pack_size(const struct mat *w);
+void q6k_pack(const struct mat *w, void *out);
+int q6k_packed_rows(const struct mat *w, const void *pack,
 	const struct q8k *qa, int n, float *y, int y_stride, int64_t r0,
 	int64_t r1);
 

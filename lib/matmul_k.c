@@ -1728,10 +1728,11 @@ k_gemm_rows(const struct mat *w, const struct q8k *qa, int n, float *y,
 }
 #endif
 
-/* The packed layout (pack_k), AVX-512 builds, Q4_K: each group of
- * PACK_ROWS rows, block by block, as one struct q4k_pack, read by the
- * packed kernel (q4k_packed_rows, any number of activation rows, four a
- * pass) with the rows in the lanes of a vector, so no sum crosses lanes.
+/* The packed layouts (pack_k), AVX-512 builds: Q6_K's in matmul_q6k.c,
+ * Q4_K's here: each group of PACK_ROWS rows, block by block, as one
+ * struct q4k_pack, read by the packed kernel (q4k_packed_rows, any number
+ * of activation rows, four a pass) with the rows in the lanes of a
+ * vector, so no sum crosses lanes.
  * The levels are the file's bytes, word j of each row side by side (word
  * 8p + j: the low nibbles are values 64p + 4j..+3, the high ones the 32
  * after); the scales and mins unpacked to bytes. Rows past the last whole
@@ -1749,6 +1750,8 @@ _Static_assert(sizeof(struct q4k_pack) == 2368, "q4k_pack: 2368 bytes");
 size_t
 pack_size_k(const struct mat *w)
 {
+	if (w->type == GGML_Q6_K)
+		return q6k_pack_size(w);
 #ifdef KQ_SIMD
 	if (w->type == GGML_Q4_K && w->rows >= PACK_ROWS)
 		return (size_t)(w->rows / PACK_ROWS) * (size_t)(w->cols / QK_K) *
@@ -1765,6 +1768,10 @@ pack_k(const struct mat *w, void *out)
 	int nb = (int)(w->cols / QK_K);
 	struct q4k_pack *pk = out;
 
+	if (w->type == GGML_Q6_K) {
+		q6k_pack(w, out);
+		return;
+	}
 	if (!pack_size_k(w))
 		return;
 	for (int64_t g = 0; g < w->rows / PACK_ROWS; g++)
@@ -1954,12 +1961,16 @@ matmul_k_rows(const struct mat *w, const void *pack, const struct q8k *qa,
 	if (r0 >= r1)
 		return 0;
 #ifdef KQ_SIMD
-	if (!force_scalar_k && pack && w->type == GGML_Q4_K &&
-	    pack_size_k(w)) {
+	if (!force_scalar_k && pack && (w->type == GGML_Q4_K ||
+	    w->type == GGML_Q6_K) && pack_size_k(w)) {
 		int64_t whole = w->rows / PACK_ROWS * PACK_ROWS;
 		int64_t mid = r1 < whole ? r1 : whole;
 
-		if (r0 < mid)
+		if (r0 < mid && w->type == GGML_Q6_K) {
+			if (q6k_packed_rows(w, pack, qa, n, y, y_stride, r0,
+			    mid) < 0)
+				return -1;
+		} else if (r0 < mid)
 			q4k_packed_rows(w, pack, qa, n, y, y_stride, r0, mid);
 		if (mid == r1)
 			return 0;

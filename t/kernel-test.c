@@ -138,39 +138,54 @@ fill_k(uint8_t *w, uint32_t type, size_t n)
 /* K-quants: the SIMD kernels give the portable ones' floats bit for bit,
  * for every row count the kernels tell apart (n < 4, gemm rows in fours
  * and the rest, the packed Q4_K kernel's sets of four with one to three
- * rows after them, the tiled kernels from 8 up with tiles full or not,
- * passes of MATMUL_K_MAX_N, the gemm rows ending inside a later pass),
- * for matrices repacked or not (rows not a multiple of 8), with levels
- * quantized or at random, for a run of rows through matmul_k_rows, and
- * from the packed layout where the build has one (pack_k; rows past the
- * last whole group from the file). */
+ * rows after them, the packed Q6_K kernel's sets of one to seven (lanes)
+ * and of eight with one to seven after them (tiled), the tiled kernels
+ * from 8 up with tiles full or not, passes of MATMUL_K_MAX_N, the gemm
+ * rows ending inside a later pass), for matrices repacked or not (rows
+ * not a multiple of 8), with levels quantized or at random, for a run of
+ * rows through matmul_k_rows, and from the packed layout where the build
+ * has one (pack_k; in runs of groups from 0, 16 and 32; rows past the
+ * last whole group from the file). The count of cases from a packed
+ * layout follows the bit-identical ones. */
 static int
 test_k_exact(uint32_t type)
 {
-	enum { KC = 768, MAXN = 71 };
-	static const int ns[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 17,
-	    64, 65, 71 };
-	static const int64_t shapes[] = { 48, 20 };
+	enum { KC = 768, MAXN = 71, MAXR = 52 };
+	static const int ns[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+	    14, 15, 16, 17, 31, 64, 65, 70, 71 };
+	static const int64_t shapes[] = { 48, 20, 52 };
 	const struct qtype *q = qtype_get(type);
 	size_t rb = KC / 256 * (size_t)q->size;
-	uint8_t *w = malloc(rb * 48);
-	float *wf = malloc(sizeof(float) * KC * 48);
+	uint8_t *w = malloc(rb * MAXR);
+	float *wf = malloc(sizeof(float) * KC * MAXR);
 	float *x = malloc(sizeof(float) * MAXN * KC);
-	float *y[2] = { malloc(sizeof(float) * MAXN * 48),
-	    malloc(sizeof(float) * MAXN * 48) };
+	float *y[2] = { malloc(sizeof(float) * MAXN * MAXR),
+	    malloc(sizeof(float) * MAXN * MAXR) };
 	struct q8k *qa = malloc(sizeof(struct q8k) * MAXN * KC / 256);
-	int bad = 0, cases = 0;
+	int bad = 0, cases = 0, packed = 0;
 
 	for (int i = 0; i < MAXN * KC; i++)
 		x[i] = frand() * (i % 61 == 0 ? 8.0f : 1.0f);
 	quantize_act_k(x, MAXN, KC, qa);
+	/* activations at both ends of the quantizer's range, -127..127 (the
+	 * K kernels' 16-bit pair sums are safe there), their sums to match */
+	for (int j = 0; j < 256; j++) {
+		qa[3 * KC / 256 + 1].q[j] = -127;
+		qa[5 * KC / 256].q[j] = (int8_t)(j % 3 ? 127 : -127);
+	}
+	for (int g = 0; g < 16; g++) {
+		qa[3 * KC / 256 + 1].bsums[g] = -127 * 16;
+		qa[5 * KC / 256].bsums[g] = 0;
+		for (int j = 0; j < 16; j++)
+			qa[5 * KC / 256].bsums[g] += qa[5 * KC / 256].q[16 * g + j];
+	}
 	for (int fill_kind = 0; fill_kind < 2; fill_kind++) {
 		if (fill_kind == 0) {
-			for (int i = 0; i < KC * 48; i++)
+			for (int i = 0; i < KC * MAXR; i++)
 				wf[i] = frand() * (i % 97 == 0 ? 4.0f : 1.0f);
-			q->from_f32(wf, w, KC * 48);
+			q->from_f32(wf, w, KC * MAXR);
 		} else {
-			fill_k(w, type, rb * 48);
+			fill_k(w, type, rb * MAXR);
 		}
 		for (size_t h = 0; h < sizeof shapes / sizeof *shapes; h++)
 		for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
@@ -179,18 +194,18 @@ test_k_exact(uint32_t type)
 
 			m.repacked = mat_repacked(&m);
 			for (int s = 0; s < 2; s++) {
-				memset(y[s], 0xff, sizeof(float) * MAXN * 48);
+				memset(y[s], 0xff, sizeof(float) * MAXN * MAXR);
 				matmul_force_scalar(s);
-				if (matmul_k(&m, qa, n, y[s], 48) < 0)
+				if (matmul_k(&m, qa, n, y[s], MAXR) < 0)
 					bad = 1;
 			}
 			/* the rows from 16 on alone, on the SIMD path */
 			matmul_force_scalar(0);
-			if (matmul_k_rows(&m, NULL, qa, n, y[0], 48, 16,
+			if (matmul_k_rows(&m, NULL, qa, n, y[0], MAXR, 16,
 			    m.rows) < 0)
 				bad = 1;
 			if (memcmp(y[0], y[1], sizeof(float) *
-			    ((size_t)(n - 1) * 48 + (size_t)m.rows))) {
+			    ((size_t)(n - 1) * MAXR + (size_t)m.rows))) {
 				printf("%s: n %d rows %lld %s: SIMD differs\n",
 				    q->name, n, (long long)m.rows,
 				    fill_kind ? "random" : "quantized");
@@ -198,28 +213,44 @@ test_k_exact(uint32_t type)
 			}
 			if (pack_size_k(&m)) {
 				void *pk = malloc(pack_size_k(&m));
+				int64_t mid = m.rows < 32 ? m.rows : 32;
 
 				pack_k(&m, pk);
-				memset(y[0], 0xff, sizeof(float) * MAXN * 48);
-				if (matmul_k_rows(&m, pk, qa, n, y[0], 48, 0, 16) < 0 ||
-				    matmul_k_rows(&m, pk, qa, n, y[0], 48, 16,
-				    m.rows) < 0)
+				memset(y[0], 0xff, sizeof(float) * MAXN * MAXR);
+				if (matmul_k_rows(&m, pk, qa, n, y[0], MAXR, 0,
+				    16) < 0 || matmul_k_rows(&m, pk, qa, n, y[0],
+				    MAXR, 16, mid) < 0 || matmul_k_rows(&m, pk, qa,
+				    n, y[0], MAXR, mid, m.rows) < 0)
 					bad = 1;
 				if (memcmp(y[0], y[1], sizeof(float) *
-				    ((size_t)(n - 1) * 48 + (size_t)m.rows))) {
+				    ((size_t)(n - 1) * MAXR + (size_t)m.rows))) {
 					printf("%s: n %d rows %lld %s: packed "
 					    "differs\n", q->name, n,
 					    (long long)m.rows,
 					    fill_kind ? "random" : "quantized");
 					bad = 1;
 				}
+				/* no activation rows: nothing written */
+				memset(y[0], 0xff, sizeof(float) * MAXN * MAXR);
+				if (matmul_k_rows(&m, pk, qa, 0, y[0], MAXR, 0,
+				    m.rows) < 0)
+					bad = 1;
+				for (size_t i = 0; i < sizeof(float) * MAXN * MAXR;
+				    i++)
+					if (((const unsigned char *)y[0])[i] != 0xff) {
+						printf("%s: n 0: row written\n",
+						    q->name);
+						bad = 1;
+						break;
+					}
 				free(pk);
+				packed++;
 			}
 			cases++;
 		}
 	}
-	printf("%s: %d cases bit-identical%s\n", q->name, cases,
-	    bad ? " FAILED" : "");
+	printf("%s: %d cases bit-identical (%d packed)%s\n", q->name, cases,
+	    packed, bad ? " FAILED" : "");
 	free(w);
 	free(wf);
 	free(x);
