@@ -63,6 +63,38 @@ same_logits() {
 	[ "$stderr" = "chord-fwd: no OpenCL platform" ]
 }
 
+# libOpenCL is dlopen'ed at the first use of a device (lib/cl.c cl_load):
+# the tools do not link it, and where it cannot be loaded (an empty file
+# first on LD_LIBRARY_PATH: t/cache-start.bats does the same for libzstd)
+# only --device cl and --devices fail, saying which library and why.
+@test "libOpenCL: not linked; unloadable, the CPU runs and --device cl, --devices exit 1 naming it" {
+	need_model "$SMOL"
+	run readelf -d "$BIN/chord-fwd"
+	status_is 0
+	[[ "$output" == *"NEEDED"*"libc.so"* ]]
+	[[ "$output" != *libOpenCL* ]]
+	run ldd "$BIN/chord-fwd"
+	[[ "$output" != *libOpenCL* ]]
+	mkdir "$TMP/lib"
+	: > "$TMP/lib/libOpenCL.so.1"
+	printf '1 2 3\n' | chord-fwd --no-cache -c 64 --top 3 > "$TMP/want"
+	run --separate-stderr env LD_LIBRARY_PATH="$TMP/lib" \
+	    chord-fwd --no-cache -c 64 --top 3 <<< '1 2 3'
+	status_is 0
+	[ "$stderr" = "" ]
+	[ "$output" = "$(cat "$TMP/want")" ]
+	msg="OpenCL devices need libOpenCL.so.1, which cannot be loaded ($TMP/lib/libOpenCL.so.1: file too short)"
+	run --separate-stderr env LD_LIBRARY_PATH="$TMP/lib" chord-fwd --devices
+	status_is 1
+	[ "$stderr" = "chord-fwd: $msg" ]
+	[ -z "$output" ]
+	run --separate-stderr env LD_LIBRARY_PATH="$TMP/lib" \
+	    chord-fwd --no-cache -c 64 --device cl <<< '1 2 3'
+	status_is 1
+	[ "$stderr" = "chord-fwd: $msg" ]
+	[ -z "$output" ]
+}
+
 @test "bad device names: usage errors (exit 2); a device that is not there: exit 1" {
 	run --separate-stderr chord-fwd --device gpu
 	status_is 2
