@@ -21,7 +21,8 @@
  *
  * Defines from the host: LSZ, the work-group size of the reductions (a
  * power of two, at least 8); HD_MAX, the largest head dimension (a
- * multiple of LSZ); FP64 where the device has cl_khr_fp64 (without it the
+ * multiple of LSZ); MROWS, the rows of a work-group of the lanes matmul
+ * (8 MROWS work-items); FP64 where the device has cl_khr_fp64 (without it the
  * double sums are float sums, and the results only close to the CPU's). */
 
 #pragma OPENCL FP_CONTRACT OFF
@@ -37,6 +38,9 @@ typedef float wide;
 #endif
 #ifndef HD_MAX
 #define HD_MAX 256
+#endif
+#ifndef MROWS
+#define MROWS 8
 #endif
 
 /* ggml type ids of the weights the matmul reads natively */
@@ -295,31 +299,6 @@ block_values(global const uchar *b, int type, char16 *lo, char16 *hi)
 	}
 }
 
-/* value k of a block (lane kernels) */
-int
-block_value(global const uchar *b, int type, int k)
-{
-	int nib, bit;
-
-	switch (type) {
-	case T_Q8_0:
-		return (char)b[2 + k];
-	case T_Q4_0:
-	case T_Q4_1:
-		nib = k < 16 ? b[type == T_Q4_0 ? 2 + k : 4 + k] & 15 :
-		    b[(type == T_Q4_0 ? 2 : 4) + k - 16] >> 4;
-		return type == T_Q4_0 ? nib - 8 : nib;
-	default: {
-		global const uchar *qh = b + (type == T_Q5_0 ? 2 : 4);
-		global const uchar *qs = qh + 4;
-
-		nib = k < 16 ? qs[k] & 15 : qs[k - 16] >> 4;
-		bit = qh[k / 8] >> (k % 8) & 1;
-		return type == T_Q5_0 ? nib + 16 * bit - 16 : nib + 16 * bit;
-	}
-	}
-}
-
 /* the eight lanes' integer dots of a block with its activations */
 int8
 block_idot(global const uchar *b, int type, global const char *a)
@@ -381,38 +360,114 @@ phase_matmul_q8(global const uchar *w, ulong row_bytes, int type, int rp,
 	    a + (ulong)t * cols, ds + 2 * (ulong)t * nb, nb);
 }
 
-/* The same with a work-item a lane of a row (GPUs): eight work-items a
- * row, each its lane's chain over the blocks, then hsum8 of the eight
- * (LSZ / 8 rows a work-group). Not for rp (one chain a row). */
+/* The same with a work-item a lane of a row (GPUs), the weights in the
+ * tiled layout that lib/fwd_cl.c (tile_mat) converts them to at load:
+ * block by block, and within a block row by row, so that the work-items
+ * of neighbouring rows read neighbouring words:
+ *   qs (nb, rows, QW) uint  the block's quants as the file has them
+ *                           (QW = 8 for Q8_0, else 4)
+ *   qh (nb, rows) uint      Q5_0, Q5_1: the fifth bits
+ *   d  (nb, rows) half      the scale
+ *   m  (nb, rows) half      Q4_1, Q5_1: the minimum
+ * Lane i of a row holds values 4i..4i+3 of each block: word i of a Q8_0
+ * block, else the low (i < 4) or high nibbles of word i % 4, and bits
+ * 4i..4i+3 of qh. Each lane runs its chain over the blocks (MROWS rows a
+ * work-group of 8 MROWS, lane-adjacent), then hsum8 of the eight; the
+ * minimum's term is lane 0's. Not for rp (one chain a row). */
+
+int
+tile_words(int type)
+{
+	return type == T_Q8_0 ? 8 : 4;
+}
+
+/* lane i's four values of block b of row r */
+int4
+tile_values(global const uint *qs, global const uint *qh, int type,
+	ulong at, int i)
+{
+	uint w = qs[at * tile_words(type) + (type == T_Q8_0 ? i : i & 3)];
+	int4 v;
+
+	if (type == T_Q8_0)
+		return convert_int4(as_char4(w));
+	v = convert_int4(as_uchar4((i < 4 ? w : w >> 4) & 0x0f0f0f0fu));
+	if (type == T_Q5_0 || type == T_Q5_1) {
+		uint h = qh[at] >> (4 * i);
+
+		v += convert_int4((uint4)(h, h >> 1, h >> 2, h >> 3) & 1u) * 16;
+	}
+	if (type == T_Q4_0)
+		v -= 8;
+	else if (type == T_Q5_0)
+		v -= 16;
+	return v;
+}
+
+/* lane i's terms of block b of row r: the scale d_w * d_a into *d, the
+ * integer dot into *p, the minimum's term into *mo */
 void
-phase_matmul_lanes(global const uchar *w, ulong row_bytes, int type,
-	global const char *a, global const float *ds, global float *y,
+lane_block(global const uint *qs, global const uint *qh,
+	global const half *d, global const half *m, int type, int rows,
+	global const char *at, global const float *dt, int r, int i, int b,
+	float *dd, float *p, float *mo)
+{
+	ulong k = (ulong)b * rows + r;
+	int4 v = tile_values(qs, qh, type, k, i) *
+	    convert_int4(vload4(0, at + 32 * b + 4 * i));
+
+	*dd = vload_half(k, d) * dt[2 * b];
+	*p = (float)(v.x + v.y + v.z + v.w);
+	*mo = type == T_Q4_1 || type == T_Q5_1 ? vload_half(k, m) *
+	    dt[2 * b + 1] : 0.0f;
+}
+
+/* y[t][r] = W[r] . a[t]; and where res is not y, res[t][r] += y[t][r]
+ * (the residual add that follows: the same two roundings). Blocks four
+ * at a time, their loads before the chain's steps, so that a GPU waits
+ * for memory once a four. */
+void
+phase_matmul_lanes(global const uchar *w, int type, global const char *a,
+	global const float *ds, global float *y, global float *res,
 	int cols, int rows, int gid, int t, local float *s)
 {
 	int lid = get_local_id(0), r = gid / 8, i = gid % 8, nb = cols / 32;
-	int bb = block_bytes(type), min = type == T_Q4_1 || type == T_Q5_1;
+	int min = type == T_Q4_1 || type == T_Q5_1;
+	int q5 = type == T_Q5_0 || type == T_Q5_1, b = 0;
+	ulong plane = (ulong)nb * rows;
+	global const uint *qs = (global const uint *)w;
+	global const uint *qh = qs + plane * tile_words(type);
+	global const half *d = (global const half *)(qh + (q5 ? plane : 0));
+	global const half *m = d + plane;
 	global const char *at = a + (ulong)t * cols;
 	global const float *dt = ds + 2 * (ulong)t * nb;
-	float acc = 0.0f, off = 0.0f;
+	float acc = 0.0f, off = 0.0f, dd[4], pp[4], mo[4], v;
 
-	if (r < rows) {
-		global const uchar *row = w + (ulong)r * row_bytes;
-
-		for (int b = 0; b < nb; b++) {
-			global const uchar *blk = row + b * bb;
-			int sum = 0;
-
-			for (int k = 4 * i; k < 4 * i + 4; k++)
-				sum += block_value(blk, type, k) * at[32 * b + k];
-			acc = fma(half_at(blk) * dt[2 * b], (float)sum, acc);
+	for (; r < rows && b + 4 <= nb; b += 4) {
+		for (int j = 0; j < 4; j++)
+			lane_block(qs, qh, d, m, type, rows, at, dt, r, i, b + j,
+			    &dd[j], &pp[j], &mo[j]);
+		for (int j = 0; j < 4; j++) {
+			acc = fma(dd[j], pp[j], acc);
 			if (min && i == 0)
-				off += half_at(blk + 2) * dt[2 * b + 1];
+				off += mo[j];
 		}
+	}
+	for (; r < rows && b < nb; b++) {
+		lane_block(qs, qh, d, m, type, rows, at, dt, r, i, b, &dd[0],
+		    &pp[0], &mo[0]);
+		acc = fma(dd[0], pp[0], acc);
+		if (min && i == 0)
+			off += mo[0];
 	}
 	s[lid] = acc;
 	barrier(CLK_LOCAL_MEM_FENCE);
-	if (r < rows && i == 0)
-		y[(ulong)t * rows + r] = hsum8(vload8(0, s + lid)) + off;
+	if (r >= rows || i)
+		return;
+	v = hsum8(vload8(0, s + lid)) + off;
+	y[(ulong)t * rows + r] = v;
+	if (res != y)
+		res[(ulong)t * rows + r] += v;
 }
 
 /* Float weights (F32, F16, and the types dequantized at load) against
@@ -814,16 +869,16 @@ k_matmul_q8(global const uchar *w, ulong row_bytes, int type, int rp,
 	    cols, rows, get_global_id(0), get_global_id(1));
 }
 
-/* (row * 8 + lane, token), groups of LSZ */
+/* (row * 8 + lane, token), groups of 8 MROWS */
 kernel void
-k_matmul_lanes(global const uchar *w, ulong row_bytes, int type,
-	global const float *x, global const float *xs, global float *y,
-	int cols, int rows)
+k_matmul_lanes(global const uchar *w, int type, global const float *x,
+	global const float *xs, global float *y, global float *res, int cols,
+	int rows)
 {
-	local float s[LSZ];
+	local float s[8 * MROWS];
 
-	phase_matmul_lanes(w, row_bytes, type, (global const char *)x, xs, y,
-	    cols, rows, get_global_id(0), get_global_id(1), s);
+	phase_matmul_lanes(w, type, (global const char *)x, xs, y, res, cols,
+	    rows, get_global_id(0), get_global_id(1), s);
 }
 
 /* (row, token) */

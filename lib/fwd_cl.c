@@ -43,6 +43,7 @@ struct dmat {
 	int q8;                 /* takes 8-bit activations (ACT_Q8) */
 	int rp;                 /* Q4_0 in ggml's repacked order (matmul.h) */
 	int f32;                /* F32 in the file: ggml_vec_dot_f32's tail */
+	int tiled;              /* in the lanes kernel's layout (tile_mat) */
 };
 
 /* A step's device objects, parallel to the plan's steps. */
@@ -60,6 +61,8 @@ struct fwd_cl {
 	cl_program prog;
 	cl_kernel k[N_KERN];
 	size_t lsz;             /* work-group size of the reductions */
+	size_t mlsz;            /* of the lanes matmul: 8 rows of 8 lanes, or
+	                         * 32 where the device takes 256 */
 	int n_ctx;              /* KV cache positions */
 	int n_pos;              /* positions filled */
 	int cap;                /* batch rows the buffers hold */
@@ -147,6 +150,44 @@ dequant(const struct mat *w)
 	return out;
 }
 
+/* The blocks of w in the lanes kernel's tiled layout (cl/fwd.cl,
+ * phase_matmul_lanes), malloc'd, *bytes long: each field of the blocks
+ * in a plane of its own, block by block, row by row within a block.
+ * NULL: out of memory. */
+static void *
+tile_mat(const struct mat *w, size_t *bytes)
+{
+	int t = (int)w->type, q5 = t == GGML_Q5_0 || t == GGML_Q5_1;
+	int min = t == GGML_Q4_1 || t == GGML_Q5_1;
+	size_t qw = t == GGML_Q8_0 ? 32 : 16;   /* quant bytes a block */
+	size_t nb = (size_t)w->cols / 32, rows = (size_t)w->rows;
+	size_t plane = nb * rows, bb = w->row_bytes / nb;
+	size_t qs_at = 2 + (min ? 2 : 0) + (q5 ? 4 : 0);
+	unsigned char *out, *qs, *qh, *d, *m;
+
+	*bytes = plane * (qw + (q5 ? 4 : 0) + 2 + (min ? 2 : 0));
+	if (!(out = malloc(*bytes)))
+		return NULL;
+	qs = out;
+	qh = qs + plane * qw;
+	d = qh + (q5 ? plane * 4 : 0);
+	m = d + plane * 2;
+	for (size_t r = 0; r < rows; r++)
+		for (size_t b = 0; b < nb; b++) {
+			const unsigned char *blk = (const unsigned char *)w->data +
+			    r * w->row_bytes + b * bb;
+			size_t k = b * rows + r;
+
+			memcpy(qs + k * qw, blk + qs_at, qw);
+			memcpy(d + k * 2, blk, 2);
+			if (min)
+				memcpy(m + k * 2, blk + 2, 2);
+			if (q5)
+				memcpy(qh + k * 4, blk + (min ? 4 : 2), 4);
+		}
+	return out;
+}
+
 /* w onto the device, as the kernel reads it. */
 static int
 upload_mat(struct fwd_cl *f, const struct mat *w, struct dmat *d,
@@ -164,6 +205,18 @@ upload_mat(struct fwd_cl *f, const struct mat *w, struct dmat *d,
 	if (w->cols % 32)
 		return cerr_set(e, "%s: a matrix of %lld columns (the kernels "
 		    "take multiples of 32)", f->dev.name, (long long)w->cols);
+	d->tiled = f->grouped && d->q8 && !d->rp;
+	if (d->tiled) {
+		void *t = tile_mat(w, &bytes);
+
+		if (!t)
+			return cerr_set(e, "out of memory");
+		d->type = (int)w->type;
+		d->row_bytes = w->row_bytes;
+		d->buf = dev_buf(f, bytes, t, "weights", e);
+		free(t);
+		return d->buf ? 0 : -1;
+	}
 	if (native(w->type)) {
 		d->type = (int)w->type;
 		d->row_bytes = w->row_bytes;
@@ -246,7 +299,7 @@ static int
 build(struct fwd_cl *f, struct cerr *e)
 {
 	const struct plan *p = f->p;
-	char opts[160];
+	char opts[200];
 	int hd_max;
 	cl_int err;
 
@@ -256,11 +309,12 @@ build(struct fwd_cl *f, struct cerr *e)
 	if (f->lsz < 8)
 		return cerr_set(e, "%s: work-groups of %zu (the kernels need 8)",
 		    f->dev.name, f->dev.max_wg);
+	f->mlsz = f->dev.max_wg >= 256 ? 256 : 64;
 	hd_max = (p->head_dim + (int)f->lsz - 1) / (int)f->lsz * (int)f->lsz;
 	/* FP64: the CPU's double sums and exact divisions; else at least
 	 * divisions and square roots rounded as the CPU rounds them */
-	snprintf(opts, sizeof opts, "-cl-std=CL1.2 -DLSZ=%zu -DHD_MAX=%d%s%s",
-	    f->lsz, hd_max, f->dev.fp64 ? " -DFP64" : "", f->dev.crdiv ?
+	snprintf(opts, sizeof opts, "-cl-std=CL1.2 -DLSZ=%zu -DHD_MAX=%d "
+	    "-DMROWS=%zu%s%s", f->lsz, hd_max, f->mlsz / 8, f->dev.fp64 ? " -DFP64" : "", f->dev.crdiv ?
 	    " -cl-fp32-correctly-rounded-divide-sqrt" : "");
 	if (!(f->prog = cl_build(f->ctx, &f->dev, cl_src_fwd, opts, e)))
 		return -1;
@@ -534,19 +588,19 @@ args(cl_kernel k, int n, ...)
 #define A(v) sizeof(v), (const void *)&(v)
 
 /* Enqueue kernel k over global size g (dims values), work-groups of
- * (lsz, 1, ..) when grouped. */
+ * (local, 1, ..), or of the device's choice where local is 0. */
 static int
 launch(struct fwd_cl *f, int k, cl_int set, int dims, size_t g0, size_t g1,
-	size_t g2, int grouped, struct cerr *e)
+	size_t g2, size_t local, struct cerr *e)
 {
-	size_t g[3] = { g0, g1, g2 }, l[3] = { f->lsz, 1, 1 };
+	size_t g[3] = { g0, g1, g2 }, l[3] = { local, 1, 1 };
 	cl_int err = set;
 
 	if (g0 == 0 || g1 == 0 || g2 == 0)
 		return 0;
 	if (err == CL_SUCCESS)
 		err = clEnqueueNDRangeKernel(f->q, f->k[k], (cl_uint)dims, NULL,
-		    g, grouped ? l : NULL, 0, NULL, NULL);
+		    g, local ? l : NULL, 0, NULL, NULL);
 	if (err != CL_SUCCESS)
 		return cl_err(f, err, kern_name[k], e);
 	f->launches++;
@@ -625,11 +679,13 @@ dmatmul(struct fwd_cl *f, const struct dmat *w, cl_mem x, cl_mem xs,
 	size_t n = (size_t)f->rows, rows = (size_t)w->rows, lsz = f->lsz;
 	int tile = n >= 2 && w->rows % 4 == 0 && w->cols % 16 == 0, k;
 
-	if (w->q8 && f->grouped && !w->rp) {
+	if (w->tiled) {
+		size_t m = f->mlsz;
+
 		k = K_MATMUL_LANES;
-		return launch(f, k, args(f->k[k], 8, A(w->buf), A(w->row_bytes),
-		    A(w->type), A(x), A(xs), A(y), A(w->cols), A(w->rows)), 2,
-		    (rows * 8 + lsz - 1) / lsz * lsz, n, 1, 1, e);
+		return launch(f, k, args(f->k[k], 8, A(w->buf), A(w->type),
+		    A(x), A(xs), A(y), A(y), A(w->cols), A(w->rows)), 2,
+		    (rows * 8 + m - 1) / m * m, n, 1, m, e);
 	}
 	if (w->q8) {
 		k = K_MATMUL_Q8;
@@ -641,7 +697,7 @@ dmatmul(struct fwd_cl *f, const struct dmat *w, cl_mem x, cl_mem xs,
 		k = K_MATMUL_FGROUP;
 		return launch(f, k, args(f->k[k], 8, A(w->buf), A(w->row_bytes),
 		    A(w->type), A(x), A(y), A(w->cols), A(w->rows), A(tile)), 2,
-		    rows * lsz, n, 1, 1, e);
+		    rows * lsz, n, 1, lsz, e);
 	}
 	k = K_MATMUL_F;
 	return launch(f, k, args(f->k[k], 9, A(w->buf), A(w->row_bytes),
@@ -667,11 +723,11 @@ step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
 	case OP_NORM:
 		return launch(f, K_NORM, args(k[K_NORM], 6, A(src), A(ws),
 		    A(d->vec), A(dst), A(w), A(p->eps)), 2, lsz, (size_t)n, 1,
-		    1, e);
+		    lsz, e);
 	case OP_HEAD_NORM:
 		return launch(f, K_HEAD_NORM, args(k[K_HEAD_NORM], 5, A(dst),
 		    A(w), A(hd), A(d->vec), A(p->eps)), 2,
-		    (size_t)(w / hd) * lsz, (size_t)n, 1, 1, e);
+		    (size_t)(w / hd) * lsz, (size_t)n, 1, lsz, e);
 	case OP_MATMUL:
 		if (act_of(f, s, &src, e) < 0)
 			return -1;
@@ -701,8 +757,7 @@ step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
 		    A(f->kc[l]), A(f->vc[l]), A(dst), A(p->n_head), A(hd),
 		    A(kvd), A(group), A(pos0), A(pl->n_swa),
 		    A(pl->attn_scale), A(tiled)), 2, (size_t)p->n_head * lsz,
-		    (size_t)n,
-		    1, 1, e);
+		    (size_t)n, 1, lsz, e);
 	}
 	case OP_OUT_ROWS:
 		if (l != p->n_layer - 1 || keep == n)

@@ -159,6 +159,31 @@ same_logits() {
 	CHORD_CL_GROUPED=1 same_logits "b5 b70 one"
 }
 
+# The GPUs' lanes matmul (cl/fwd.cl phase_matmul_lanes) takes its weights
+# in a tiled layout, 32 rows a work-group: an output matrix cut to 1001
+# rows (cl-test -r) leaves a last group of 9, with every weight type it
+# serves (Q8_0 and Q4_1 in the default model; Q4_0 outside ggml's
+# repacked order, Q5_0, Q5_1), a batch of 3 and then one token at a time.
+@test "the lanes matmul (CHORD_CL_GROUPED): rows no work-group divides, every Q8 weight type, n=3 and n=1: the CPU's logits byte for byte" {
+	need_model "$SMOL"
+	local m
+	for t in default q4_0 q5_0 q5_1; do
+		m=$SMOL
+		if [ "$t" != default ]; then
+			gguf-repack -q -t "$t" "$SMOL" "$TMP/$t.gguf"
+			m=$TMP/$t.gguf
+		fi
+		CHORD_CL_GROUPED=1 run "$TBIN/cl-test" layers -r 1001 "$m" 2 \
+		    19 556 957
+		echo "$t: $output"
+		status_is 0
+		[ "${#lines[@]}" -eq 4 ]
+		for l in "${lines[@]}"; do
+			[[ "$l" == "max_abs=0.00000 "*" same=1" ]]
+		done
+	done
+}
+
 @test "SmolLM2 as Q4_0 (ggml's repacked order), Q5_0, Q5_1 and F16: the CPU's logits byte for byte, both kernels" {
 	need_model "$SMOL"
 	inputs
