@@ -348,16 +348,20 @@ q8_row_dot(global const uchar *row, int type, int rp, global const char *a,
 	return rp ? acc : hsum8(lane) + off;
 }
 
-/* y[t][r] = W[r] . a[t]: one work-item a (row, token), the CPU's order */
+/* y[t][r] = W[r] . a[t]: one work-item a (row, token), the CPU's order;
+ * where res is not y, res[t][r] += y[t][r] (the residual add after) */
 void
 phase_matmul_q8(global const uchar *w, ulong row_bytes, int type, int rp,
 	global const char *a, global const float *ds, global float *y,
-	int cols, int rows, int r, int t)
+	global float *res, int cols, int rows, int r, int t)
 {
 	int nb = cols / 32;
+	ulong at = (ulong)t * rows + r;
 
-	y[(ulong)t * rows + r] = q8_row_dot(w + (ulong)r * row_bytes, type, rp,
+	y[at] = q8_row_dot(w + (ulong)r * row_bytes, type, rp,
 	    a + (ulong)t * cols, ds + 2 * (ulong)t * nb, nb);
+	if (res != y)
+		res[at] += y[at];
 }
 
 /* The same with a work-item a lane of a row (GPUs), the weights in the
@@ -576,9 +580,8 @@ phase_matmul_fgroup(global const uchar *w, ulong row_bytes, int type,
 
 /* d = x / rms(x) * w over n values, one work-group (d may be x): the sum
  * of squares in double, in order, as fwd_cpu.c's rmsnorm */
-void
-phase_rmsnorm(global const float *x, global const float *w,
-	global float *d, int n, float eps, local float *s)
+float
+rms_scale(global const float *x, int n, float eps, local float *s)
 {
 	float scale;
 
@@ -591,6 +594,15 @@ phase_rmsnorm(global const float *x, global const float *w,
 	}
 	barrier(CLK_LOCAL_MEM_FENCE);
 	scale = s[0];
+	return scale;
+}
+
+void
+phase_rmsnorm(global const float *x, global const float *w,
+	global float *d, int n, float eps, local float *s)
+{
+	float scale = rms_scale(x, n, eps, s);
+
 	for (int i = get_local_id(0); i < n; i += LSZ)
 		d[i] = x[i] * scale * w[i];
 }
@@ -785,13 +797,11 @@ q8(float f)
 	return (char)clamp(rint(f), -128.0f, 127.0f);
 }
 
-/* block b (of 32) of x into q as quantize_act has it; its scale and
- * d * sum(q), both through fp16, into ds[2b], ds[2b + 1] */
+/* block b (of 32) of q from the 32 values v as quantize_act has it; its
+ * scale and d * sum(q), both through fp16, into ds[2b], ds[2b + 1] */
 void
-phase_act_q8(global const float *x, global char *q, global float *ds,
-	ulong b)
+act_q8_block(const float *v, global char *q, global float *ds, ulong b)
 {
-	global const float *v = x + 32 * b;
 	float amax = 0.0f, d, id;
 	int sum = 0;
 
@@ -810,6 +820,18 @@ phase_act_q8(global const float *x, global char *q, global float *ds,
 	}
 	ds[2 * b] = round16(d);
 	ds[2 * b + 1] = round16(d * (float)sum);
+}
+
+/* block b (of 32) of x into q */
+void
+phase_act_q8(global const float *x, global char *q, global float *ds,
+	ulong b)
+{
+	float v[32];
+
+	for (int i = 0; i < 32; i++)
+		v[i] = x[32 * b + i];
+	act_q8_block(v, q, ds, b);
 }
 
 /* block b (of 256) as quantize_row_q8_K */
@@ -863,10 +885,10 @@ k_act(global const float *x, global float *y, global float *ys, int form)
 kernel void
 k_matmul_q8(global const uchar *w, ulong row_bytes, int type, int rp,
 	global const float *x, global const float *xs, global float *y,
-	int cols, int rows)
+	global float *res, int cols, int rows)
 {
 	phase_matmul_q8(w, row_bytes, type, rp, (global const char *)x, xs, y,
-	    cols, rows, get_global_id(0), get_global_id(1));
+	    res, cols, rows, get_global_id(0), get_global_id(1));
 }
 
 /* (row * 8 + lane, token), groups of 8 MROWS */
@@ -902,15 +924,32 @@ k_matmul_fgroup(global const uchar *w, ulong row_bytes, int type,
 	    get_group_id(0), get_global_id(1), s);
 }
 
-/* rows of ws values of x normed into rows of wd of d (one group a row) */
+/* rows of ws values of x normed into rows of wd of d (one group a row);
+ * quant: also quantized into q, qs as k_act would (FORM_Q8), a work-item
+ * a block, from the values it writes */
 kernel void
 k_norm(global const float *x, int ws, global const float *w,
-	global float *d, int wd, float eps)
+	global float *d, int wd, float eps, int quant, global char *q,
+	global float *qs)
 {
 	local float s[1];
 	ulong t = get_global_id(1);
+	global const float *xt = x + t * ws;
+	global float *dt = d + t * wd;
+	float v[32], scale;
 
-	phase_rmsnorm(x + t * ws, w, d + t * wd, ws, eps, s);
+	if (!quant) {
+		phase_rmsnorm(xt, w, dt, ws, eps, s);
+		return;
+	}
+	scale = rms_scale(xt, ws, eps, s);
+	for (int b = get_local_id(0); b < ws / 32; b += LSZ) {
+		for (int i = 0; i < 32; i++) {
+			v[i] = xt[32 * b + i] * scale * w[32 * b + i];
+			dt[32 * b + i] = v[i];
+		}
+		act_q8_block(v, q, qs, t * wd / 32 + b);
+	}
 }
 
 /* every head of every row of d (width wd) normed (one group a head) */
@@ -999,6 +1038,25 @@ k_glu(global float *d, global const float *x, int act,
 	int i = get_global_id(0);
 
 	d[i] = (act == ACT_GELU ? gelu(d[i], gelu_tab) : silu(d[i])) * x[i];
+}
+
+/* the same a block of 32 values a work-item, quantized into q, qs as
+ * k_act would (FORM_Q8) */
+kernel void
+k_glu_q8(global float *d, global const float *x, int act,
+	global const ushort *gelu_tab, global char *q, global float *qs)
+{
+	ulong b = get_global_id(0);
+	float v[32];
+
+	for (int i = 0; i < 32; i++) {
+		ulong k = 32 * b + i;
+
+		v[i] = (act == ACT_GELU ? gelu(d[k], gelu_tab) : silu(d[k])) *
+		    x[k];
+		d[k] = v[i];
+	}
+	act_q8_block(v, q, qs, b);
 }
 
 kernel void

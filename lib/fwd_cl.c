@@ -25,13 +25,13 @@ extern const char cl_src_fwd[];        /* cl/fwd.cl, embedded at build */
 enum kern {
 	K_MATMUL_Q8, K_MATMUL_LANES, K_MATMUL_F, K_MATMUL_FGROUP, K_NORM,
 	K_HEAD_NORM, K_BIAS, K_ROPE, K_SCALE, K_KV_STORE, K_ATTN, K_ADD, K_GLU,
-	K_SOFTCAP, K_ACT, N_KERN
+	K_SOFTCAP, K_ACT, K_GLU_Q8, N_KERN
 };
 
 static const char *const kern_name[N_KERN] = {
 	"k_matmul_q8", "k_matmul_lanes", "k_matmul_f", "k_matmul_fgroup",
 	"k_norm", "k_head_norm", "k_bias", "k_rope", "k_scale", "k_kv_store",
-	"k_attn", "k_add", "k_glu", "k_softcap", "k_act",
+	"k_attn", "k_add", "k_glu", "k_softcap", "k_act", "k_glu_q8",
 };
 
 /* A weight matrix on the device, in a type the matmul kernel reads. */
@@ -671,10 +671,12 @@ act_of(struct fwd_cl *f, const struct step *s, cl_mem *src, struct cerr *e)
 /* y = W x for the live rows, x in w's form (act_of; xs its Q8 scales),
  * in the CPU's order: a work-item a row, or on GPUs eight, a lane each
  * (rp rows are one chain: a work-item); float weights on GPUs a
- * work-group of 64 a row where that keeps the order (fwd.cl). */
+ * work-group of 64 a row where that keeps the order (fwd.cl). res: y
+ * added to it as well (the residual add after), or y itself: none; only
+ * for 8-bit activations (w->q8). */
 static int
 dmatmul(struct fwd_cl *f, const struct dmat *w, cl_mem x, cl_mem xs,
-	cl_mem y, struct cerr *e)
+	cl_mem y, cl_mem res, struct cerr *e)
 {
 	size_t n = (size_t)f->rows, rows = (size_t)w->rows, lsz = f->lsz;
 	int tile = n >= 2 && w->rows % 4 == 0 && w->cols % 16 == 0, k;
@@ -684,14 +686,14 @@ dmatmul(struct fwd_cl *f, const struct dmat *w, cl_mem x, cl_mem xs,
 
 		k = K_MATMUL_LANES;
 		return launch(f, k, args(f->k[k], 8, A(w->buf), A(w->type),
-		    A(x), A(xs), A(y), A(y), A(w->cols), A(w->rows)), 2,
+		    A(x), A(xs), A(y), A(res), A(w->cols), A(w->rows)), 2,
 		    (rows * 8 + m - 1) / m * m, n, 1, m, e);
 	}
 	if (w->q8) {
 		k = K_MATMUL_Q8;
-		return launch(f, k, args(f->k[k], 9, A(w->buf), A(w->row_bytes),
-		    A(w->type), A(w->rp), A(x), A(xs), A(y), A(w->cols),
-		    A(w->rows)), 2, rows, n, 1, 0, e);
+		return launch(f, k, args(f->k[k], 10, A(w->buf),
+		    A(w->row_bytes), A(w->type), A(w->rp), A(x), A(xs), A(y),
+		    A(res), A(w->cols), A(w->rows)), 2, rows, n, 1, 0, e);
 	}
 	if (f->grouped && lsz == 64 && (tile || w->cols % 64 == 0)) {
 		k = K_MATMUL_FGROUP;
@@ -705,25 +707,54 @@ dmatmul(struct fwd_cl *f, const struct dmat *w, cl_mem x, cl_mem xs,
 	    A(w->f32)), 2, rows, n, 1, 0, e);
 }
 
-/* One step of layer l (-1: the output) over the live rows. keep: rows
- * whose output is wanted, for OP_OUT_ROWS in the last layer. */
+/* Does the step after s (nx, NULL: none) multiply s's output as 8-bit
+ * blocks? Then the kernel of s writes that form too (act_of's), where
+ * it can: outputs of blocks of 32. */
 static int
-step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
-	int pos0, int keep, struct cerr *e)
+feeds_q8(const struct fwd_cl *f, const struct step *s, const struct step *nx)
+{
+	return nx && nx->op == OP_MATMUL && nx->src == s->dst &&
+	    mat_act_form(&nx->w) == ACT_Q8 && f->p->width[s->dst] % 32 == 0;
+}
+
+/* The index of the OP_ADD right after matmul step i of v (n steps) that
+ * adds its output to another buffer, past an OP_OUT_ROWS that drops no
+ * rows; 0: none. The matmul's kernel then does that add. */
+static int
+add_after(const struct fwd_cl *f, const struct step *v, int i, int n,
+	int l, int keep)
+{
+	int j = i + 1;
+
+	if (mat_act_form(&v[i].w) != ACT_Q8)
+		return 0;
+	if (j < n && v[j].op == OP_OUT_ROWS && (l != f->p->n_layer - 1 ||
+	    keep == f->rows))
+		j++;
+	return j < n && v[j].op == OP_ADD && v[j].src == v[i].dst &&
+	    v[j].dst != v[i].dst ? j : 0;
+}
+
+/* One step of layer l (-1: the output) over the live rows, its own
+ * kernels only. keep: rows whose output is wanted, for OP_OUT_ROWS in
+ * the last layer. */
+static int
+plain_step(struct fwd_cl *f, const struct step *s, const struct dstep *d,
+	int l, int pos0, int keep, struct cerr *e)
 {
 	const struct plan *p = f->p;
 	const struct plan_layer *pl = l >= 0 ? &p->layers[l] : NULL;
 	int n = f->rows, w = p->width[s->dst], ws = p->width[s->src];
-	int hd = p->head_dim, kvd = p->width[B_K];
+	int hd = p->head_dim, kvd = p->width[B_K], no = 0;
 	size_t lsz = f->lsz, all = (size_t)n * (size_t)w;
 	cl_mem dst = f->buf[s->dst], src = f->buf[s->src];
 	cl_kernel *k = f->k;
 
 	switch (s->op) {
 	case OP_NORM:
-		return launch(f, K_NORM, args(k[K_NORM], 6, A(src), A(ws),
-		    A(d->vec), A(dst), A(w), A(p->eps)), 2, lsz, (size_t)n, 1,
-		    lsz, e);
+		return launch(f, K_NORM, args(k[K_NORM], 9, A(src), A(ws),
+		    A(d->vec), A(dst), A(w), A(p->eps), A(no), A(dst), A(dst)),
+		    2, lsz, (size_t)n, 1, lsz, e);
 	case OP_HEAD_NORM:
 		return launch(f, K_HEAD_NORM, args(k[K_HEAD_NORM], 5, A(dst),
 		    A(w), A(hd), A(d->vec), A(p->eps)), 2,
@@ -731,7 +762,7 @@ step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
 	case OP_MATMUL:
 		if (act_of(f, s, &src, e) < 0)
 			return -1;
-		return dmatmul(f, &d->w, src, f->act_sum[s->src], dst, e);
+		return dmatmul(f, &d->w, src, f->act_sum[s->src], dst, dst, e);
 	case OP_BIAS:
 		return launch(f, K_BIAS, args(k[K_BIAS], 3, A(dst), A(w),
 		    A(d->vec)), 2, (size_t)w, (size_t)n, 1, 0, e);
@@ -780,6 +811,56 @@ step(struct fwd_cl *f, const struct step *s, const struct dstep *d, int l,
 	return 0;
 }
 
+/* Step i of v (n steps) of layer l (-1: the output), with what the
+ * steps after it let its kernel do as well (feeds_q8, add_after): the
+ * number of steps done, or -1. */
+static int
+step(struct fwd_cl *f, const struct step *v, const struct dstep *dv, int i,
+	int n_steps, int l, int pos0, int keep, struct cerr *e)
+{
+	const struct plan *p = f->p;
+	const struct step *s = &v[i], *nx = i + 1 < n_steps ? &v[i + 1] : NULL;
+	const struct dstep *d = &dv[i];
+	int n = f->rows, w = p->width[s->dst], ws = p->width[s->src], j;
+	int yes = 1;
+	cl_mem dst = f->buf[s->dst], src = f->buf[s->src];
+	cl_mem q = f->act[s->dst], qs = f->act_sum[s->dst];
+	cl_kernel *k = f->k;
+
+	f->act_form[s->dst] = -1;       /* rewritten */
+	if (s->op == OP_NORM && ws == w && feeds_q8(f, s, nx)) {
+		if (launch(f, K_NORM, args(k[K_NORM], 9, A(src), A(ws),
+		    A(d->vec), A(dst), A(w), A(p->eps), A(yes), A(q), A(qs)),
+		    2, f->lsz, (size_t)n, 1, f->lsz, e) < 0)
+			return -1;
+		f->act_form[s->dst] = ACT_Q8;
+		return 1;
+	}
+	if (s->op == OP_GLU && feeds_q8(f, s, nx)) {
+		if (launch(f, K_GLU_Q8, args(k[K_GLU_Q8], 6, A(dst), A(src),
+		    A(s->act), A(f->gelu), A(q), A(qs)), 1,
+		    (size_t)n * (size_t)w / 32, 1, 1, 0, e) < 0)
+			return -1;
+		f->act_form[s->dst] = ACT_Q8;
+		return 1;
+	}
+	if (s->op == OP_MATMUL && (j = add_after(f, v, i, n_steps, l, keep))) {
+		if (act_of(f, s, &src, e) < 0)
+			return -1;
+		f->act_form[v[j].dst] = -1;
+		if (dmatmul(f, &d->w, src, f->act_sum[s->src], dst,
+		    f->buf[v[j].dst], e) < 0)
+			return -1;
+		return j - i + 1;
+	}
+	if (plain_step(f, s, d, l, pos0, keep, e) < 0)
+		return -1;
+	if (s->op == OP_OUT_ROWS)
+		for (int b = 0; b < N_BUF; b++)
+			f->act_form[b] = -1;
+	return 1;
+}
+
 /* The batch's embeddings and RoPE tables onto the device. The host copies
  * stay untouched until the logits come back, which waits for them. */
 static int
@@ -820,20 +901,6 @@ upload_batch(struct fwd_cl *f, const int32_t *tokens, int n, int pos0,
 	return 0;
 }
 
-/* step(), then what it wrote is no longer in any matmul's form */
-static int
-step_inv(struct fwd_cl *f, const struct step *s, const struct dstep *d,
-	int l, int pos0, int keep, struct cerr *e)
-{
-	if (step(f, s, d, l, pos0, keep, e) < 0)
-		return -1;
-	f->act_form[s->dst] = -1;
-	if (s->op == OP_OUT_ROWS)
-		for (int b = 0; b < N_BUF; b++)
-			f->act_form[b] = -1;
-	return 0;
-}
-
 static int
 run(struct fwd_cl *f, const int32_t *tokens, int n, int all, int pos0,
 	struct cerr *e)
@@ -846,13 +913,13 @@ run(struct fwd_cl *f, const int32_t *tokens, int n, int all, int pos0,
 	for (int b = 0; b < N_BUF; b++)
 		f->act_form[b] = -1;
 	for (int l = 0; l < p->n_layer; l++)
-		for (int i = 0; i < p->layers[l].n_steps; i++)
-			if (step_inv(f, &p->layers[l].steps[i], &f->lsteps[l][i], l,
-			    pos0, all ? n : 1, e) < 0)
+		for (int i = 0, k; i < p->layers[l].n_steps; i += k)
+			if ((k = step(f, p->layers[l].steps, f->lsteps[l], i,
+			    p->layers[l].n_steps, l, pos0, all ? n : 1, e)) < 0)
 				return -1;
-	for (int i = 0; i < p->n_out; i++)
-		if (step_inv(f, &p->out[i], &f->osteps[i], -1, pos0, f->rows,
-		    e) < 0)
+	for (int i = 0, k; i < p->n_out; i += k)
+		if ((k = step(f, p->out, f->osteps, i, p->n_out, -1, pos0,
+		    f->rows, e)) < 0)
 			return -1;
 	if ((err = clEnqueueReadBuffer(f->q, f->buf[B_LOGITS], CL_TRUE, 0,
 	    (size_t)f->rows * (size_t)p->n_vocab * sizeof(float), f->logits,
