@@ -982,6 +982,34 @@ k_rope(global float *d, int wd, int hd, global const float *cs, int neox,
 	    dims, get_global_id(0));
 }
 
+/* RoPE of nq heads of q (width wq) and then of k's (width wk) in one
+ * launch: (i, head, row), i < hd / 2. store: k's heads are final and go
+ * into the cache with v's at position pos0 + row (k_kv_store's work):
+ * work-item i stores the K values it rotated (pair i < dims / 2), else
+ * two past dims that RoPE leaves, and V's values 2i, 2i + 1. */
+kernel void
+k_rope_qk(global float *q, int wq, int nq, global float *k, int wk, int hd,
+	global const float *cs, int neox, int dims, int store,
+	global const float *v, global half *kc, global half *vc, int pos0)
+{
+	int i = get_global_id(0), h = get_global_id(1), kh = h - nq;
+	ulong t = get_global_id(2), kvd = wk, at = t * kvd + kh * hd;
+	ulong to = (pos0 + t) * kvd + kh * hd;
+	global float *d = kh < 0 ? q + t * wq + h * hd : k + at;
+	int a, b;
+
+	if (i < dims / 2)
+		phase_rope(d, cs + t * dims, neox, dims, i);
+	if (!store || kh < 0)
+		return;
+	a = i < dims / 2 ? (neox ? i : 2 * i) : dims + 2 * (i - dims / 2);
+	b = i < dims / 2 ? (neox ? i + dims / 2 : 2 * i + 1) : a + 1;
+	vstore_half_rte(k[at + a], to + a, kc);
+	vstore_half_rte(k[at + b], to + b, kc);
+	vstore_half_rte(v[at + 2 * i], to + 2 * i, vc);
+	vstore_half_rte(v[at + 2 * i + 1], to + 2 * i + 1, vc);
+}
+
 kernel void
 k_scale(global float *d, float f)
 {

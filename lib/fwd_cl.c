@@ -25,13 +25,14 @@ extern const char cl_src_fwd[];        /* cl/fwd.cl, embedded at build */
 enum kern {
 	K_MATMUL_Q8, K_MATMUL_LANES, K_MATMUL_F, K_MATMUL_FGROUP, K_NORM,
 	K_HEAD_NORM, K_BIAS, K_ROPE, K_SCALE, K_KV_STORE, K_ATTN, K_ADD, K_GLU,
-	K_SOFTCAP, K_ACT, K_GLU_Q8, N_KERN
+	K_SOFTCAP, K_ACT, K_GLU_Q8, K_ROPE_QK, N_KERN
 };
 
 static const char *const kern_name[N_KERN] = {
 	"k_matmul_q8", "k_matmul_lanes", "k_matmul_f", "k_matmul_fgroup",
 	"k_norm", "k_head_norm", "k_bias", "k_rope", "k_scale", "k_kv_store",
 	"k_attn", "k_add", "k_glu", "k_softcap", "k_act", "k_glu_q8",
+	"k_rope_qk",
 };
 
 /* A weight matrix on the device, in a type the matmul kernel reads. */
@@ -84,6 +85,7 @@ struct fwd_cl {
 	float *logits;          /* (cap, n_vocab) */
 	long launches;          /* kernels of the last eval */
 	int failed;             /* a device error left the state unknown */
+	int kv_stored;          /* this layer's K and V are in the cache */
 	int grouped;            /* eight work-items a matmul row (GPUs),
 	                         * else one (CPU devices) */
 };
@@ -780,10 +782,12 @@ plain_step(struct fwd_cl *f, const struct step *s, const struct dstep *d,
 		int group = p->n_head / p->n_head_kv;
 		int tiled = n >= ATTN_TILE;     /* the CPU's choice (attn.h) */
 
-		if (launch(f, K_KV_STORE, args(k[K_KV_STORE], 6, A(f->buf[B_K]),
-		    A(f->buf[B_V]), A(f->kc[l]), A(f->vc[l]), A(kvd), A(pos0)),
-		    2, (size_t)kvd, (size_t)n, 1, 0, e) < 0)
+		if (!f->kv_stored && launch(f, K_KV_STORE, args(k[K_KV_STORE],
+		    6, A(f->buf[B_K]), A(f->buf[B_V]), A(f->kc[l]),
+		    A(f->vc[l]), A(kvd), A(pos0)), 2, (size_t)kvd, (size_t)n,
+		    1, 0, e) < 0)
 			return -1;
+		f->kv_stored = 0;
 		return launch(f, K_ATTN, args(k[K_ATTN], 12, A(src),
 		    A(f->kc[l]), A(f->vc[l]), A(dst), A(p->n_head), A(hd),
 		    A(kvd), A(group), A(pos0), A(pl->n_swa),
@@ -809,6 +813,48 @@ plain_step(struct fwd_cl *f, const struct step *s, const struct dstep *d,
 		    A(s->f)), 1, all, 1, 1, 0, e);
 	}
 	return 0;
+}
+
+/* Are K and V final after step i of v (n steps): no step writes them
+ * before the attention that reads them? */
+static int
+kv_final(const struct step *v, int i, int n)
+{
+	for (int j = i + 1; j < n; j++) {
+		if (v[j].op == OP_ATTN)
+			return 1;
+		if (v[j].dst == B_K || v[j].dst == B_V)
+			return 0;
+	}
+	return 0;
+}
+
+/* RoPE of Q (if s rotates it) and of K (if s or nx does) in one kernel,
+ * which stores K and V in the cache where they are final then: the
+ * steps done, or -1. */
+static int
+rope_qk(struct fwd_cl *f, const struct step *v, int i, int n_steps, int l,
+	int pos0, struct cerr *e)
+{
+	const struct plan *p = f->p;
+	const struct rope *r = &p->rope[p->layers[l].rope];
+	int both = v[i].dst == B_Q && i + 1 < n_steps &&
+	    v[i + 1].op == OP_ROPE && v[i + 1].dst == B_K;
+	int kat = both ? i + 1 : v[i].dst == B_K ? i : -1;
+	int store = kat >= 0 && kv_final(v, kat, n_steps);
+	int hd = p->head_dim, wq = p->width[B_Q], wk = p->width[B_K];
+	int nq = v[i].dst == B_Q ? wq / hd : 0, nk = kat >= 0 ? wk / hd : 0;
+	cl_mem cs = f->cs[p->layers[l].rope];
+
+	if (launch(f, K_ROPE_QK, args(f->k[K_ROPE_QK], 14, A(f->buf[B_Q]),
+	    A(wq), A(nq), A(f->buf[B_K]), A(wk), A(hd), A(cs), A(r->neox),
+	    A(r->dims), A(store), A(f->buf[B_V]), A(f->kc[l]), A(f->vc[l]),
+	    A(pos0)), 3, (size_t)hd / 2, (size_t)(nq + nk), (size_t)f->rows,
+	    0, e) < 0)
+		return -1;
+	f->kv_stored = store;
+	f->act_form[B_K] = -1;
+	return both ? 2 : 1;
 }
 
 /* Step i of v (n steps) of layer l (-1: the output), with what the
@@ -844,6 +890,9 @@ step(struct fwd_cl *f, const struct step *v, const struct dstep *dv, int i,
 		f->act_form[s->dst] = ACT_Q8;
 		return 1;
 	}
+	if (s->op == OP_ROPE && (s->dst == B_Q || s->dst == B_K) &&
+	    p->width[B_V] == p->width[B_K])
+		return rope_qk(f, v, i, n_steps, l, pos0, e);
 	if (s->op == OP_MATMUL && (j = add_after(f, v, i, n_steps, l, keep))) {
 		if (act_of(f, s, &src, e) < 0)
 			return -1;
@@ -912,6 +961,7 @@ run(struct fwd_cl *f, const int32_t *tokens, int n, int all, int pos0,
 		return -1;
 	for (int b = 0; b < N_BUF; b++)
 		f->act_form[b] = -1;
+	f->kv_stored = 0;
 	for (int l = 0; l < p->n_layer; l++)
 		for (int i = 0, k; i < p->layers[l].n_steps; i += k)
 			if ((k = step(f, p->layers[l].steps, f->lsteps[l], i,
