@@ -348,20 +348,36 @@ q8_row_dot(global const uchar *row, int type, int rp, global const char *a,
 	return rp ? acc : hsum8(lane) + off;
 }
 
+/* Where row r of token t goes in a matmul of up to three matrices
+ * stacked (lib/fwd_cl.c stackable): rows from 0, r1 and r2 (r1 = r2 =
+ * rows: one matrix), each into an output of its own, y0, y1, y2. */
+global float *
+out_at(global float *y0, global float *y1, global float *y2, int r1,
+	int r2, int rows, int r, int t)
+{
+	if (r < r1)
+		return y0 + (ulong)t * r1 + r;
+	if (r < r2)
+		return y1 + (ulong)t * (r2 - r1) + r - r1;
+	return y2 + (ulong)t * (rows - r2) + r - r2;
+}
+
 /* y[t][r] = W[r] . a[t]: one work-item a (row, token), the CPU's order;
- * where res is not y, res[t][r] += y[t][r] (the residual add after) */
+ * where res is not y, res[t][r] += y[t][r] (the residual add after; one
+ * matrix only) */
 void
 phase_matmul_q8(global const uchar *w, ulong row_bytes, int type, int rp,
 	global const char *a, global const float *ds, global float *y,
+	global float *y1, global float *y2, int r1, int r2,
 	global float *res, int cols, int rows, int r, int t)
 {
 	int nb = cols / 32;
-	ulong at = (ulong)t * rows + r;
+	global float *o = out_at(y, y1, y2, r1, r2, rows, r, t);
 
-	y[at] = q8_row_dot(w + (ulong)r * row_bytes, type, rp,
+	*o = q8_row_dot(w + (ulong)r * row_bytes, type, rp,
 	    a + (ulong)t * cols, ds + 2 * (ulong)t * nb, nb);
 	if (res != y)
-		res[at] += y[at];
+		res[(ulong)t * rows + r] += *o;
 }
 
 /* The same with a work-item a lane of a row (GPUs), the weights in the
@@ -426,14 +442,16 @@ lane_block(global const uint *qs, global const uint *qh,
 	    dt[2 * b + 1] : 0.0f;
 }
 
-/* y[t][r] = W[r] . a[t]; and where res is not y, res[t][r] += y[t][r]
- * (the residual add that follows: the same two roundings). Blocks four
+/* y[t][r] = W[r] . a[t] (out_at: up to three matrices stacked); and
+ * where res is not y, res[t][r] += y[t][r] (the residual add that
+ * follows, the same two roundings; one matrix only). Blocks four
  * at a time, their loads before the chain's steps, so that a GPU waits
  * for memory once a four. */
 void
 phase_matmul_lanes(global const uchar *w, int type, global const char *a,
-	global const float *ds, global float *y, global float *res,
-	int cols, int rows, int gid, int t, local float *s)
+	global const float *ds, global float *y, global float *y1,
+	global float *y2, int r1, int r2, global float *res, int cols,
+	int rows, int gid, int t, local float *s)
 {
 	int lid = get_local_id(0), r = gid / 8, i = gid % 8, nb = cols / 32;
 	int min = type == T_Q4_1 || type == T_Q5_1;
@@ -469,7 +487,7 @@ phase_matmul_lanes(global const uchar *w, int type, global const char *a,
 	if (r >= rows || i)
 		return;
 	v = hsum8(vload8(0, s + lid)) + off;
-	y[(ulong)t * rows + r] = v;
+	*out_at(y, y1, y2, r1, r2, rows, r, t) = v;
 	if (res != y)
 		res[(ulong)t * rows + r] += v;
 }
@@ -885,22 +903,25 @@ k_act(global const float *x, global float *y, global float *ys, int form)
 kernel void
 k_matmul_q8(global const uchar *w, ulong row_bytes, int type, int rp,
 	global const float *x, global const float *xs, global float *y,
-	global float *res, int cols, int rows)
+	global float *y1, global float *y2, int r1, int r2, global float *res,
+	int cols, int rows)
 {
 	phase_matmul_q8(w, row_bytes, type, rp, (global const char *)x, xs, y,
-	    res, cols, rows, get_global_id(0), get_global_id(1));
+	    y1, y2, r1, r2, res, cols, rows, get_global_id(0),
+	    get_global_id(1));
 }
 
 /* (row * 8 + lane, token), groups of 8 MROWS */
 kernel void
 k_matmul_lanes(global const uchar *w, int type, global const float *x,
-	global const float *xs, global float *y, global float *res, int cols,
+	global const float *xs, global float *y, global float *y1,
+	global float *y2, int r1, int r2, global float *res, int cols,
 	int rows)
 {
 	local float s[8 * MROWS];
 
-	phase_matmul_lanes(w, type, (global const char *)x, xs, y, res, cols,
-	    rows, get_global_id(0), get_global_id(1), s);
+	phase_matmul_lanes(w, type, (global const char *)x, xs, y, y1, y2, r1,
+	    r2, res, cols, rows, get_global_id(0), get_global_id(1), s);
 }
 
 /* (row, token) */
@@ -1027,11 +1048,13 @@ k_kv_store(global const float *k, global const float *v, global half *kc,
 
 /* (head, row) groups; row t sits at position pos0 + t. tiled: the batch
  * has ATTN_TILE rows or more, so the CPU tiles the rows that attend to
- * all positions (a sliding window's go one by one) */
+ * all positions (a sliding window's go one by one). quant: the output
+ * also quantized into oq, oqs for the Q8 matmul after */
 kernel void
 k_attn(global const float *q, global const half *kc, global const half *vc,
 	global float *out, int n_head, int hd, int kvd, int group, int pos0,
-	int n_swa, float scale, int tiled)
+	int n_swa, float scale, int tiled, int quant, global char *oq,
+	global float *oqs)
 {
 	local float qh[HD_MAX], pj[ATTN_TILE > LSZ ? ATTN_TILE : LSZ];
 	int h = get_group_id(0), t = get_global_id(1);
@@ -1049,6 +1072,13 @@ k_attn(global const float *q, global const half *kc, global const half *vc,
 	else
 		phase_attn_row(qh, kc, vc, out + off, hd, kvd, h / group, lo,
 		    n_kv, scale, pj);
+	if (!quant)
+		return;
+	/* the head's output as k_act would quantize it (FORM_Q8; the host
+	 * asks where hd is a multiple of 32) */
+	barrier(CLK_GLOBAL_MEM_FENCE);
+	for (int b = lid; b < hd / 32; b += LSZ)
+		phase_act_q8(out, oq, oqs, off / 32 + b);
 }
 
 kernel void

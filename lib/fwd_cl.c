@@ -44,12 +44,15 @@ struct dmat {
 	int q8;                 /* takes 8-bit activations (ACT_Q8) */
 	int rp;                 /* Q4_0 in ggml's repacked order (matmul.h) */
 	int f32;                /* F32 in the file: ggml_vec_dot_f32's tail */
-	int tiled;              /* in the lanes kernel's layout (tile_mat) */
+	int tiled;              /* in the lanes kernel's layout (tile_mats) */
+	int n_mat;              /* matrices stacked (1..3): the plan's next
+	                         * n_mat - 1 matmuls are this one's rows */
+	int r1, r2;             /* where the second and third begin */
 };
 
 /* A step's device objects, parallel to the plan's steps. */
 struct dstep {
-	struct dmat w;          /* OP_MATMUL */
+	struct dmat w;          /* OP_MATMUL (none: stacked on an earlier) */
 	cl_mem vec;             /* norm weight or bias */
 };
 
@@ -152,21 +155,25 @@ dequant(const struct mat *w)
 	return out;
 }
 
-/* The blocks of w in the lanes kernel's tiled layout (cl/fwd.cl,
+/* The blocks of the n matrices of v's matmul steps, stacked (the same
+ * type and columns), in the lanes kernel's tiled layout (cl/fwd.cl,
  * phase_matmul_lanes), malloc'd, *bytes long: each field of the blocks
  * in a plane of its own, block by block, row by row within a block.
  * NULL: out of memory. */
 static void *
-tile_mat(const struct mat *w, size_t *bytes)
+tile_mats(const struct step *v, int n, size_t *bytes)
 {
+	const struct mat *w = &v[0].w;
 	int t = (int)w->type, q5 = t == GGML_Q5_0 || t == GGML_Q5_1;
 	int min = t == GGML_Q4_1 || t == GGML_Q5_1;
 	size_t qw = t == GGML_Q8_0 ? 32 : 16;   /* quant bytes a block */
-	size_t nb = (size_t)w->cols / 32, rows = (size_t)w->rows;
-	size_t plane = nb * rows, bb = w->row_bytes / nb;
-	size_t qs_at = 2 + (min ? 2 : 0) + (q5 ? 4 : 0);
+	size_t nb = (size_t)w->cols / 32, rows = 0, bb = w->row_bytes / nb;
+	size_t qs_at = 2 + (min ? 2 : 0) + (q5 ? 4 : 0), plane, r = 0;
 	unsigned char *out, *qs, *qh, *d, *m;
 
+	for (int i = 0; i < n; i++)
+		rows += (size_t)v[i].w.rows;
+	plane = nb * rows;
 	*bytes = plane * (qw + (q5 ? 4 : 0) + 2 + (min ? 2 : 0));
 	if (!(out = malloc(*bytes)))
 		return NULL;
@@ -174,32 +181,89 @@ tile_mat(const struct mat *w, size_t *bytes)
 	qh = qs + plane * qw;
 	d = qh + (q5 ? plane * 4 : 0);
 	m = d + plane * 2;
-	for (size_t r = 0; r < rows; r++)
-		for (size_t b = 0; b < nb; b++) {
-			const unsigned char *blk = (const unsigned char *)w->data +
-			    r * w->row_bytes + b * bb;
-			size_t k = b * rows + r;
+	for (int i = 0; i < n; i++)
+		for (int64_t ri = 0; ri < v[i].w.rows; ri++, r++)
+			for (size_t b = 0; b < nb; b++) {
+				const unsigned char *blk = (const unsigned char *)
+				    v[i].w.data + ri * v[i].w.row_bytes + b * bb;
+				size_t k = b * rows + r;
 
-			memcpy(qs + k * qw, blk + qs_at, qw);
-			memcpy(d + k * 2, blk, 2);
-			if (min)
-				memcpy(m + k * 2, blk + 2, 2);
-			if (q5)
-				memcpy(qh + k * 4, blk + (min ? 4 : 2), 4);
-		}
+				memcpy(qs + k * qw, blk + qs_at, qw);
+				memcpy(d + k * 2, blk, 2);
+				if (min)
+					memcpy(m + k * 2, blk + 2, 2);
+				if (q5)
+					memcpy(qh + k * 4, blk + (min ? 4 : 2),
+					    4);
+			}
 	return out;
 }
 
-/* w onto the device, as the kernel reads it. */
+/* The rows of the n matrices of v's matmul steps, stacked, malloc'd
+ * (NULL: out of memory). */
+static void *
+stack_mats(const struct step *v, int n, size_t *bytes)
+{
+	unsigned char *out, *at;
+
+	*bytes = 0;
+	for (int i = 0; i < n; i++)
+		*bytes += (size_t)v[i].w.rows * v[i].w.row_bytes;
+	if (!(out = malloc(*bytes)))
+		return NULL;
+	at = out;
+	for (int i = 0; i < n; i++) {
+		memcpy(at, v[i].w.data, (size_t)v[i].w.rows * v[i].w.row_bytes);
+		at += (size_t)v[i].w.rows * v[i].w.row_bytes;
+	}
+	return out;
+}
+
+/* How many matmul steps from v[0] (of n) one kernel can do, stacked:
+ * up to three of the same input, type, order and columns, 8-bit
+ * activations, each writing a buffer of its own. */
 static int
-upload_mat(struct fwd_cl *f, const struct mat *w, struct dmat *d,
+stackable(const struct step *v, int n)
+{
+	const struct mat *w = &v[0].w;
+	int k = 1;
+
+	if (v[0].op != OP_MATMUL || mat_act_form(w) != ACT_Q8)
+		return 1;
+	for (; k < n && k < 3; k++) {
+		const struct mat *x = &v[k].w;
+		int seen = v[k].dst == v[0].src;
+
+		for (int j = 0; j < k; j++)
+			seen |= v[j].dst == v[k].dst;
+		if (v[k].op != OP_MATMUL || v[k].src != v[0].src || seen ||
+		    x->type != w->type || x->cols != w->cols ||
+		    x->repacked != w->repacked)
+			break;
+	}
+	return k;
+}
+
+/* The matrices of v's n matmul steps (n > 1: stackable's) onto the
+ * device, as the kernel reads them. */
+static int
+upload_mat(struct fwd_cl *f, const struct step *v, int n, struct dmat *d,
 	struct cerr *e)
 {
+	const struct mat *w = &v[0].w;
 	const struct qtype *qt = qtype_get(w->type);
 	float *conv;
 	size_t bytes;
 
-	d->rows = (int)w->rows;
+	d->n_mat = n;
+	d->rows = 0;
+	for (int i = 0; i < n; i++) {
+		d->r1 = i == 1 ? d->rows : d->r1;
+		d->r2 = i == 2 ? d->rows : d->r2;
+		d->rows += (int)v[i].w.rows;
+	}
+	d->r1 = n < 2 ? d->rows : d->r1;
+	d->r2 = n < 3 ? d->rows : d->r2;
 	d->cols = (int)w->cols;
 	d->q8 = mat_act_form(w) == ACT_Q8;
 	d->rp = w->type == GGML_Q4_0 && w->repacked;
@@ -208,8 +272,9 @@ upload_mat(struct fwd_cl *f, const struct mat *w, struct dmat *d,
 		return cerr_set(e, "%s: a matrix of %lld columns (the kernels "
 		    "take multiples of 32)", f->dev.name, (long long)w->cols);
 	d->tiled = f->grouped && d->q8 && !d->rp;
-	if (d->tiled) {
-		void *t = tile_mat(w, &bytes);
+	if (d->tiled || n > 1) {
+		void *t = d->tiled ? tile_mats(v, n, &bytes) :
+		    stack_mats(v, n, &bytes);
 
 		if (!t)
 			return cerr_set(e, "out of memory");
@@ -241,26 +306,29 @@ upload_mat(struct fwd_cl *f, const struct mat *w, struct dmat *d,
 	return d->buf ? 0 : -1;
 }
 
-/* The device objects of one step. */
+/* The device objects of step v[0] (of n), and of those stacked on it:
+ * the steps done, or -1. */
 static int
-upload_step(struct fwd_cl *f, const struct step *s, struct dstep *d,
+upload_step(struct fwd_cl *f, const struct step *v, int n, struct dstep *d,
 	struct cerr *e)
 {
 	const struct plan *p = f->p;
-	size_t n = 0;
+	const struct step *s = v;
+	int k = stackable(v, n);
+	size_t len = 0;
 
 	if (s->op == OP_MATMUL)
-		return upload_mat(f, &s->w, &d->w, e);
+		return upload_mat(f, v, k, &d->w, e) < 0 ? -1 : k;
 	if (s->op == OP_NORM)
-		n = (size_t)p->width[s->src];
+		len = (size_t)p->width[s->src];
 	else if (s->op == OP_HEAD_NORM)
-		n = (size_t)p->head_dim;
+		len = (size_t)p->head_dim;
 	else if (s->op == OP_BIAS)
-		n = (size_t)p->width[s->dst];
-	if (!n || !s->vec)
-		return 0;
-	d->vec = dev_buf(f, n * sizeof(float), s->vec, "weights", e);
-	return d->vec ? 0 : -1;
+		len = (size_t)p->width[s->dst];
+	if (!len || !s->vec)
+		return 1;
+	d->vec = dev_buf(f, len * sizeof(float), s->vec, "weights", e);
+	return d->vec ? 1 : -1;
 }
 
 /* ---- open, close ---- */
@@ -406,12 +474,14 @@ fwd_cl_open(const struct plan *p, const struct fwd_cl_opts *o,
 			cerr_set(e, "out of memory");
 			goto fail;
 		}
-		for (int i = 0; i < pl->n_steps; i++)
-			if (upload_step(f, &pl->steps[i], &f->lsteps[l][i], e) < 0)
+		for (int i = 0, k; i < pl->n_steps; i += k)
+			if ((k = upload_step(f, &pl->steps[i], pl->n_steps - i,
+			    &f->lsteps[l][i], e)) < 0)
 				goto fail;
 	}
-	for (int i = 0; i < p->n_out; i++)
-		if (upload_step(f, &p->out[i], &f->osteps[i], e) < 0)
+	for (int i = 0, k; i < p->n_out; i += k)
+		if ((k = upload_step(f, &p->out[i], p->n_out - i,
+		    &f->osteps[i], e)) < 0)
 			goto fail;
 	/* the uploads done: no host copy is needed any more */
 	if ((err = clFinish(f->q)) != CL_SUCCESS) {
@@ -673,29 +743,33 @@ act_of(struct fwd_cl *f, const struct step *s, cl_mem *src, struct cerr *e)
 /* y = W x for the live rows, x in w's form (act_of; xs its Q8 scales),
  * in the CPU's order: a work-item a row, or on GPUs eight, a lane each
  * (rp rows are one chain: a work-item); float weights on GPUs a
- * work-group of 64 a row where that keeps the order (fwd.cl). res: y
- * added to it as well (the residual add after), or y itself: none; only
- * for 8-bit activations (w->q8). */
+ * work-group of 64 a row where that keeps the order (fwd.cl). ys: the
+ * outputs of the n_mat matrices stacked in w. res: y added to it as well
+ * (the residual add after), or ys[0] itself: none; only for 8-bit
+ * activations (w->q8). */
 static int
 dmatmul(struct fwd_cl *f, const struct dmat *w, cl_mem x, cl_mem xs,
-	cl_mem y, cl_mem res, struct cerr *e)
+	const cl_mem *ys, cl_mem res, struct cerr *e)
 {
 	size_t n = (size_t)f->rows, rows = (size_t)w->rows, lsz = f->lsz;
+	cl_mem y = ys[0], y1 = ys[w->n_mat > 1], y2 = ys[w->n_mat > 2 ? 2 : 0];
 	int tile = n >= 2 && w->rows % 4 == 0 && w->cols % 16 == 0, k;
 
 	if (w->tiled) {
 		size_t m = f->mlsz;
 
 		k = K_MATMUL_LANES;
-		return launch(f, k, args(f->k[k], 8, A(w->buf), A(w->type),
-		    A(x), A(xs), A(y), A(res), A(w->cols), A(w->rows)), 2,
-		    (rows * 8 + m - 1) / m * m, n, 1, m, e);
+		return launch(f, k, args(f->k[k], 12, A(w->buf), A(w->type),
+		    A(x), A(xs), A(y), A(y1), A(y2), A(w->r1), A(w->r2), A(res),
+		    A(w->cols), A(w->rows)), 2, (rows * 8 + m - 1) / m * m, n,
+		    1, m, e);
 	}
 	if (w->q8) {
 		k = K_MATMUL_Q8;
-		return launch(f, k, args(f->k[k], 10, A(w->buf),
+		return launch(f, k, args(f->k[k], 14, A(w->buf),
 		    A(w->row_bytes), A(w->type), A(w->rp), A(x), A(xs), A(y),
-		    A(res), A(w->cols), A(w->rows)), 2, rows, n, 1, 0, e);
+		    A(y1), A(y2), A(w->r1), A(w->r2), A(res), A(w->cols),
+		    A(w->rows)), 2, rows, n, 1, 0, e);
 	}
 	if (f->grouped && lsz == 64 && (tile || w->cols % 64 == 0)) {
 		k = K_MATMUL_FGROUP;
@@ -737,6 +811,38 @@ add_after(const struct fwd_cl *f, const struct step *v, int i, int n,
 	    v[j].dst != v[i].dst ? j : 0;
 }
 
+/* OP_ATTN s of layer l: K and V into the cache (unless the RoPE kernel
+ * stored them), then the attention of each head; quant: its output
+ * quantized too, for the Q8 matmul after. */
+static int
+attention(struct fwd_cl *f, const struct step *s, int l, int pos0,
+	int quant, struct cerr *e)
+{
+	const struct plan *p = f->p;
+	const struct plan_layer *pl = &p->layers[l];
+	int group = p->n_head / p->n_head_kv, hd = p->head_dim;
+	int kvd = p->width[B_K], n = f->rows;
+	int tiled = n >= ATTN_TILE;     /* the CPU's choice (attn.h) */
+	cl_mem dst = f->buf[s->dst], src = f->buf[s->src];
+	cl_mem q = f->act[s->dst], qs = f->act_sum[s->dst];
+	cl_kernel *k = f->k;
+
+	if (!f->kv_stored && launch(f, K_KV_STORE, args(k[K_KV_STORE], 6,
+	    A(f->buf[B_K]), A(f->buf[B_V]), A(f->kc[l]), A(f->vc[l]), A(kvd),
+	    A(pos0)), 2, (size_t)kvd, (size_t)n, 1, 0, e) < 0)
+		return -1;
+	f->kv_stored = 0;
+	if (launch(f, K_ATTN, args(k[K_ATTN], 15, A(src), A(f->kc[l]),
+	    A(f->vc[l]), A(dst), A(p->n_head), A(hd), A(kvd), A(group),
+	    A(pos0), A(pl->n_swa), A(pl->attn_scale), A(tiled), A(quant),
+	    A(q), A(qs)), 2, (size_t)p->n_head * f->lsz, (size_t)n, 1, f->lsz,
+	    e) < 0)
+		return -1;
+	if (quant)
+		f->act_form[s->dst] = ACT_Q8;
+	return 0;
+}
+
 /* One step of layer l (-1: the output) over the live rows, its own
  * kernels only. keep: rows whose output is wanted, for OP_OUT_ROWS in
  * the last layer. */
@@ -747,7 +853,7 @@ plain_step(struct fwd_cl *f, const struct step *s, const struct dstep *d,
 	const struct plan *p = f->p;
 	const struct plan_layer *pl = l >= 0 ? &p->layers[l] : NULL;
 	int n = f->rows, w = p->width[s->dst], ws = p->width[s->src];
-	int hd = p->head_dim, kvd = p->width[B_K], no = 0;
+	int hd = p->head_dim, no = 0;
 	size_t lsz = f->lsz, all = (size_t)n * (size_t)w;
 	cl_mem dst = f->buf[s->dst], src = f->buf[s->src];
 	cl_kernel *k = f->k;
@@ -764,7 +870,7 @@ plain_step(struct fwd_cl *f, const struct step *s, const struct dstep *d,
 	case OP_MATMUL:
 		if (act_of(f, s, &src, e) < 0)
 			return -1;
-		return dmatmul(f, &d->w, src, f->act_sum[s->src], dst, dst, e);
+		return dmatmul(f, &d->w, src, f->act_sum[s->src], &dst, dst, e);
 	case OP_BIAS:
 		return launch(f, K_BIAS, args(k[K_BIAS], 3, A(dst), A(w),
 		    A(d->vec)), 2, (size_t)w, (size_t)n, 1, 0, e);
@@ -778,22 +884,8 @@ plain_step(struct fwd_cl *f, const struct step *s, const struct dstep *d,
 	case OP_SCALE:
 		return launch(f, K_SCALE, args(k[K_SCALE], 2, A(dst), A(s->f)),
 		    1, all, 1, 1, 0, e);
-	case OP_ATTN: {
-		int group = p->n_head / p->n_head_kv;
-		int tiled = n >= ATTN_TILE;     /* the CPU's choice (attn.h) */
-
-		if (!f->kv_stored && launch(f, K_KV_STORE, args(k[K_KV_STORE],
-		    6, A(f->buf[B_K]), A(f->buf[B_V]), A(f->kc[l]),
-		    A(f->vc[l]), A(kvd), A(pos0)), 2, (size_t)kvd, (size_t)n,
-		    1, 0, e) < 0)
-			return -1;
-		f->kv_stored = 0;
-		return launch(f, K_ATTN, args(k[K_ATTN], 12, A(src),
-		    A(f->kc[l]), A(f->vc[l]), A(dst), A(p->n_head), A(hd),
-		    A(kvd), A(group), A(pos0), A(pl->n_swa),
-		    A(pl->attn_scale), A(tiled)), 2, (size_t)p->n_head * lsz,
-		    (size_t)n, 1, lsz, e);
-	}
+	case OP_ATTN:
+		return attention(f, s, l, pos0, 0, e);
 	case OP_OUT_ROWS:
 		if (l != p->n_layer - 1 || keep == n)
 			return 0;
@@ -882,6 +974,9 @@ step(struct fwd_cl *f, const struct step *v, const struct dstep *dv, int i,
 		f->act_form[s->dst] = ACT_Q8;
 		return 1;
 	}
+	if (s->op == OP_ATTN && p->head_dim % 32 == 0 &&
+	    w == p->n_head * p->head_dim && feeds_q8(f, s, nx))
+		return attention(f, s, l, pos0, 1, e) < 0 ? -1 : 1;
 	if (s->op == OP_GLU && feeds_q8(f, s, nx)) {
 		if (launch(f, K_GLU_Q8, args(k[K_GLU_Q8], 6, A(dst), A(src),
 		    A(s->act), A(f->gelu), A(q), A(qs)), 1,
@@ -893,14 +988,27 @@ step(struct fwd_cl *f, const struct step *v, const struct dstep *dv, int i,
 	if (s->op == OP_ROPE && (s->dst == B_Q || s->dst == B_K) &&
 	    p->width[B_V] == p->width[B_K])
 		return rope_qk(f, v, i, n_steps, l, pos0, e);
-	if (s->op == OP_MATMUL && (j = add_after(f, v, i, n_steps, l, keep))) {
+	if (s->op == OP_MATMUL && d->w.n_mat == 1 &&
+	    (j = add_after(f, v, i, n_steps, l, keep))) {
 		if (act_of(f, s, &src, e) < 0)
 			return -1;
 		f->act_form[v[j].dst] = -1;
-		if (dmatmul(f, &d->w, src, f->act_sum[s->src], dst,
+		if (dmatmul(f, &d->w, src, f->act_sum[s->src], &dst,
 		    f->buf[v[j].dst], e) < 0)
 			return -1;
 		return j - i + 1;
+	}
+	if (s->op == OP_MATMUL && d->w.n_mat > 1) {
+		cl_mem ys[3];
+
+		for (j = 0; j < d->w.n_mat; j++) {
+			ys[j] = f->buf[v[i + j].dst];
+			f->act_form[v[i + j].dst] = -1;
+		}
+		if (act_of(f, s, &src, e) < 0 ||
+		    dmatmul(f, &d->w, src, f->act_sum[s->src], ys, dst, e) < 0)
+			return -1;
+		return d->w.n_mat;
 	}
 	if (plain_step(f, s, d, l, pos0, keep, e) < 0)
 		return -1;
