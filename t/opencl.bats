@@ -184,6 +184,23 @@ same_logits() {
 	done
 }
 
+# A token's kernels (lib/fwd_cl.c step): a layer of SmolLM2 is 9, the
+# norms and the GLU quantizing for the matmul after them, Q K V and gate
+# up as one stacked matmul each, RoPE with the KV store, the attention
+# quantizing its output, the residual adds in the matmuls before them
+# (20 a layer before: 603 a token); the logits tests above check the
+# floats of each.
+@test "kernel launches a generated token, SmolLM2: 272 (30 layers of 9, norm and output), both kernel sets" {
+	need_model "$SMOL"
+	printf '%s\n504 3575\n282\n' "$(hdr)" > "$TMP/in"
+	run --separate-stderr chord-fwd -v --device cl < "$TMP/in"
+	status_is 0
+	[[ "$stderr" == *$'\n'"chord-fwd: 272 kernel launches in the last batch"$'\n'* ]]
+	CHORD_CL_GROUPED=1 run --separate-stderr chord-fwd -v --device cl < "$TMP/in"
+	status_is 0
+	[[ "$stderr" == *$'\n'"chord-fwd: 272 kernel launches in the last batch"$'\n'* ]]
+}
+
 @test "SmolLM2 as Q4_0 (ggml's repacked order), Q5_0, Q5_1 and F16: the CPU's logits byte for byte, both kernels" {
 	need_model "$SMOL"
 	inputs
