@@ -56,6 +56,7 @@ typedef float wide;
 #define ACT_GELU 1
 
 #define ATTN_TILE 64    /* lib/attn.h: positions a tile of the tiled kernel */
+#define VT 16           /* V rows in local memory at a time (attn_row) */
 
 /* v rounded to fp16 and back */
 float
@@ -653,12 +654,20 @@ phase_kv_store(global const float *k, global const float *v,
 
 /* attn_row: Q (rounded to fp16, in qh) against positions lo..n_kv-1 one
  * by one, the accumulator rounded to fp16 after each step. Lanes score
- * LSZ positions at a time; then every lane runs the softmax (the same
- * floats in each) for the head values it owns (lid, lid + LSZ, ...). */
+ * LSZ positions at a time; each lane then takes its position's factors
+ * from the running maximum before it (the same fold of s > M as a
+ * position-by-position loop): on a new maximum the accumulator's scale
+ * ms = exp(M - s) and vs = 1, else ms = 1 and vs = exp(s - M). What stays
+ * in sequence is only the chain itself, acc = round16(acc * ms) (exact
+ * for ms = 1: acc is an fp16 value), acc = round16(v vs + acc) and
+ * S = S ms + vs, over V rows brought VT at a time into local memory;
+ * every lane runs it for the head values it owns (lid, lid + LSZ, ...).
+ * pj, pm, pv hold LSZ values, vt VT HD_MAX. */
 void
 phase_attn_row(local const float *qh, global const half *kc,
 	global const half *vc, global float *out, int hd, int kvd, int kvh,
-	int lo, int n_kv, float scale, local float *pj)
+	int lo, int n_kv, float scale, local float *pj, local float *pm,
+	local float *pv, local float *vt)
 {
 	int lid = get_local_id(0);
 	float acc[HD_MAX / LSZ], M = -INFINITY, S = 0.0f, inv;
@@ -666,34 +675,41 @@ phase_attn_row(local const float *qh, global const half *kc,
 	for (int k = 0; k < HD_MAX / LSZ; k++)
 		acc[k] = 0.0f;
 	for (int p0 = lo; p0 < n_kv; p0 += LSZ) {
-		int p = p0 + lid;
+		int nj = min(LSZ, n_kv - p0);
 
-		if (p < n_kv)
-			pj[lid] = fdot_vec_h(kc + (ulong)p * kvd + kvh * hd, qh,
-			    hd) * scale;
+		if (lid < nj)
+			pj[lid] = fdot_vec_h(kc + (ulong)(p0 + lid) * kvd +
+			    kvh * hd, qh, hd) * scale;
 		barrier(CLK_LOCAL_MEM_FENCE);
-		for (int j = 0; j < LSZ && p0 + j < n_kv; j++) {
-			global const half *vr = vc + (ulong)(p0 + j) * kvd +
-			    kvh * hd;
-			float s = pj[j], ms = 1.0f, vs = 1.0f;
+		if (lid < nj) {
+			float m = M, sc = pj[lid];
 
-			if (s > M) {    /* a new maximum rescales the sum */
-				float old = M;
-
-				M = s;
-				ms = expf_libm(old - M);
-				for (int k = 0; k < HD_MAX / LSZ; k++)
-					acc[k] = round16(acc[k] * ms);
-			} else {
-				vs = expf_libm(s - M);
-			}
-			for (int k = 0; k < HD_MAX / LSZ; k++)
-				if (lid + k * LSZ < hd)
-					acc[k] = round16(fma(vload_half(lid +
-					    k * LSZ, vr), vs, acc[k]));
-			S = fma(S, ms, vs);
+			for (int j = 0; j < lid; j++)
+				m = pj[j] > m ? pj[j] : m;
+			pm[lid] = sc > m ? expf_libm(m - sc) : 1.0f;
+			pv[lid] = sc > m ? 1.0f : expf_libm(sc - m);
 		}
-		barrier(CLK_LOCAL_MEM_FENCE);
+		for (int j = 0; j < nj; j++)
+			M = pj[j] > M ? pj[j] : M;
+		for (int j0 = 0; j0 < nj; j0 += VT) {
+			int nv = min(VT, nj - j0);
+
+			for (int x = lid; x < nv * hd; x += LSZ)
+				vt[x] = vload_half(x % hd, vc + (ulong)(p0 + j0 +
+				    x / hd) * kvd + kvh * hd);
+			barrier(CLK_LOCAL_MEM_FENCE);
+			for (int j = 0; j < nv; j++) {
+				float ms = pm[j0 + j], vs = pv[j0 + j];
+
+				for (int k = 0; k < HD_MAX / LSZ; k++)
+					if (lid + k * LSZ < hd)
+						acc[k] = round16(fma(vt[j * hd +
+						    lid + k * LSZ], vs,
+						    round16(acc[k] * ms)));
+				S = fma(S, ms, vs);
+			}
+			barrier(CLK_LOCAL_MEM_FENCE);
+		}
 	}
 	inv = S == 0.0f ? 0.0f : fdiv(1.0f, S);
 	for (int k = 0; k < HD_MAX / LSZ; k++)
@@ -1057,6 +1073,7 @@ k_attn(global const float *q, global const half *kc, global const half *vc,
 	global float *oqs)
 {
 	local float qh[HD_MAX], pj[ATTN_TILE > LSZ ? ATTN_TILE : LSZ];
+	local float pm[LSZ], pv[LSZ], vt[VT * HD_MAX];
 	int h = get_group_id(0), t = get_global_id(1);
 	int n_kv = pos0 + t + 1, lid = get_local_id(0);
 	int lo = n_swa && n_kv > n_swa ? n_kv - n_swa : 0;
@@ -1071,7 +1088,7 @@ k_attn(global const float *q, global const half *kc, global const half *vc,
 		    n_kv, scale, pj);
 	else
 		phase_attn_row(qh, kc, vc, out + off, hd, kvd, h / group, lo,
-		    n_kv, scale, pj);
+		    n_kv, scale, pj, pm, pv, vt);
 	if (!quant)
 		return;
 	/* the head's output as k_act would quantize it (FORM_Q8; the host

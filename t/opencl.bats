@@ -12,7 +12,8 @@ ids() { printf '%s' "$1" | chord-tok; }
 
 # inputs [-m MODEL]: into $TMP, token streams of the golden text for the
 # model: b5 (a batch of 5), b70 (of 70: the CPU's tiled attention), one
-# (8 tokens, one a line: one at a time)
+# (8 tokens, one a line: one at a time), long (three batches of 40, then
+# 5 tokens one a line: attention a row at a time past 64 positions)
 inputs() {
 	head -c 2000 "$GOLDEN/ppl-text.txt" | chord-tok "$@" > "$TMP/all"
 	head -n 1 "$TMP/all" > "$TMP/b5"
@@ -21,6 +22,11 @@ inputs() {
 	tail -n 1 "$TMP/all" | cut -d ' ' -f 1-5 >> "$TMP/b5"
 	tail -n 1 "$TMP/all" | cut -d ' ' -f 1-70 >> "$TMP/b70"
 	tail -n 1 "$TMP/all" | cut -d ' ' -f 1-8 | tr ' ' '\n' >> "$TMP/one"
+	head -n 1 "$TMP/all" > "$TMP/long"
+	for r in 1-40 41-80 81-120; do
+		tail -n 1 "$TMP/all" | cut -d ' ' -f "$r" >> "$TMP/long"
+	done
+	tail -n 1 "$TMP/all" | cut -d ' ' -f 121-125 | tr ' ' '\n' >> "$TMP/long"
 	[ "$(tail -n 1 "$TMP/b70" | wc -w)" -eq 70 ]
 }
 
@@ -151,6 +157,17 @@ same_logits() {
 	need_model "$SMOL"
 	inputs
 	same_logits "b5 b70 one"
+}
+
+# The attention of a row (cl/fwd.cl phase_attn_row) takes each position's
+# factors from the running maximum in parallel, LSZ positions at a time,
+# and V rows VT at a time: past 64 positions, new maxima in later
+# chunks.
+@test "attention a row at a time past 64 positions (batches of 40, then one by one): the CPU's logits byte for byte" {
+	need_model "$SMOL"
+	inputs
+	[ "$(wc -l < "$TMP/long")" -eq 9 ]
+	same_logits long
 }
 
 @test "the GPUs' work-group kernels (CHORD_CL_GROUPED, on PoCL): the CPU's logits byte for byte" {
