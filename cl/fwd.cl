@@ -57,6 +57,9 @@ typedef float wide;
 
 #define ATTN_TILE 64    /* lib/attn.h: positions a tile of the tiled kernel */
 #define VT 16           /* V rows in local memory at a time (attn_row) */
+#define NSQ 256         /* squares in local memory at a time (rms_scale):
+                         * fewer than the models' dimensions, so that
+                         * the tests cross chunks */
 
 /* v rounded to fp16 and back */
 float
@@ -598,21 +601,30 @@ phase_matmul_fgroup(global const uchar *w, ulong row_bytes, int type,
 /* ---- norms ---- */
 
 /* d = x / rms(x) * w over n values, one work-group (d may be x): the sum
- * of squares in double, in order, as fwd_cpu.c's rmsnorm */
+ * of squares in double, in order, as fwd_cpu.c's rmsnorm; s holds NSQ */
+/* 1 / rms(x) of n values: the squares by the work-group, NSQ at a time
+ * into sq (coalesced reads), their sum in order by one work-item */
 float
-rms_scale(global const float *x, int n, float eps, local float *s)
+rms_scale(global const float *x, int n, float eps, local float *sq)
 {
+	int lid = get_local_id(0);
+	wide ss = 0.0f;
 	float scale;
 
-	if (get_local_id(0) == 0) {
-		wide ss = 0.0f;
+	for (int i0 = 0; i0 < n; i0 += NSQ) {
+		int m = min(NSQ, n - i0);
 
-		for (int i = 0; i < n; i++)
-			ss += (wide)(x[i] * x[i]);
-		s[0] = fdiv(1.0f, fsqrt((float)(ss / n) + eps));
+		for (int i = lid; i < m; i += LSZ)
+			sq[i] = x[i0 + i] * x[i0 + i];
+		barrier(CLK_LOCAL_MEM_FENCE);
+		for (int i = 0; lid == 0 && i < m; i++)
+			ss += (wide)sq[i];
+		barrier(CLK_LOCAL_MEM_FENCE);
 	}
+	if (lid == 0)
+		sq[0] = fdiv(1.0f, fsqrt((float)(ss / n) + eps));
 	barrier(CLK_LOCAL_MEM_FENCE);
-	scale = s[0];
+	scale = sq[0];
 	return scale;
 }
 
@@ -969,7 +981,7 @@ k_norm(global const float *x, int ws, global const float *w,
 	global float *d, int wd, float eps, int quant, global char *q,
 	global float *qs)
 {
-	local float s[1];
+	local float s[NSQ];
 	ulong t = get_global_id(1);
 	global const float *xt = x + t * ws;
 	global float *dt = d + t * wd;
@@ -994,7 +1006,7 @@ kernel void
 k_head_norm(global float *d, int wd, int hd, global const float *w,
 	float eps)
 {
-	local float s[1];
+	local float s[NSQ];
 	global float *v = d + get_global_id(1) * wd + get_group_id(0) * hd;
 
 	phase_rmsnorm(v, w, v, hd, eps, s);

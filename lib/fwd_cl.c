@@ -1,5 +1,11 @@
 /* fwd_cl.c: the OpenCL backend: runs any plan (plan.h) on a batch of
- * tokens with the kernels of cl/fwd.cl, one kernel a step (phased mode).
+ * tokens with the kernels of cl/fwd.cl, a kernel a step or a few steps
+ * (phased mode): where a kernel holds the data the next step needs, it
+ * does that step too, in the same order (step): a norm, the GLU or the
+ * attention quantizes its output for the Q8 matmul after it; a Q8 matmul
+ * adds its output to the residual; Q, K and V (gate and up) are one
+ * matmul of their matrices stacked at load; RoPE of Q and K is one
+ * kernel, which stores K and V in the cache. SmolLM2: 9 kernels a layer.
  *
  * The host keeps what is cheap and exact there: the embedding rows
  * (mat_row_f32), the RoPE angles and GELU's table (as the CPU computes
@@ -65,8 +71,8 @@ struct fwd_cl {
 	cl_program prog;
 	cl_kernel k[N_KERN];
 	size_t lsz;             /* work-group size of the reductions */
-	size_t mlsz;            /* of the lanes matmul: 8 rows of 8 lanes, or
-	                         * 32 where the device takes 256 */
+	size_t mlsz;            /* of the lanes matmul: 32 rows of 8 lanes,
+	                         * fewer where the device takes less */
 	int n_ctx;              /* KV cache positions */
 	int n_pos;              /* positions filled */
 	int cap;                /* batch rows the buffers hold */
@@ -379,7 +385,8 @@ build(struct fwd_cl *f, struct cerr *e)
 	if (f->lsz < 8)
 		return cerr_set(e, "%s: work-groups of %zu (the kernels need 8)",
 		    f->dev.name, f->dev.max_wg);
-	f->mlsz = f->dev.max_wg >= 256 ? 256 : 64;
+	for (f->mlsz = 256; f->mlsz > f->dev.max_wg; f->mlsz /= 2)
+		;
 	hd_max = (p->head_dim + (int)f->lsz - 1) / (int)f->lsz * (int)f->lsz;
 	/* FP64: the CPU's double sums and exact divisions; else at least
 	 * divisions and square roots rounded as the CPU rounds them */
