@@ -367,21 +367,24 @@ out_at(global float *y0, global float *y1, global float *y2, int r1,
 }
 
 /* y[t][r] = W[r] . a[t]: one work-item a (row, token), the CPU's order;
- * where res is not y, res[t][r] += y[t][r] (the residual add after; one
- * matrix only) */
+ * bias (NULL: none): y + bias[r], the add after; where res is not y,
+ * res[t][r] += y[t][r] (the residual add after; one matrix only) */
 void
 phase_matmul_q8(global const uchar *w, ulong row_bytes, int type, int rp,
 	global const char *a, global const float *ds, global float *y,
 	global float *y1, global float *y2, int r1, int r2,
-	global float *res, int cols, int rows, int r, int t)
+	global const float *bias, global float *res, int cols, int rows,
+	int r, int t)
 {
 	int nb = cols / 32;
-	global float *o = out_at(y, y1, y2, r1, r2, rows, r, t);
-
-	*o = q8_row_dot(w + (ulong)r * row_bytes, type, rp,
+	float v = q8_row_dot(w + (ulong)r * row_bytes, type, rp,
 	    a + (ulong)t * cols, ds + 2 * (ulong)t * nb, nb);
+
+	if (bias)
+		v = v + bias[r];
+	*out_at(y, y1, y2, r1, r2, rows, r, t) = v;
 	if (res != y)
-		res[(ulong)t * rows + r] += *o;
+		res[(ulong)t * rows + r] += v;
 }
 
 /* The same with a work-item a lane of a row (GPUs), the weights in the
@@ -446,16 +449,16 @@ lane_block(global const uint *qs, global const uint *qh,
 	    dt[2 * b + 1] : 0.0f;
 }
 
-/* y[t][r] = W[r] . a[t] (out_at: up to three matrices stacked); and
- * where res is not y, res[t][r] += y[t][r] (the residual add that
+/* y[t][r] = W[r] . a[t] (out_at: up to three matrices stacked), plus
+ * bias[r] unless bias is NULL; and where res is not y, res[t][r] += y[t][r] (the residual add that
  * follows, the same two roundings; one matrix only). Blocks four
  * at a time, their loads before the chain's steps, so that a GPU waits
  * for memory once a four. */
 void
 phase_matmul_lanes(global const uchar *w, int type, global const char *a,
 	global const float *ds, global float *y, global float *y1,
-	global float *y2, int r1, int r2, global float *res, int cols,
-	int rows, int gid, int t, local float *s)
+	global float *y2, int r1, int r2, global const float *bias,
+	global float *res, int cols, int rows, int gid, int t, local float *s)
 {
 	int lid = get_local_id(0), r = gid / 8, i = gid % 8, nb = cols / 32;
 	int min = type == T_Q4_1 || type == T_Q5_1;
@@ -491,6 +494,8 @@ phase_matmul_lanes(global const uchar *w, int type, global const char *a,
 	if (r >= rows || i)
 		return;
 	v = hsum8(vload8(0, s + lid)) + off;
+	if (bias)
+		v = v + bias[r];
 	*out_at(y, y1, y2, r1, r2, rows, r, t) = v;
 	if (res != y)
 		res[(ulong)t * rows + r] += v;
@@ -931,25 +936,27 @@ k_act(global const float *x, global float *y, global float *ys, int form)
 kernel void
 k_matmul_q8(global const uchar *w, ulong row_bytes, int type, int rp,
 	global const float *x, global const float *xs, global float *y,
-	global float *y1, global float *y2, int r1, int r2, global float *res,
-	int cols, int rows)
+	global float *y1, global float *y2, int r1, int r2,
+	global const float *bias, int has_bias, global float *res, int cols,
+	int rows)
 {
 	phase_matmul_q8(w, row_bytes, type, rp, (global const char *)x, xs, y,
-	    y1, y2, r1, r2, res, cols, rows, get_global_id(0),
-	    get_global_id(1));
+	    y1, y2, r1, r2, has_bias ? bias : 0, res, cols, rows,
+	    get_global_id(0), get_global_id(1));
 }
 
 /* (row * 8 + lane, token), groups of 8 MROWS */
 kernel void
 k_matmul_lanes(global const uchar *w, int type, global const float *x,
 	global const float *xs, global float *y, global float *y1,
-	global float *y2, int r1, int r2, global float *res, int cols,
-	int rows)
+	global float *y2, int r1, int r2, global const float *bias,
+	int has_bias, global float *res, int cols, int rows)
 {
 	local float s[8 * MROWS];
 
 	phase_matmul_lanes(w, type, (global const char *)x, xs, y, y1, y2, r1,
-	    r2, res, cols, rows, get_global_id(0), get_global_id(1), s);
+	    r2, has_bias ? bias : 0, res, cols, rows, get_global_id(0),
+	    get_global_id(1), s);
 }
 
 /* (row, token) */

@@ -3,7 +3,7 @@
  * (phased mode): where a kernel holds the data the next step needs, it
  * does that step too, in the same order (step): a norm, the GLU or the
  * attention quantizes its output for the Q8 matmul after it; a Q8 matmul
- * adds its output to the residual; Q, K and V (gate and up) are one
+ * adds its bias, and its output to the residual; Q, K and V (gate and up) are one
  * matmul of their matrices stacked at load; RoPE of Q and K is one
  * kernel, which stores K and V in the cache. SmolLM2: 9 kernels a layer.
  *
@@ -54,6 +54,8 @@ struct dmat {
 	int n_mat;              /* matrices stacked (1..3): the plan's next
 	                         * n_mat - 1 matmuls are this one's rows */
 	int r1, r2;             /* where the second and third begin */
+	cl_mem bias;            /* (rows): the plan's OP_BIAS after each
+	                         * matrix, added by the matmul; NULL: none */
 };
 
 /* A step's device objects, parallel to the plan's steps. */
@@ -312,6 +314,38 @@ upload_mat(struct fwd_cl *f, const struct step *v, int n, struct dmat *d,
 	return d->buf ? 0 : -1;
 }
 
+/* Do the k matmul steps of v (of n) take 8-bit activations and have
+ * an OP_BIAS each right after them, in their order? */
+static int
+biased(const struct step *v, int k, int n)
+{
+	if (mat_act_form(&v[0].w) != ACT_Q8 || 2 * k > n)
+		return 0;
+	for (int j = 0; j < k; j++)
+		if (v[k + j].op != OP_BIAS || v[k + j].dst != v[j].dst ||
+		    !v[k + j].vec)
+			return 0;
+	return 1;
+}
+
+/* The biases of the k matmuls of v (biased) as one vector of d's rows. */
+static int
+upload_bias(struct fwd_cl *f, const struct step *v, int k, struct dmat *d,
+	struct cerr *e)
+{
+	float *b = malloc((size_t)d->rows * sizeof *b), *at = b;
+
+	if (!b)
+		return cerr_set(e, "out of memory");
+	for (int j = 0; j < k; j++) {
+		memcpy(at, v[k + j].vec, (size_t)v[j].w.rows * sizeof *b);
+		at += v[j].w.rows;
+	}
+	d->bias = dev_buf(f, (size_t)d->rows * sizeof *b, b, "weights", e);
+	free(b);
+	return d->bias ? 0 : -1;
+}
+
 /* The device objects of step v[0] (of n), and of those stacked on it:
  * the steps done, or -1. */
 static int
@@ -323,8 +357,13 @@ upload_step(struct fwd_cl *f, const struct step *v, int n, struct dstep *d,
 	int k = stackable(v, n);
 	size_t len = 0;
 
-	if (s->op == OP_MATMUL)
-		return upload_mat(f, v, k, &d->w, e) < 0 ? -1 : k;
+	if (s->op == OP_MATMUL) {
+		if (upload_mat(f, v, k, &d->w, e) < 0)
+			return -1;
+		if (!biased(v, k, n))
+			return k;
+		return upload_bias(f, v, k, &d->w, e) < 0 ? -1 : 2 * k;
+	}
 	if (s->op == OP_NORM)
 		len = (size_t)p->width[s->src];
 	else if (s->op == OP_HEAD_NORM)
@@ -506,6 +545,7 @@ free_steps(struct dstep *d, int n)
 {
 	for (int i = 0; d && i < n; i++) {
 		rel(&d[i].w.buf);
+		rel(&d[i].w.bias);
 		rel(&d[i].vec);
 	}
 	free(d);
@@ -751,7 +791,8 @@ act_of(struct fwd_cl *f, const struct step *s, cl_mem *src, struct cerr *e)
  * in the CPU's order: a work-item a row, or on GPUs eight, a lane each
  * (rp rows are one chain: a work-item); float weights on GPUs a
  * work-group of 64 a row where that keeps the order (fwd.cl). ys: the
- * outputs of the n_mat matrices stacked in w. res: y added to it as well
+ * outputs of the n_mat matrices stacked in w (plus w->bias where w has
+ * one). res: y added to it as well
  * (the residual add after), or ys[0] itself: none; only for 8-bit
  * activations (w->q8). */
 static int
@@ -760,23 +801,25 @@ dmatmul(struct fwd_cl *f, const struct dmat *w, cl_mem x, cl_mem xs,
 {
 	size_t n = (size_t)f->rows, rows = (size_t)w->rows, lsz = f->lsz;
 	cl_mem y = ys[0], y1 = ys[w->n_mat > 1], y2 = ys[w->n_mat > 2 ? 2 : 0];
+	cl_mem b = w->bias ? w->bias : y;       /* a stand-in, unread */
+	int has_b = w->bias != NULL;
 	int tile = n >= 2 && w->rows % 4 == 0 && w->cols % 16 == 0, k;
 
 	if (w->tiled) {
 		size_t m = f->mlsz;
 
 		k = K_MATMUL_LANES;
-		return launch(f, k, args(f->k[k], 12, A(w->buf), A(w->type),
-		    A(x), A(xs), A(y), A(y1), A(y2), A(w->r1), A(w->r2), A(res),
-		    A(w->cols), A(w->rows)), 2, (rows * 8 + m - 1) / m * m, n,
-		    1, m, e);
+		return launch(f, k, args(f->k[k], 14, A(w->buf), A(w->type),
+		    A(x), A(xs), A(y), A(y1), A(y2), A(w->r1), A(w->r2), A(b),
+		    A(has_b), A(res), A(w->cols), A(w->rows)), 2,
+		    (rows * 8 + m - 1) / m * m, n, 1, m, e);
 	}
 	if (w->q8) {
 		k = K_MATMUL_Q8;
-		return launch(f, k, args(f->k[k], 14, A(w->buf),
+		return launch(f, k, args(f->k[k], 16, A(w->buf),
 		    A(w->row_bytes), A(w->type), A(w->rp), A(x), A(xs), A(y),
-		    A(y1), A(y2), A(w->r1), A(w->r2), A(res), A(w->cols),
-		    A(w->rows)), 2, rows, n, 1, 0, e);
+		    A(y1), A(y2), A(w->r1), A(w->r2), A(b), A(has_b), A(res),
+		    A(w->cols), A(w->rows)), 2, rows, n, 1, 0, e);
 	}
 	if (f->grouped && lsz == 64 && (tile || w->cols % 64 == 0)) {
 		k = K_MATMUL_FGROUP;
@@ -995,7 +1038,7 @@ step(struct fwd_cl *f, const struct step *v, const struct dstep *dv, int i,
 	if (s->op == OP_ROPE && (s->dst == B_Q || s->dst == B_K) &&
 	    p->width[B_V] == p->width[B_K])
 		return rope_qk(f, v, i, n_steps, l, pos0, e);
-	if (s->op == OP_MATMUL && d->w.n_mat == 1 &&
+	if (s->op == OP_MATMUL && d->w.n_mat == 1 && !d->w.bias &&
 	    (j = add_after(f, v, i, n_steps, l, keep))) {
 		if (act_of(f, s, &src, e) < 0)
 			return -1;
@@ -1005,7 +1048,7 @@ step(struct fwd_cl *f, const struct step *v, const struct dstep *dv, int i,
 			return -1;
 		return j - i + 1;
 	}
-	if (s->op == OP_MATMUL && d->w.n_mat > 1) {
+	if (s->op == OP_MATMUL && (d->w.n_mat > 1 || d->w.bias)) {
 		cl_mem ys[3];
 
 		for (j = 0; j < d->w.n_mat; j++) {
@@ -1015,7 +1058,7 @@ step(struct fwd_cl *f, const struct step *v, const struct dstep *dv, int i,
 		if (act_of(f, s, &src, e) < 0 ||
 		    dmatmul(f, &d->w, src, f->act_sum[s->src], ys, dst, e) < 0)
 			return -1;
-		return d->w.n_mat;
+		return d->w.n_mat * (d->w.bias ? 2 : 1);
 	}
 	if (plain_step(f, s, d, l, pos0, keep, e) < 0)
 		return -1;

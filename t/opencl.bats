@@ -230,6 +230,20 @@ same_logits() {
 	done
 }
 
+# Qwen2's biases on Q, K and V: the stacked matmul adds them (one kernel
+# for the three matmuls and the three adds: 9 kernels a layer, 24 layers).
+@test "Qwen2 as Q8_0 (biases in the stacked matmul): the CPU's logits byte for byte, both kernel sets; 218 kernels a token" {
+	need_model "$QWEN"
+	gguf-repack -q -t q8_0 "$QWEN" "$TMP/q.gguf"
+	printf 'def fib(n):' | chord-tok -m "$TMP/q.gguf" > "$TMP/b"
+	{ head -n 1 "$TMP/b"; tail -n 1 "$TMP/b" | tr ' ' '\n'; } > "$TMP/one"
+	same_logits "b one" -m "$TMP/q.gguf"
+	CHORD_CL_GROUPED=1 same_logits "b one" -m "$TMP/q.gguf"
+	run --separate-stderr chord-fwd -m "$TMP/q.gguf" -v --device cl < "$TMP/one"
+	status_is 0
+	[[ "$stderr" == *$'\n'"chord-fwd: 218 kernel launches in the last batch"$'\n'* ]]
+}
+
 @test "Gemma 3 as Q8_0, a sliding window of 8 (GELU's table, head norms, the window in a batch and one by one): the CPU's logits byte for byte" {
 	need_model "$GEMMA"
 	gguf-repack -q -t q8_0 -s gemma3.attention.sliding_window:u32=8 "$GEMMA" \
