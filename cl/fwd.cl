@@ -22,8 +22,9 @@
  * Defines from the host: LSZ, the work-group size of the reductions (a
  * power of two, at least 8); HD_MAX, the largest head dimension (a
  * multiple of LSZ); MROWS, the rows of a work-group of the lanes matmul
- * (8 MROWS work-items); FP64 where the device has cl_khr_fp64 (without it the
- * double sums are float sums, and the results only close to the CPU's). */
+ * (8 MROWS work-items), TB its tokens a work-item; FP64 where the device
+ * has cl_khr_fp64 (without it the double sums are float sums, and the
+ * results only close to the CPU's). */
 
 #pragma OPENCL FP_CONTRACT OFF
 #ifdef FP64
@@ -41,6 +42,9 @@ typedef float wide;
 #endif
 #ifndef MROWS
 #define MROWS 8
+#endif
+#ifndef TB
+#define TB 4
 #endif
 
 /* ggml type ids of the weights the matmul reads natively */
@@ -431,74 +435,83 @@ tile_values(global const uint *qs, global const uint *qh, int type,
 	return v;
 }
 
-/* lane i's terms of block b of row r: the scale d_w * d_a into *d, the
- * integer dot into *p, the minimum's term into *mo */
+/* lane i's weights of block b of row r: its four values into *v, the
+ * scale into *dw, the minimum (Q4_1, Q5_1) into *mw */
 void
-lane_block(global const uint *qs, global const uint *qh,
-	global const half *d, global const half *m, int type, int rows,
-	global const char *at, global const float *dt, int r, int i, int b,
-	float *dd, float *p, float *mo)
+lane_weights(global const uint *qs, global const uint *qh,
+	global const half *d, global const half *m, int type, int rows, int r,
+	int i, int b, int4 *v, float *dw, float *mw)
 {
 	ulong k = (ulong)b * rows + r;
-	int4 v = tile_values(qs, qh, type, k, i) *
-	    convert_int4(vload4(0, at + 32 * b + 4 * i));
 
-	*dd = vload_half(k, d) * dt[2 * b];
-	*p = (float)(v.x + v.y + v.z + v.w);
-	*mo = type == T_Q4_1 || type == T_Q5_1 ? vload_half(k, m) *
-	    dt[2 * b + 1] : 0.0f;
+	*v = tile_values(qs, qh, type, k, i);
+	*dw = vload_half(k, d);
+	*mw = type == T_Q4_1 || type == T_Q5_1 ? vload_half(k, m) : 0.0f;
 }
 
 /* y[t][r] = W[r] . a[t] (out_at: up to three matrices stacked), plus
- * bias[r] unless bias is NULL; and where res is not y, res[t][r] += y[t][r] (the residual add that
- * follows, the same two roundings; one matrix only). Blocks four
- * at a time, their loads before the chain's steps, so that a GPU waits
- * for memory once a four. */
+ * bias[r] unless bias is NULL; and where res is not y, res[t][r] +=
+ * y[t][r] (the residual add that follows, the same two roundings; one
+ * matrix only). A work-item takes the tokens t0..t0 + TB - 1 (below n),
+ * a chain each, reading each weight once for them; blocks four at a
+ * time, their loads before the chains' steps, so that a GPU waits for
+ * memory once a four. s holds TB 8 MROWS. */
 void
 phase_matmul_lanes(global const uchar *w, int type, global const char *a,
 	global const float *ds, global float *y, global float *y1,
 	global float *y2, int r1, int r2, global const float *bias,
-	global float *res, int cols, int rows, int gid, int t, local float *s)
+	global float *res, int cols, int rows, int gid, int t0, int n,
+	local float *s)
 {
 	int lid = get_local_id(0), r = gid / 8, i = gid % 8, nb = cols / 32;
-	int min = type == T_Q4_1 || type == T_Q5_1;
-	int q5 = type == T_Q5_0 || type == T_Q5_1, b = 0;
+	int hm = type == T_Q4_1 || type == T_Q5_1;
+	int q5 = type == T_Q5_0 || type == T_Q5_1, b = 0, nt = min(TB, n - t0);
 	ulong plane = (ulong)nb * rows;
 	global const uint *qs = (global const uint *)w;
 	global const uint *qh = qs + plane * tile_words(type);
 	global const half *d = (global const half *)(qh + (q5 ? plane : 0));
 	global const half *m = d + plane;
-	global const char *at = a + (ulong)t * cols;
-	global const float *dt = ds + 2 * (ulong)t * nb;
-	float acc = 0.0f, off = 0.0f, dd[4], pp[4], mo[4], v;
+	float acc[TB], off[TB], dw[4], mw[4], v;
+	int4 wv[4];
 
-	for (; r < rows && b + 4 <= nb; b += 4) {
-		for (int j = 0; j < 4; j++)
-			lane_block(qs, qh, d, m, type, rows, at, dt, r, i, b + j,
-			    &dd[j], &pp[j], &mo[j]);
-		for (int j = 0; j < 4; j++) {
-			acc = fma(dd[j], pp[j], acc);
-			if (min && i == 0)
-				off += mo[j];
+	for (int u = 0; u < TB; u++)
+		acc[u] = off[u] = 0.0f;
+	while (r < rows && b < nb) {
+		int nj = nb - b < 4 ? 1 : 4;
+
+		for (int j = 0; j < nj; j++)
+			lane_weights(qs, qh, d, m, type, rows, r, i, b + j,
+			    &wv[j], &dw[j], &mw[j]);
+		for (int u = 0; u < nt; u++) {
+			ulong t = t0 + u;
+			global const char *at = a + t * cols + 32 * b + 4 * i;
+			global const float *dt = ds + 2 * (t * nb + b);
+
+			for (int j = 0; j < nj; j++) {
+				int4 p = wv[j] * convert_int4(vload4(0,
+				    at + 32 * j));
+
+				acc[u] = fma(dw[j] * dt[2 * j],
+				    (float)(p.x + p.y + p.z + p.w), acc[u]);
+				if (hm && i == 0)
+					off[u] += mw[j] * dt[2 * j + 1];
+			}
 		}
+		b += nj;
 	}
-	for (; r < rows && b < nb; b++) {
-		lane_block(qs, qh, d, m, type, rows, at, dt, r, i, b, &dd[0],
-		    &pp[0], &mo[0]);
-		acc = fma(dd[0], pp[0], acc);
-		if (min && i == 0)
-			off += mo[0];
-	}
-	s[lid] = acc;
+	for (int u = 0; u < TB; u++)
+		s[u * 8 * MROWS + lid] = acc[u];
 	barrier(CLK_LOCAL_MEM_FENCE);
 	if (r >= rows || i)
 		return;
-	v = hsum8(vload8(0, s + lid)) + off;
-	if (bias)
-		v = v + bias[r];
-	*out_at(y, y1, y2, r1, r2, rows, r, t) = v;
-	if (res != y)
-		res[(ulong)t * rows + r] += v;
+	for (int u = 0; u < nt; u++) {
+		v = hsum8(vload8(0, s + u * 8 * MROWS + lid)) + off[u];
+		if (bias)
+			v = v + bias[r];
+		*out_at(y, y1, y2, r1, r2, rows, r, t0 + u) = v;
+		if (res != y)
+			res[(ulong)(t0 + u) * rows + r] += v;
+	}
 }
 
 /* Float weights (F32, F16, and the types dequantized at load) against
@@ -945,18 +958,18 @@ k_matmul_q8(global const uchar *w, ulong row_bytes, int type, int rp,
 	    get_global_id(0), get_global_id(1));
 }
 
-/* (row * 8 + lane, token), groups of 8 MROWS */
+/* (row * 8 + lane, tokens / TB), groups of 8 MROWS; n tokens */
 kernel void
 k_matmul_lanes(global const uchar *w, int type, global const float *x,
 	global const float *xs, global float *y, global float *y1,
 	global float *y2, int r1, int r2, global const float *bias,
-	int has_bias, global float *res, int cols, int rows)
+	int has_bias, global float *res, int cols, int rows, int n)
 {
-	local float s[8 * MROWS];
+	local float s[TB * 8 * MROWS];
 
 	phase_matmul_lanes(w, type, (global const char *)x, xs, y, y1, y2, r1,
 	    r2, has_bias ? bias : 0, res, cols, rows, get_global_id(0),
-	    get_global_id(1), s);
+	    TB * get_global_id(1), n, s);
 }
 
 /* (row, token) */

@@ -28,6 +28,8 @@
 
 extern const char cl_src_fwd[];        /* cl/fwd.cl, embedded at build */
 
+#define LANES_TB 4      /* tokens a work-item of k_matmul_lanes (TB) */
+
 enum kern {
 	K_MATMUL_Q8, K_MATMUL_LANES, K_MATMUL_F, K_MATMUL_FGROUP, K_NORM,
 	K_HEAD_NORM, K_BIAS, K_ROPE, K_SCALE, K_KV_STORE, K_ATTN, K_ADD, K_GLU,
@@ -430,7 +432,8 @@ build(struct fwd_cl *f, struct cerr *e)
 	/* FP64: the CPU's double sums and exact divisions; else at least
 	 * divisions and square roots rounded as the CPU rounds them */
 	snprintf(opts, sizeof opts, "-cl-std=CL1.2 -DLSZ=%zu -DHD_MAX=%d "
-	    "-DMROWS=%zu%s%s", f->lsz, hd_max, f->mlsz / 8, f->dev.fp64 ? " -DFP64" : "", f->dev.crdiv ?
+	    "-DMROWS=%zu -DTB=%d%s%s", f->lsz, hd_max, f->mlsz / 8, LANES_TB,
+	    f->dev.fp64 ? " -DFP64" : "", f->dev.crdiv ?
 	    " -cl-fp32-correctly-rounded-divide-sqrt" : "");
 	if (!(f->prog = cl_build(f->ctx, &f->dev, cl_src_fwd, opts, e)))
 		return -1;
@@ -809,10 +812,11 @@ dmatmul(struct fwd_cl *f, const struct dmat *w, cl_mem x, cl_mem xs,
 		size_t m = f->mlsz;
 
 		k = K_MATMUL_LANES;
-		return launch(f, k, args(f->k[k], 14, A(w->buf), A(w->type),
+		return launch(f, k, args(f->k[k], 15, A(w->buf), A(w->type),
 		    A(x), A(xs), A(y), A(y1), A(y2), A(w->r1), A(w->r2), A(b),
-		    A(has_b), A(res), A(w->cols), A(w->rows)), 2,
-		    (rows * 8 + m - 1) / m * m, n, 1, m, e);
+		    A(has_b), A(res), A(w->cols), A(w->rows), A(f->rows)), 2,
+		    (rows * 8 + m - 1) / m * m, (n + LANES_TB - 1) / LANES_TB,
+		    1, m, e);
 	}
 	if (w->q8) {
 		k = K_MATMUL_Q8;
