@@ -449,10 +449,58 @@ lane_weights(global const uint *qs, global const uint *qh,
 	*mw = type == T_Q4_1 || type == T_Q5_1 ? vload_half(k, m) : 0.0f;
 }
 
+/* rp (Q4_0 that the CPU multiplies in the order of ggml's repacked
+ * kernels: one chain a row, a fused multiply-add a block): the lanes'
+ * integer dots of four blocks through local memory (si: 4 TB 8 MROWS
+ * ints), then lane 0 of each row adds the eight (exact) and takes the
+ * chain's four steps; the chains of rows past the matrix are not kept.
+ * acc[u] ends as the chain of token t0 + u in lane 0, 0 in the others. */
+void
+lanes_rp(global const uint *qs, global const uint *qh, global const half *d,
+	global const half *m, int type, global const char *a,
+	global const float *ds, int cols, int rows, int r, int i, int t0,
+	int nt, float *acc, local int *si)
+{
+	int lid = get_local_id(0), nb = cols / 32, g = 8 * MROWS;
+	int rr = r < rows ? r : rows - 1;   /* loads in range, kept nowhere */
+	float dw[4], mw[4];
+	int4 wv[4];
+
+	for (int b = 0; b < nb; b += 4) {
+		int nj = min(4, nb - b);
+
+		for (int j = 0; j < nj; j++)
+			lane_weights(qs, qh, d, m, type, rows, rr, i, b + j,
+			    &wv[j], &dw[j], &mw[j]);
+		for (int u = 0; u < nt; u++)
+			for (int j = 0; j < nj; j++) {
+				int4 p = wv[j] * convert_int4(vload4(0, a +
+				    (ulong)(t0 + u) * cols + 32 * (b + j) + 4 * i));
+
+				si[(u * 4 + j) * g + lid] = p.x + p.y + p.z + p.w;
+			}
+		barrier(CLK_LOCAL_MEM_FENCE);
+		for (int u = 0; i == 0 && u < nt; u++) {
+			global const float *dt = ds + 2 * ((ulong)(t0 + u) * nb + b);
+
+			for (int j = 0; j < nj; j++) {
+				local const int *v = si + (u * 4 + j) * g + lid;
+				int tot = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] +
+				    v[6] + v[7];
+
+				acc[u] = fma((float)tot, dw[j] * dt[2 * j],
+				    acc[u]);
+			}
+		}
+		barrier(CLK_LOCAL_MEM_FENCE);
+	}
+}
+
 /* y[t][r] = W[r] . a[t] (out_at: up to three matrices stacked), plus
  * bias[r] unless bias is NULL; and where res is not y, res[t][r] +=
  * y[t][r] (the residual add that follows, the same two roundings; one
- * matrix only). A work-item takes the tokens t0..t0 + TB - 1 (below n),
+ * matrix only); rp: one chain a row (lanes_rp). A work-item takes the
+ * tokens t0..t0 + TB - 1 (below n),
  * a chain each, reading each weight once for them; blocks four at a
  * time, their loads before the chains' steps, so that a GPU waits for
  * memory once a four. s holds TB 8 MROWS. */
@@ -460,7 +508,7 @@ void
 phase_matmul_lanes(global const uchar *w, int type, global const char *a,
 	global const float *ds, global float *y, global float *y1,
 	global float *y2, int r1, int r2, global const float *bias,
-	global float *res, int cols, int rows, int gid, int t0, int n,
+	global float *res, int cols, int rows, int rp, int gid, int t0, int n,
 	local float *s)
 {
 	int lid = get_local_id(0), r = gid / 8, i = gid % 8, nb = cols / 32;
@@ -476,7 +524,7 @@ phase_matmul_lanes(global const uchar *w, int type, global const char *a,
 
 	for (int u = 0; u < TB; u++)
 		acc[u] = off[u] = 0.0f;
-	while (r < rows && b < nb) {
+	while (!rp && r < rows && b < nb) {
 		int nj = nb - b < 4 ? 1 : 4;
 
 		for (int j = 0; j < nj; j++)
@@ -499,13 +547,17 @@ phase_matmul_lanes(global const uchar *w, int type, global const char *a,
 		}
 		b += nj;
 	}
-	for (int u = 0; u < TB; u++)
+	if (rp)
+		lanes_rp(qs, qh, d, m, type, a, ds, cols, rows, r, i, t0, nt, acc,
+		    (local int *)s);
+	for (int u = 0; !rp && u < TB; u++)
 		s[u * 8 * MROWS + lid] = acc[u];
 	barrier(CLK_LOCAL_MEM_FENCE);
 	if (r >= rows || i)
 		return;
 	for (int u = 0; u < nt; u++) {
-		v = hsum8(vload8(0, s + u * 8 * MROWS + lid)) + off[u];
+		v = rp ? acc[u] : hsum8(vload8(0, s + u * 8 * MROWS + lid)) +
+		    off[u];
 		if (bias)
 			v = v + bias[r];
 		*out_at(y, y1, y2, r1, r2, rows, r, t0 + u) = v;
@@ -963,12 +1015,12 @@ kernel void
 k_matmul_lanes(global const uchar *w, int type, global const float *x,
 	global const float *xs, global float *y, global float *y1,
 	global float *y2, int r1, int r2, global const float *bias,
-	int has_bias, global float *res, int cols, int rows, int n)
+	int has_bias, global float *res, int cols, int rows, int rp, int n)
 {
-	local float s[TB * 8 * MROWS];
+	local float s[4 * TB * 8 * MROWS];
 
 	phase_matmul_lanes(w, type, (global const char *)x, xs, y, y1, y2, r1,
-	    r2, has_bias ? bias : 0, res, cols, rows, get_global_id(0),
+	    r2, has_bias ? bias : 0, res, cols, rows, rp, get_global_id(0),
 	    TB * get_global_id(1), n, s);
 }
 

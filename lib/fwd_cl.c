@@ -281,7 +281,7 @@ upload_mat(struct fwd_cl *f, const struct step *v, int n, struct dmat *d,
 	if (w->cols % 32)
 		return cerr_set(e, "%s: a matrix of %lld columns (the kernels "
 		    "take multiples of 32)", f->dev.name, (long long)w->cols);
-	d->tiled = f->grouped && d->q8 && !d->rp;
+	d->tiled = f->grouped && d->q8;
 	if (d->tiled || n > 1) {
 		void *t = d->tiled ? tile_mats(v, n, &bytes) :
 		    stack_mats(v, n, &bytes);
@@ -792,11 +792,11 @@ act_of(struct fwd_cl *f, const struct step *s, cl_mem *src, struct cerr *e)
 
 /* y = W x for the live rows, x in w's form (act_of; xs its Q8 scales),
  * in the CPU's order: a work-item a row, or on GPUs eight, a lane each
- * (rp rows are one chain: a work-item); float weights on GPUs a
- * work-group of 64 a row where that keeps the order (fwd.cl). ys: the
- * outputs of the n_mat matrices stacked in w (plus w->bias where w has
- * one). res: y added to it as well
- * (the residual add after), or ys[0] itself: none; only for 8-bit
+ * (rp rows are one chain, which lane 0 runs on the lanes' integer dots);
+ * float weights on GPUs a work-group of 64 a row where that keeps the
+ * order (fwd.cl). ys: the outputs of the n_mat matrices stacked in w
+ * (plus w->bias where w has one). res: y added to it as well (the
+ * residual add after), or ys[0] itself: none; only for 8-bit
  * activations (w->q8). */
 static int
 dmatmul(struct fwd_cl *f, const struct dmat *w, cl_mem x, cl_mem xs,
@@ -812,9 +812,10 @@ dmatmul(struct fwd_cl *f, const struct dmat *w, cl_mem x, cl_mem xs,
 		size_t m = f->mlsz;
 
 		k = K_MATMUL_LANES;
-		return launch(f, k, args(f->k[k], 15, A(w->buf), A(w->type),
+		return launch(f, k, args(f->k[k], 16, A(w->buf), A(w->type),
 		    A(x), A(xs), A(y), A(y1), A(y2), A(w->r1), A(w->r2), A(b),
-		    A(has_b), A(res), A(w->cols), A(w->rows), A(f->rows)), 2,
+		    A(has_b), A(res), A(w->cols), A(w->rows), A(w->rp),
+		    A(f->rows)), 2,
 		    (rows * 8 + m - 1) / m * m, (n + LANES_TB - 1) / LANES_TB,
 		    1, m, e);
 	}
