@@ -21,7 +21,7 @@ CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -
 # compressed or archived model is read. Only what writes them links them:
 # lib/pack.c, in gguf-repack (PACKLIBS) and the test programs.
 CFLAGS   += -DXXH_INLINE_ALL
-LDLIBS   += -fopenmp -lm -lOpenCL -lpthread -lrt
+LDLIBS   += -fopenmp -lm -lpthread -lrt
 PACKLIBS := -lzstd -larchive
 
 O        ?= build/obj

@@ -21,8 +21,10 @@
  *
  * Defines from the host: LSZ, the work-group size of the reductions (a
  * power of two, at least 8); HD_MAX, the largest head dimension (a
- * multiple of LSZ); FP64 where the device has cl_khr_fp64 (without it the
- * double sums are float sums, and the results only close to the CPU's). */
+ * multiple of LSZ); MROWS, the rows of a work-group of the lanes matmul
+ * (8 MROWS work-items), TB its tokens a work-item; FP64 where the device
+ * has cl_khr_fp64 (without it the double sums are float sums, and the
+ * results only close to the CPU's). */
 
 #pragma OPENCL FP_CONTRACT OFF
 #ifdef FP64
@@ -38,6 +40,12 @@ typedef float wide;
 #ifndef HD_MAX
 #define HD_MAX 256
 #endif
+#ifndef MROWS
+#define MROWS 8
+#endif
+#ifndef TB
+#define TB 4
+#endif
 
 /* ggml type ids of the weights the matmul reads natively */
 #define T_F32  0
@@ -52,6 +60,10 @@ typedef float wide;
 #define ACT_GELU 1
 
 #define ATTN_TILE 64    /* lib/attn.h: positions a tile of the tiled kernel */
+#define VT 16           /* V rows in local memory at a time (attn_row) */
+#define NSQ 256         /* squares in local memory at a time (rms_scale):
+                         * fewer than the models' dimensions, so that
+                         * the tests cross chunks */
 
 /* v rounded to fp16 and back */
 float
@@ -295,31 +307,6 @@ block_values(global const uchar *b, int type, char16 *lo, char16 *hi)
 	}
 }
 
-/* value k of a block (lane kernels) */
-int
-block_value(global const uchar *b, int type, int k)
-{
-	int nib, bit;
-
-	switch (type) {
-	case T_Q8_0:
-		return (char)b[2 + k];
-	case T_Q4_0:
-	case T_Q4_1:
-		nib = k < 16 ? b[type == T_Q4_0 ? 2 + k : 4 + k] & 15 :
-		    b[(type == T_Q4_0 ? 2 : 4) + k - 16] >> 4;
-		return type == T_Q4_0 ? nib - 8 : nib;
-	default: {
-		global const uchar *qh = b + (type == T_Q5_0 ? 2 : 4);
-		global const uchar *qs = qh + 4;
-
-		nib = k < 16 ? qs[k] & 15 : qs[k - 16] >> 4;
-		bit = qh[k / 8] >> (k % 8) & 1;
-		return type == T_Q5_0 ? nib + 16 * bit - 16 : nib + 16 * bit;
-	}
-	}
-}
-
 /* the eight lanes' integer dots of a block with its activations */
 int8
 block_idot(global const uchar *b, int type, global const char *a)
@@ -369,50 +356,214 @@ q8_row_dot(global const uchar *row, int type, int rp, global const char *a,
 	return rp ? acc : hsum8(lane) + off;
 }
 
-/* y[t][r] = W[r] . a[t]: one work-item a (row, token), the CPU's order */
+/* Where row r of token t goes in a matmul of up to three matrices
+ * stacked (lib/fwd_cl.c stackable): rows from 0, r1 and r2 (r1 = r2 =
+ * rows: one matrix), each into an output of its own, y0, y1, y2. */
+global float *
+out_at(global float *y0, global float *y1, global float *y2, int r1,
+	int r2, int rows, int r, int t)
+{
+	if (r < r1)
+		return y0 + (ulong)t * r1 + r;
+	if (r < r2)
+		return y1 + (ulong)t * (r2 - r1) + r - r1;
+	return y2 + (ulong)t * (rows - r2) + r - r2;
+}
+
+/* y[t][r] = W[r] . a[t]: one work-item a (row, token), the CPU's order;
+ * bias (NULL: none): y + bias[r], the add after; where res is not y,
+ * res[t][r] += y[t][r] (the residual add after; one matrix only) */
 void
 phase_matmul_q8(global const uchar *w, ulong row_bytes, int type, int rp,
 	global const char *a, global const float *ds, global float *y,
-	int cols, int rows, int r, int t)
+	global float *y1, global float *y2, int r1, int r2,
+	global const float *bias, global float *res, int cols, int rows,
+	int r, int t)
 {
 	int nb = cols / 32;
-
-	y[(ulong)t * rows + r] = q8_row_dot(w + (ulong)r * row_bytes, type, rp,
+	float v = q8_row_dot(w + (ulong)r * row_bytes, type, rp,
 	    a + (ulong)t * cols, ds + 2 * (ulong)t * nb, nb);
+
+	if (bias)
+		v = v + bias[r];
+	*out_at(y, y1, y2, r1, r2, rows, r, t) = v;
+	if (res != y)
+		res[(ulong)t * rows + r] += v;
 }
 
-/* The same with a work-item a lane of a row (GPUs): eight work-items a
- * row, each its lane's chain over the blocks, then hsum8 of the eight
- * (LSZ / 8 rows a work-group). Not for rp (one chain a row). */
+/* The same with a work-item a lane of a row (GPUs), the weights in the
+ * tiled layout that lib/fwd_cl.c (tile_mat) converts them to at load:
+ * block by block, and within a block row by row, so that the work-items
+ * of neighbouring rows read neighbouring words:
+ *   qs (nb, rows, QW) uint  the block's quants as the file has them
+ *                           (QW = 8 for Q8_0, else 4)
+ *   qh (nb, rows) uint      Q5_0, Q5_1: the fifth bits
+ *   d  (nb, rows) half      the scale
+ *   m  (nb, rows) half      Q4_1, Q5_1: the minimum
+ * Lane i of a row holds values 4i..4i+3 of each block: word i of a Q8_0
+ * block, else the low (i < 4) or high nibbles of word i % 4, and bits
+ * 4i..4i+3 of qh. Each lane runs its chain over the blocks (MROWS rows a
+ * work-group of 8 MROWS, lane-adjacent), then hsum8 of the eight; the
+ * minimum's term is lane 0's. Not for rp (one chain a row). */
+
+int
+tile_words(int type)
+{
+	return type == T_Q8_0 ? 8 : 4;
+}
+
+/* lane i's four values of block b of row r */
+int4
+tile_values(global const uint *qs, global const uint *qh, int type,
+	ulong at, int i)
+{
+	uint w = qs[at * tile_words(type) + (type == T_Q8_0 ? i : i & 3)];
+	int4 v;
+
+	if (type == T_Q8_0)
+		return convert_int4(as_char4(w));
+	v = convert_int4(as_uchar4((i < 4 ? w : w >> 4) & 0x0f0f0f0fu));
+	if (type == T_Q5_0 || type == T_Q5_1) {
+		uint h = qh[at] >> (4 * i);
+
+		v += convert_int4((uint4)(h, h >> 1, h >> 2, h >> 3) & 1u) * 16;
+	}
+	if (type == T_Q4_0)
+		v -= 8;
+	else if (type == T_Q5_0)
+		v -= 16;
+	return v;
+}
+
+/* lane i's weights of block b of row r: its four values into *v, the
+ * scale into *dw, the minimum (Q4_1, Q5_1) into *mw */
 void
-phase_matmul_lanes(global const uchar *w, ulong row_bytes, int type,
-	global const char *a, global const float *ds, global float *y,
-	int cols, int rows, int gid, int t, local float *s)
+lane_weights(global const uint *qs, global const uint *qh,
+	global const half *d, global const half *m, int type, int rows, int r,
+	int i, int b, int4 *v, float *dw, float *mw)
+{
+	ulong k = (ulong)b * rows + r;
+
+	*v = tile_values(qs, qh, type, k, i);
+	*dw = vload_half(k, d);
+	*mw = type == T_Q4_1 || type == T_Q5_1 ? vload_half(k, m) : 0.0f;
+}
+
+/* rp (Q4_0 that the CPU multiplies in the order of ggml's repacked
+ * kernels: one chain a row, a fused multiply-add a block): the lanes'
+ * integer dots of four blocks through local memory (si: 4 TB 8 MROWS
+ * ints), then lane 0 of each row adds the eight (exact) and takes the
+ * chain's four steps; the chains of rows past the matrix are not kept.
+ * acc[u] ends as the chain of token t0 + u in lane 0, 0 in the others. */
+void
+lanes_rp(global const uint *qs, global const uint *qh, global const half *d,
+	global const half *m, int type, global const char *a,
+	global const float *ds, int cols, int rows, int r, int i, int t0,
+	int nt, float *acc, local int *si)
+{
+	int lid = get_local_id(0), nb = cols / 32, g = 8 * MROWS;
+	int rr = r < rows ? r : rows - 1;   /* loads in range, kept nowhere */
+	float dw[4], mw[4];
+	int4 wv[4];
+
+	for (int b = 0; b < nb; b += 4) {
+		int nj = min(4, nb - b);
+
+		for (int j = 0; j < nj; j++)
+			lane_weights(qs, qh, d, m, type, rows, rr, i, b + j,
+			    &wv[j], &dw[j], &mw[j]);
+		for (int u = 0; u < nt; u++)
+			for (int j = 0; j < nj; j++) {
+				int4 p = wv[j] * convert_int4(vload4(0, a +
+				    (ulong)(t0 + u) * cols + 32 * (b + j) + 4 * i));
+
+				si[(u * 4 + j) * g + lid] = p.x + p.y + p.z + p.w;
+			}
+		barrier(CLK_LOCAL_MEM_FENCE);
+		for (int u = 0; i == 0 && u < nt; u++) {
+			global const float *dt = ds + 2 * ((ulong)(t0 + u) * nb + b);
+
+			for (int j = 0; j < nj; j++) {
+				local const int *v = si + (u * 4 + j) * g + lid;
+				int tot = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] +
+				    v[6] + v[7];
+
+				acc[u] = fma((float)tot, dw[j] * dt[2 * j],
+				    acc[u]);
+			}
+		}
+		barrier(CLK_LOCAL_MEM_FENCE);
+	}
+}
+
+/* y[t][r] = W[r] . a[t] (out_at: up to three matrices stacked), plus
+ * bias[r] unless bias is NULL; and where res is not y, res[t][r] +=
+ * y[t][r] (the residual add that follows, the same two roundings; one
+ * matrix only); rp: one chain a row (lanes_rp). A work-item takes the
+ * tokens t0..t0 + TB - 1 (below n),
+ * a chain each, reading each weight once for them; blocks four at a
+ * time, their loads before the chains' steps, so that a GPU waits for
+ * memory once a four. s holds TB 8 MROWS. */
+void
+phase_matmul_lanes(global const uchar *w, int type, global const char *a,
+	global const float *ds, global float *y, global float *y1,
+	global float *y2, int r1, int r2, global const float *bias,
+	global float *res, int cols, int rows, int rp, int gid, int t0, int n,
+	local float *s)
 {
 	int lid = get_local_id(0), r = gid / 8, i = gid % 8, nb = cols / 32;
-	int bb = block_bytes(type), min = type == T_Q4_1 || type == T_Q5_1;
-	global const char *at = a + (ulong)t * cols;
-	global const float *dt = ds + 2 * (ulong)t * nb;
-	float acc = 0.0f, off = 0.0f;
+	int hm = type == T_Q4_1 || type == T_Q5_1;
+	int q5 = type == T_Q5_0 || type == T_Q5_1, b = 0, nt = min(TB, n - t0);
+	ulong plane = (ulong)nb * rows;
+	global const uint *qs = (global const uint *)w;
+	global const uint *qh = qs + plane * tile_words(type);
+	global const half *d = (global const half *)(qh + (q5 ? plane : 0));
+	global const half *m = d + plane;
+	float acc[TB], off[TB], dw[4], mw[4], v;
+	int4 wv[4];
 
-	if (r < rows) {
-		global const uchar *row = w + (ulong)r * row_bytes;
+	for (int u = 0; u < TB; u++)
+		acc[u] = off[u] = 0.0f;
+	while (!rp && r < rows && b < nb) {
+		int nj = nb - b < 4 ? 1 : 4;
 
-		for (int b = 0; b < nb; b++) {
-			global const uchar *blk = row + b * bb;
-			int sum = 0;
+		for (int j = 0; j < nj; j++)
+			lane_weights(qs, qh, d, m, type, rows, r, i, b + j,
+			    &wv[j], &dw[j], &mw[j]);
+		for (int u = 0; u < nt; u++) {
+			ulong t = t0 + u;
+			global const char *at = a + t * cols + 32 * b + 4 * i;
+			global const float *dt = ds + 2 * (t * nb + b);
 
-			for (int k = 4 * i; k < 4 * i + 4; k++)
-				sum += block_value(blk, type, k) * at[32 * b + k];
-			acc = fma(half_at(blk) * dt[2 * b], (float)sum, acc);
-			if (min && i == 0)
-				off += half_at(blk + 2) * dt[2 * b + 1];
+			for (int j = 0; j < nj; j++) {
+				int4 p = wv[j] * convert_int4(vload4(0,
+				    at + 32 * j));
+
+				acc[u] = fma(dw[j] * dt[2 * j],
+				    (float)(p.x + p.y + p.z + p.w), acc[u]);
+				if (hm && i == 0)
+					off[u] += mw[j] * dt[2 * j + 1];
+			}
 		}
+		b += nj;
 	}
-	s[lid] = acc;
+	if (rp)
+		lanes_rp(qs, qh, d, m, type, a, ds, cols, rows, r, i, t0, nt, acc,
+		    (local int *)s);
+	for (int u = 0; !rp && u < TB; u++)
+		s[u * 8 * MROWS + lid] = acc[u];
 	barrier(CLK_LOCAL_MEM_FENCE);
-	if (r < rows && i == 0)
-		y[(ulong)t * rows + r] = hsum8(vload8(0, s + lid)) + off;
+	if (r >= rows || i)
+		return;
+	for (int u = 0; u < nt; u++) {
+		v = rp ? acc[u] : hsum8(vload8(0, s + u * 8 * MROWS + lid)) +
+		    off[u];
+		if (bias)
+			v = v + bias[r];
+		*out_at(y, y1, y2, r1, r2, rows, r, t0 + u) = v;
+		if (res != y)
+			res[(ulong)(t0 + u) * rows + r] += v;
+	}
 }
 
 /* Float weights (F32, F16, and the types dequantized at load) against
@@ -520,22 +671,39 @@ phase_matmul_fgroup(global const uchar *w, ulong row_bytes, int type,
 /* ---- norms ---- */
 
 /* d = x / rms(x) * w over n values, one work-group (d may be x): the sum
- * of squares in double, in order, as fwd_cpu.c's rmsnorm */
+ * of squares in double, in order, as fwd_cpu.c's rmsnorm; s holds NSQ */
+/* 1 / rms(x) of n values: the squares by the work-group, NSQ at a time
+ * into sq (coalesced reads), their sum in order by one work-item */
+float
+rms_scale(global const float *x, int n, float eps, local float *sq)
+{
+	int lid = get_local_id(0);
+	wide ss = 0.0f;
+	float scale;
+
+	for (int i0 = 0; i0 < n; i0 += NSQ) {
+		int m = min(NSQ, n - i0);
+
+		for (int i = lid; i < m; i += LSZ)
+			sq[i] = x[i0 + i] * x[i0 + i];
+		barrier(CLK_LOCAL_MEM_FENCE);
+		for (int i = 0; lid == 0 && i < m; i++)
+			ss += (wide)sq[i];
+		barrier(CLK_LOCAL_MEM_FENCE);
+	}
+	if (lid == 0)
+		sq[0] = fdiv(1.0f, fsqrt((float)(ss / n) + eps));
+	barrier(CLK_LOCAL_MEM_FENCE);
+	scale = sq[0];
+	return scale;
+}
+
 void
 phase_rmsnorm(global const float *x, global const float *w,
 	global float *d, int n, float eps, local float *s)
 {
-	float scale;
+	float scale = rms_scale(x, n, eps, s);
 
-	if (get_local_id(0) == 0) {
-		wide ss = 0.0f;
-
-		for (int i = 0; i < n; i++)
-			ss += (wide)(x[i] * x[i]);
-		s[0] = fdiv(1.0f, fsqrt((float)(ss / n) + eps));
-	}
-	barrier(CLK_LOCAL_MEM_FENCE);
-	scale = s[0];
 	for (int i = get_local_id(0); i < n; i += LSZ)
 		d[i] = x[i] * scale * w[i];
 }
@@ -568,12 +736,20 @@ phase_kv_store(global const float *k, global const float *v,
 
 /* attn_row: Q (rounded to fp16, in qh) against positions lo..n_kv-1 one
  * by one, the accumulator rounded to fp16 after each step. Lanes score
- * LSZ positions at a time; then every lane runs the softmax (the same
- * floats in each) for the head values it owns (lid, lid + LSZ, ...). */
+ * LSZ positions at a time; each lane then takes its position's factors
+ * from the running maximum before it (the same fold of s > M as a
+ * position-by-position loop): on a new maximum the accumulator's scale
+ * ms = exp(M - s) and vs = 1, else ms = 1 and vs = exp(s - M). What stays
+ * in sequence is only the chain itself, acc = round16(acc * ms) (exact
+ * for ms = 1: acc is an fp16 value), acc = round16(v vs + acc) and
+ * S = S ms + vs, over V rows brought VT at a time into local memory;
+ * every lane runs it for the head values it owns (lid, lid + LSZ, ...).
+ * pj, pm, pv hold LSZ values, vt VT HD_MAX. */
 void
 phase_attn_row(local const float *qh, global const half *kc,
 	global const half *vc, global float *out, int hd, int kvd, int kvh,
-	int lo, int n_kv, float scale, local float *pj)
+	int lo, int n_kv, float scale, local float *pj, local float *pm,
+	local float *pv, local float *vt)
 {
 	int lid = get_local_id(0);
 	float acc[HD_MAX / LSZ], M = -INFINITY, S = 0.0f, inv;
@@ -581,34 +757,41 @@ phase_attn_row(local const float *qh, global const half *kc,
 	for (int k = 0; k < HD_MAX / LSZ; k++)
 		acc[k] = 0.0f;
 	for (int p0 = lo; p0 < n_kv; p0 += LSZ) {
-		int p = p0 + lid;
+		int nj = min(LSZ, n_kv - p0);
 
-		if (p < n_kv)
-			pj[lid] = fdot_vec_h(kc + (ulong)p * kvd + kvh * hd, qh,
-			    hd) * scale;
+		if (lid < nj)
+			pj[lid] = fdot_vec_h(kc + (ulong)(p0 + lid) * kvd +
+			    kvh * hd, qh, hd) * scale;
 		barrier(CLK_LOCAL_MEM_FENCE);
-		for (int j = 0; j < LSZ && p0 + j < n_kv; j++) {
-			global const half *vr = vc + (ulong)(p0 + j) * kvd +
-			    kvh * hd;
-			float s = pj[j], ms = 1.0f, vs = 1.0f;
+		if (lid < nj) {
+			float m = M, sc = pj[lid];
 
-			if (s > M) {    /* a new maximum rescales the sum */
-				float old = M;
-
-				M = s;
-				ms = expf_libm(old - M);
-				for (int k = 0; k < HD_MAX / LSZ; k++)
-					acc[k] = round16(acc[k] * ms);
-			} else {
-				vs = expf_libm(s - M);
-			}
-			for (int k = 0; k < HD_MAX / LSZ; k++)
-				if (lid + k * LSZ < hd)
-					acc[k] = round16(fma(vload_half(lid +
-					    k * LSZ, vr), vs, acc[k]));
-			S = fma(S, ms, vs);
+			for (int j = 0; j < lid; j++)
+				m = pj[j] > m ? pj[j] : m;
+			pm[lid] = sc > m ? expf_libm(m - sc) : 1.0f;
+			pv[lid] = sc > m ? 1.0f : expf_libm(sc - m);
 		}
-		barrier(CLK_LOCAL_MEM_FENCE);
+		for (int j = 0; j < nj; j++)
+			M = pj[j] > M ? pj[j] : M;
+		for (int j0 = 0; j0 < nj; j0 += VT) {
+			int nv = min(VT, nj - j0);
+
+			for (int x = lid; x < nv * hd; x += LSZ)
+				vt[x] = vload_half(x % hd, vc + (ulong)(p0 + j0 +
+				    x / hd) * kvd + kvh * hd);
+			barrier(CLK_LOCAL_MEM_FENCE);
+			for (int j = 0; j < nv; j++) {
+				float ms = pm[j0 + j], vs = pv[j0 + j];
+
+				for (int k = 0; k < HD_MAX / LSZ; k++)
+					if (lid + k * LSZ < hd)
+						acc[k] = round16(fma(vt[j * hd +
+						    lid + k * LSZ], vs,
+						    round16(acc[k] * ms)));
+				S = fma(S, ms, vs);
+			}
+			barrier(CLK_LOCAL_MEM_FENCE);
+		}
 	}
 	inv = S == 0.0f ? 0.0f : fdiv(1.0f, S);
 	for (int k = 0; k < HD_MAX / LSZ; k++)
@@ -730,13 +913,11 @@ q8(float f)
 	return (char)clamp(rint(f), -128.0f, 127.0f);
 }
 
-/* block b (of 32) of x into q as quantize_act has it; its scale and
- * d * sum(q), both through fp16, into ds[2b], ds[2b + 1] */
+/* block b (of 32) of q from the 32 values v as quantize_act has it; its
+ * scale and d * sum(q), both through fp16, into ds[2b], ds[2b + 1] */
 void
-phase_act_q8(global const float *x, global char *q, global float *ds,
-	ulong b)
+act_q8_block(const float *v, global char *q, global float *ds, ulong b)
 {
-	global const float *v = x + 32 * b;
 	float amax = 0.0f, d, id;
 	int sum = 0;
 
@@ -755,6 +936,18 @@ phase_act_q8(global const float *x, global char *q, global float *ds,
 	}
 	ds[2 * b] = round16(d);
 	ds[2 * b + 1] = round16(d * (float)sum);
+}
+
+/* block b (of 32) of x into q */
+void
+phase_act_q8(global const float *x, global char *q, global float *ds,
+	ulong b)
+{
+	float v[32];
+
+	for (int i = 0; i < 32; i++)
+		v[i] = x[32 * b + i];
+	act_q8_block(v, q, ds, b);
 }
 
 /* block b (of 256) as quantize_row_q8_K */
@@ -808,22 +1001,27 @@ k_act(global const float *x, global float *y, global float *ys, int form)
 kernel void
 k_matmul_q8(global const uchar *w, ulong row_bytes, int type, int rp,
 	global const float *x, global const float *xs, global float *y,
-	int cols, int rows)
+	global float *y1, global float *y2, int r1, int r2,
+	global const float *bias, int has_bias, global float *res, int cols,
+	int rows)
 {
 	phase_matmul_q8(w, row_bytes, type, rp, (global const char *)x, xs, y,
-	    cols, rows, get_global_id(0), get_global_id(1));
+	    y1, y2, r1, r2, has_bias ? bias : 0, res, cols, rows,
+	    get_global_id(0), get_global_id(1));
 }
 
-/* (row * 8 + lane, token), groups of LSZ */
+/* (row * 8 + lane, tokens / TB), groups of 8 MROWS; n tokens */
 kernel void
-k_matmul_lanes(global const uchar *w, ulong row_bytes, int type,
-	global const float *x, global const float *xs, global float *y,
-	int cols, int rows)
+k_matmul_lanes(global const uchar *w, int type, global const float *x,
+	global const float *xs, global float *y, global float *y1,
+	global float *y2, int r1, int r2, global const float *bias,
+	int has_bias, global float *res, int cols, int rows, int rp, int n)
 {
-	local float s[LSZ];
+	local float s[4 * TB * 8 * MROWS];
 
-	phase_matmul_lanes(w, row_bytes, type, (global const char *)x, xs, y,
-	    cols, rows, get_global_id(0), get_global_id(1), s);
+	phase_matmul_lanes(w, type, (global const char *)x, xs, y, y1, y2, r1,
+	    r2, has_bias ? bias : 0, res, cols, rows, rp, get_global_id(0),
+	    TB * get_global_id(1), n, s);
 }
 
 /* (row, token) */
@@ -847,15 +1045,32 @@ k_matmul_fgroup(global const uchar *w, ulong row_bytes, int type,
 	    get_group_id(0), get_global_id(1), s);
 }
 
-/* rows of ws values of x normed into rows of wd of d (one group a row) */
+/* rows of ws values of x normed into rows of wd of d (one group a row);
+ * quant: also quantized into q, qs as k_act would (FORM_Q8), a work-item
+ * a block, from the values it writes */
 kernel void
 k_norm(global const float *x, int ws, global const float *w,
-	global float *d, int wd, float eps)
+	global float *d, int wd, float eps, int quant, global char *q,
+	global float *qs)
 {
-	local float s[1];
+	local float s[NSQ];
 	ulong t = get_global_id(1);
+	global const float *xt = x + t * ws;
+	global float *dt = d + t * wd;
+	float v[32], scale;
 
-	phase_rmsnorm(x + t * ws, w, d + t * wd, ws, eps, s);
+	if (!quant) {
+		phase_rmsnorm(xt, w, dt, ws, eps, s);
+		return;
+	}
+	scale = rms_scale(xt, ws, eps, s);
+	for (int b = get_local_id(0); b < ws / 32; b += LSZ) {
+		for (int i = 0; i < 32; i++) {
+			v[i] = xt[32 * b + i] * scale * w[32 * b + i];
+			dt[32 * b + i] = v[i];
+		}
+		act_q8_block(v, q, qs, t * wd / 32 + b);
+	}
 }
 
 /* every head of every row of d (width wd) normed (one group a head) */
@@ -863,7 +1078,7 @@ kernel void
 k_head_norm(global float *d, int wd, int hd, global const float *w,
 	float eps)
 {
-	local float s[1];
+	local float s[NSQ];
 	global float *v = d + get_global_id(1) * wd + get_group_id(0) * hd;
 
 	phase_rmsnorm(v, w, v, hd, eps, s);
@@ -888,6 +1103,34 @@ k_rope(global float *d, int wd, int hd, global const float *cs, int neox,
 	    dims, get_global_id(0));
 }
 
+/* RoPE of nq heads of q (width wq) and then of k's (width wk) in one
+ * launch: (i, head, row), i < hd / 2. store: k's heads are final and go
+ * into the cache with v's at position pos0 + row (k_kv_store's work):
+ * work-item i stores the K values it rotated (pair i < dims / 2), else
+ * two past dims that RoPE leaves, and V's values 2i, 2i + 1. */
+kernel void
+k_rope_qk(global float *q, int wq, int nq, global float *k, int wk, int hd,
+	global const float *cs, int neox, int dims, int store,
+	global const float *v, global half *kc, global half *vc, int pos0)
+{
+	int i = get_global_id(0), h = get_global_id(1), kh = h - nq;
+	ulong t = get_global_id(2), kvd = wk, at = t * kvd + kh * hd;
+	ulong to = (pos0 + t) * kvd + kh * hd;
+	global float *d = kh < 0 ? q + t * wq + h * hd : k + at;
+	int a, b;
+
+	if (i < dims / 2)
+		phase_rope(d, cs + t * dims, neox, dims, i);
+	if (!store || kh < 0)
+		return;
+	a = i < dims / 2 ? (neox ? i : 2 * i) : dims + 2 * (i - dims / 2);
+	b = i < dims / 2 ? (neox ? i + dims / 2 : 2 * i + 1) : a + 1;
+	vstore_half_rte(k[at + a], to + a, kc);
+	vstore_half_rte(k[at + b], to + b, kc);
+	vstore_half_rte(v[at + 2 * i], to + 2 * i, vc);
+	vstore_half_rte(v[at + 2 * i + 1], to + 2 * i + 1, vc);
+}
+
 kernel void
 k_scale(global float *d, float f)
 {
@@ -905,13 +1148,16 @@ k_kv_store(global const float *k, global const float *v, global half *kc,
 
 /* (head, row) groups; row t sits at position pos0 + t. tiled: the batch
  * has ATTN_TILE rows or more, so the CPU tiles the rows that attend to
- * all positions (a sliding window's go one by one) */
+ * all positions (a sliding window's go one by one). quant: the output
+ * also quantized into oq, oqs for the Q8 matmul after */
 kernel void
 k_attn(global const float *q, global const half *kc, global const half *vc,
 	global float *out, int n_head, int hd, int kvd, int group, int pos0,
-	int n_swa, float scale, int tiled)
+	int n_swa, float scale, int tiled, int quant, global char *oq,
+	global float *oqs)
 {
 	local float qh[HD_MAX], pj[ATTN_TILE > LSZ ? ATTN_TILE : LSZ];
+	local float pm[LSZ], pv[LSZ], vt[VT * HD_MAX];
 	int h = get_group_id(0), t = get_global_id(1);
 	int n_kv = pos0 + t + 1, lid = get_local_id(0);
 	int lo = n_swa && n_kv > n_swa ? n_kv - n_swa : 0;
@@ -926,7 +1172,14 @@ k_attn(global const float *q, global const half *kc, global const half *vc,
 		    n_kv, scale, pj);
 	else
 		phase_attn_row(qh, kc, vc, out + off, hd, kvd, h / group, lo,
-		    n_kv, scale, pj);
+		    n_kv, scale, pj, pm, pv, vt);
+	if (!quant)
+		return;
+	/* the head's output as k_act would quantize it (FORM_Q8; the host
+	 * asks where hd is a multiple of 32) */
+	barrier(CLK_GLOBAL_MEM_FENCE);
+	for (int b = lid; b < hd / 32; b += LSZ)
+		phase_act_q8(out, oq, oqs, off / 32 + b);
 }
 
 kernel void
@@ -944,6 +1197,25 @@ k_glu(global float *d, global const float *x, int act,
 	int i = get_global_id(0);
 
 	d[i] = (act == ACT_GELU ? gelu(d[i], gelu_tab) : silu(d[i])) * x[i];
+}
+
+/* the same a block of 32 values a work-item, quantized into q, qs as
+ * k_act would (FORM_Q8) */
+kernel void
+k_glu_q8(global float *d, global const float *x, int act,
+	global const ushort *gelu_tab, global char *q, global float *qs)
+{
+	ulong b = get_global_id(0);
+	float v[32];
+
+	for (int i = 0; i < 32; i++) {
+		ulong k = 32 * b + i;
+
+		v[i] = (act == ACT_GELU ? gelu(d[k], gelu_tab) : silu(d[k])) *
+		    x[k];
+		d[k] = v[i];
+	}
+	act_q8_block(v, q, qs, b);
 }
 
 kernel void

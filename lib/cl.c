@@ -1,4 +1,6 @@
-/* cl.c: OpenCL device discovery, naming and cached program builds. */
+/* cl.c: OpenCL device discovery, naming and cached program builds, and
+ * libOpenCL loaded at first use. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,42 @@
 
 #define MAX_PLATFORMS 16
 #define MAX_DEVICES 64
+
+struct cl_api cl_api;
+
+/* ---- the library ---- */
+
+int
+cl_load(struct cerr *e)
+{
+	static void *h;
+	const char *err;
+	struct sym {
+		const char *name;
+		void **slot;    /* POSIX: a function pointer fits a void * */
+	} v[] = {
+#define CL_SYM(n) { "cl" #n, (void **)&cl_api.n },
+		CL_CALLS(CL_SYM)
+#undef CL_SYM
+	};
+	void *lib;
+
+	if (h)
+		return 0;
+	if (!(lib = dlopen(CL_OPENCL_SO, RTLD_NOW | RTLD_LOCAL))) {
+		err = dlerror();
+		return cerr_set(e, "OpenCL devices need %s, which cannot be "
+		    "loaded (%s)", CL_OPENCL_SO, err ? err : "dlopen failed");
+	}
+	for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+		if (!(*v[i].slot = dlsym(lib, v[i].name))) {
+			dlclose(lib);
+			return cerr_set(e, "OpenCL devices need %s, which has no "
+			    "%s", CL_OPENCL_SO, v[i].name);
+		}
+	h = lib;
+	return 0;
+}
 
 const char *
 cl_strerror(cl_int err)
@@ -107,6 +145,8 @@ cl_devices(struct cl_dev **out, int *n, struct cerr *e)
 
 	*out = NULL;
 	*n = 0;
+	if (cl_load(e) < 0)
+		return -1;
 	if (clGetPlatformIDs(MAX_PLATFORMS, plats, &np) != CL_SUCCESS ||
 	    np == 0)
 		return cerr_set(e, "no OpenCL platform");

@@ -5,7 +5,8 @@
  * P, both counted from 0 in the order the ICD loader gives them.
  * Programs are built from source once per device and driver: the binary is
  * kept under $XDG_CACHE_HOME/chord/cl/ (else ~/.cache/chord/cl/), keyed by a
- * hash of the source, the device, its driver and the build options. */
+ * hash of the source, the device, its driver and the build options.
+ * libOpenCL is loaded at the first use of a device (cl_load), not at exec. */
 #ifndef CHORD_CL_H
 #define CHORD_CL_H
 
@@ -14,6 +15,74 @@
 #include <stdint.h>
 
 #include "err.h"
+
+/* The OpenCL calls chord makes. The tools do not link libOpenCL: cl_load
+ * (which cl_devices and so cl_pick call first) dlopens libOpenCL.so.1 and
+ * fills cl_api, so a run on the CPU neither loads the library nor needs
+ * it installed. Each clName below calls through the table, with the
+ * header's prototype. */
+#define CL_OPENCL_SO "libOpenCL.so.1"
+#define CL_CALLS(X) \
+	X(BuildProgram) \
+	X(CreateBuffer) \
+	X(CreateCommandQueue) \
+	X(CreateContext) \
+	X(CreateKernel) \
+	X(CreateProgramWithBinary) \
+	X(CreateProgramWithSource) \
+	X(EnqueueCopyBuffer) \
+	X(EnqueueNDRangeKernel) \
+	X(EnqueueReadBuffer) \
+	X(EnqueueWriteBuffer) \
+	X(Finish) \
+	X(GetDeviceIDs) \
+	X(GetDeviceInfo) \
+	X(GetPlatformIDs) \
+	X(GetPlatformInfo) \
+	X(GetProgramBuildInfo) \
+	X(GetProgramInfo) \
+	X(ReleaseCommandQueue) \
+	X(ReleaseContext) \
+	X(ReleaseKernel) \
+	X(ReleaseMemObject) \
+	X(ReleaseProgram) \
+	X(SetKernelArg)
+
+struct cl_api {
+#define CL_SLOT(n) __typeof__(cl##n) *n;
+	CL_CALLS(CL_SLOT)
+#undef CL_SLOT
+};
+extern struct cl_api cl_api;
+
+#define clBuildProgram (*cl_api.BuildProgram)
+#define clCreateBuffer (*cl_api.CreateBuffer)
+#define clCreateCommandQueue (*cl_api.CreateCommandQueue)
+#define clCreateContext (*cl_api.CreateContext)
+#define clCreateKernel (*cl_api.CreateKernel)
+#define clCreateProgramWithBinary (*cl_api.CreateProgramWithBinary)
+#define clCreateProgramWithSource (*cl_api.CreateProgramWithSource)
+#define clEnqueueCopyBuffer (*cl_api.EnqueueCopyBuffer)
+#define clEnqueueNDRangeKernel (*cl_api.EnqueueNDRangeKernel)
+#define clEnqueueReadBuffer (*cl_api.EnqueueReadBuffer)
+#define clEnqueueWriteBuffer (*cl_api.EnqueueWriteBuffer)
+#define clFinish (*cl_api.Finish)
+#define clGetDeviceIDs (*cl_api.GetDeviceIDs)
+#define clGetDeviceInfo (*cl_api.GetDeviceInfo)
+#define clGetPlatformIDs (*cl_api.GetPlatformIDs)
+#define clGetPlatformInfo (*cl_api.GetPlatformInfo)
+#define clGetProgramBuildInfo (*cl_api.GetProgramBuildInfo)
+#define clGetProgramInfo (*cl_api.GetProgramInfo)
+#define clReleaseCommandQueue (*cl_api.ReleaseCommandQueue)
+#define clReleaseContext (*cl_api.ReleaseContext)
+#define clReleaseKernel (*cl_api.ReleaseKernel)
+#define clReleaseMemObject (*cl_api.ReleaseMemObject)
+#define clReleaseProgram (*cl_api.ReleaseProgram)
+#define clSetKernelArg (*cl_api.SetKernelArg)
+
+/* libOpenCL loaded and cl_api filled (once; later calls return at once);
+ * -1 with e naming the library and why where it cannot be loaded. */
+int cl_load(struct cerr *e);
 
 struct cl_dev {
 	cl_platform_id plat;

@@ -2,12 +2,13 @@
  * device, the same calls as the CPU backend (fwd.h).
  *
  * Weights go to the device once at open: F32, F16, Q4_0, Q4_1, Q5_0, Q5_1
- * and Q8_0 as the file has them (the kernels read those blocks), every
+ * and Q8_0 as the file has them (the kernels read those blocks; on GPUs
+ * the 8-bit-activation types tiled for the lanes kernel, cl/fwd.cl), every
  * other type (K-quants, BF16, ...) dequantized on the host to F32, exact
  * (F16 would round a K-quant's values).
  * The KV cache (fp16, as the CPU's) and the activations stay on the device;
- * only the logits asked for come back. Phased mode: one kernel a step, in
- * one in-order queue, no wait between steps. The logits are the CPU
+ * only the logits asked for come back. Phased mode: a kernel a step or a
+ * few (fwd_cl.c), in one in-order queue, no wait between steps. The logits are the CPU
  * backend's bit for bit (cl/README.md), but for K-quants and on a device
  * without fp64 (fwd_cl_device says so), where they come close. */
 #ifndef CHORD_FWD_CL_H

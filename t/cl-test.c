@@ -3,11 +3,13 @@
  *   cl-test build FILE [OPTIONS]
  *	build the OpenCL C of FILE on $CHORD_DEVICE (default "cl") through
  *	lib/cl.c's cache; prints "built", or the error and exits 1.
- *   cl-test layers MODEL N TOKEN...
+ *   cl-test layers [-r ROWS] MODEL N TOKEN...
  *	the model's plan cut to its first N layers on the CPU and on the
  *	OpenCL device, the tokens as one batch, then each token again
  *	alone; prints per evaluation the largest difference of the last
- *	row's logits, the CPU's logit range and both argmaxes.
+ *	row's logits, the CPU's logit range, both argmaxes and whether the
+ *	logits are the same bytes. -r: the output matrix (and vocabulary)
+ *	cut to its first ROWS rows, a count no kernel's group divides.
  *	$CHORD_CL_GROUPED: the GPU's work-group kernels on any device. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,8 +80,9 @@ compare(const struct backend *a, const struct backend *b, int n_vocab)
 		lo = x[i] < lo ? x[i] : lo;
 		hi = x[i] > hi ? x[i] : hi;
 	}
-	printf("max_abs=%.5f range=%.3f argmax cpu=%d cl=%d\n", d, hi - lo,
-	    argmax(x, n_vocab), argmax(y, n_vocab));
+	printf("max_abs=%.5f range=%.3f argmax cpu=%d cl=%d same=%d\n", d,
+	    hi - lo, argmax(x, n_vocab), argmax(y, n_vocab),
+	    !memcmp(x, y, (size_t)n_vocab * sizeof *x));
 }
 
 static int
@@ -94,8 +97,14 @@ layers(int argc, char **argv)
 	struct plan p;
 	struct cerr e;
 	int32_t tok[32];
-	int n = argc - 4, nl;
+	int n, nl, rows = 0;
 
+	if (argc > 3 && !strcmp(argv[2], "-r")) {
+		rows = atoi(argv[3]);
+		argc -= 2;
+		argv += 2;
+	}
+	n = argc - 4;
 	if (n < 1 || n > 32)
 		die("layers: 1 to 32 tokens");
 	if (!lo.device || !*lo.device)
@@ -107,6 +116,11 @@ layers(int argc, char **argv)
 	if (nl < 0 || nl > p.n_layer)
 		die("layers: 0 to %d", p.n_layer);
 	p.n_layer = nl;
+	for (int i = 0; rows > 0 && i < p.n_out; i++)
+		if (p.out[i].op == OP_MATMUL && rows < p.out[i].w.rows) {
+			p.out[i].w.rows = rows;
+			p.n_vocab = rows;
+		}
 	for (int i = 0; i < n; i++)
 		tok[i] = atoi(argv[4 + i]);
 	if (!(a = backend_open(&p, &co, &e)) || !(b = backend_open(&p, &lo, &e)))
@@ -135,6 +149,6 @@ main(int argc, char **argv)
 	if (argc >= 5 && !strcmp(argv[1], "layers"))
 		return layers(argc, argv);
 	fprintf(stderr, "usage: cl-test build FILE [OPTIONS] | "
-	    "cl-test layers MODEL N TOKEN...\n");
+	    "cl-test layers [-r ROWS] MODEL N TOKEN...\n");
 	return 2;
 }

@@ -12,7 +12,8 @@ ids() { printf '%s' "$1" | chord-tok; }
 
 # inputs [-m MODEL]: into $TMP, token streams of the golden text for the
 # model: b5 (a batch of 5), b70 (of 70: the CPU's tiled attention), one
-# (8 tokens, one a line: one at a time)
+# (8 tokens, one a line: one at a time), long (three batches of 40, then
+# 5 tokens one a line: attention a row at a time past 64 positions)
 inputs() {
 	head -c 2000 "$GOLDEN/ppl-text.txt" | chord-tok "$@" > "$TMP/all"
 	head -n 1 "$TMP/all" > "$TMP/b5"
@@ -21,6 +22,11 @@ inputs() {
 	tail -n 1 "$TMP/all" | cut -d ' ' -f 1-5 >> "$TMP/b5"
 	tail -n 1 "$TMP/all" | cut -d ' ' -f 1-70 >> "$TMP/b70"
 	tail -n 1 "$TMP/all" | cut -d ' ' -f 1-8 | tr ' ' '\n' >> "$TMP/one"
+	head -n 1 "$TMP/all" > "$TMP/long"
+	for r in 1-40 41-80 81-120; do
+		tail -n 1 "$TMP/all" | cut -d ' ' -f "$r" >> "$TMP/long"
+	done
+	tail -n 1 "$TMP/all" | cut -d ' ' -f 121-125 | tr ' ' '\n' >> "$TMP/long"
 	[ "$(tail -n 1 "$TMP/b70" | wc -w)" -eq 70 ]
 }
 
@@ -61,6 +67,38 @@ same_logits() {
 	OCL_ICD_VENDORS=$TMP/none run --separate-stderr chord-fwd --device cl < /dev/null
 	status_is 1
 	[ "$stderr" = "chord-fwd: no OpenCL platform" ]
+}
+
+# libOpenCL is dlopen'ed at the first use of a device (lib/cl.c cl_load):
+# the tools do not link it, and where it cannot be loaded (an empty file
+# first on LD_LIBRARY_PATH: t/cache-start.bats does the same for libzstd)
+# only --device cl and --devices fail, saying which library and why.
+@test "libOpenCL: not linked; unloadable, the CPU runs and --device cl, --devices exit 1 naming it" {
+	need_model "$SMOL"
+	run readelf -d "$BIN/chord-fwd"
+	status_is 0
+	[[ "$output" == *"NEEDED"*"libc.so"* ]]
+	[[ "$output" != *libOpenCL* ]]
+	run ldd "$BIN/chord-fwd"
+	[[ "$output" != *libOpenCL* ]]
+	mkdir "$TMP/lib"
+	: > "$TMP/lib/libOpenCL.so.1"
+	printf '1 2 3\n' | chord-fwd --no-cache -c 64 --top 3 > "$TMP/want"
+	run --separate-stderr env LD_LIBRARY_PATH="$TMP/lib" \
+	    chord-fwd --no-cache -c 64 --top 3 <<< '1 2 3'
+	status_is 0
+	[ "$stderr" = "" ]
+	[ "$output" = "$(cat "$TMP/want")" ]
+	msg="OpenCL devices need libOpenCL.so.1, which cannot be loaded ($TMP/lib/libOpenCL.so.1: file too short)"
+	run --separate-stderr env LD_LIBRARY_PATH="$TMP/lib" chord-fwd --devices
+	status_is 1
+	[ "$stderr" = "chord-fwd: $msg" ]
+	[ -z "$output" ]
+	run --separate-stderr env LD_LIBRARY_PATH="$TMP/lib" \
+	    chord-fwd --no-cache -c 64 --device cl <<< '1 2 3'
+	status_is 1
+	[ "$stderr" = "chord-fwd: $msg" ]
+	[ -z "$output" ]
 }
 
 @test "bad device names: usage errors (exit 2); a device that is not there: exit 1" {
@@ -121,10 +159,63 @@ same_logits() {
 	same_logits "b5 b70 one"
 }
 
+# The attention of a row (cl/fwd.cl phase_attn_row) takes each position's
+# factors from the running maximum in parallel, LSZ positions at a time,
+# and V rows VT at a time: past 64 positions, new maxima in later
+# chunks.
+@test "attention a row at a time past 64 positions (batches of 40, then one by one): the CPU's logits byte for byte" {
+	need_model "$SMOL"
+	inputs
+	[ "$(wc -l < "$TMP/long")" -eq 9 ]
+	same_logits long
+}
+
 @test "the GPUs' work-group kernels (CHORD_CL_GROUPED, on PoCL): the CPU's logits byte for byte" {
 	need_model "$SMOL"
 	inputs
 	CHORD_CL_GROUPED=1 same_logits "b5 b70 one"
+}
+
+# The GPUs' lanes matmul (cl/fwd.cl phase_matmul_lanes) takes its weights
+# in a tiled layout, 32 rows a work-group: an output matrix cut to 1001
+# rows (cl-test -r) leaves a last group of 9, with every weight type it
+# serves (Q8_0 and Q4_1 in the default model; Q4_0 outside ggml's
+# repacked order, Q5_0, Q5_1), a batch of 3 and then one token at a time.
+@test "the lanes matmul (CHORD_CL_GROUPED): rows no work-group divides, every Q8 weight type, n=3 and n=1: the CPU's logits byte for byte" {
+	need_model "$SMOL"
+	local m
+	for t in default q4_0 q5_0 q5_1; do
+		m=$SMOL
+		if [ "$t" != default ]; then
+			gguf-repack -q -t "$t" "$SMOL" "$TMP/$t.gguf"
+			m=$TMP/$t.gguf
+		fi
+		CHORD_CL_GROUPED=1 run "$TBIN/cl-test" layers -r 1001 "$m" 2 \
+		    19 556 957
+		echo "$t: $output"
+		status_is 0
+		[ "${#lines[@]}" -eq 4 ]
+		for l in "${lines[@]}"; do
+			[[ "$l" == "max_abs=0.00000 "*" same=1" ]]
+		done
+	done
+}
+
+# A token's kernels (lib/fwd_cl.c step): a layer of SmolLM2 is 9, the
+# norms and the GLU quantizing for the matmul after them, Q K V and gate
+# up as one stacked matmul each, RoPE with the KV store, the attention
+# quantizing its output, the residual adds in the matmuls before them
+# (20 a layer before: 603 a token); the logits tests above check the
+# floats of each.
+@test "kernel launches a generated token, SmolLM2: 272 (30 layers of 9, norm and output), both kernel sets" {
+	need_model "$SMOL"
+	printf '%s\n504 3575\n282\n' "$(hdr)" > "$TMP/in"
+	run --separate-stderr chord-fwd -v --device cl < "$TMP/in"
+	status_is 0
+	[[ "$stderr" == *$'\n'"chord-fwd: 272 kernel launches in the last batch"$'\n'* ]]
+	CHORD_CL_GROUPED=1 run --separate-stderr chord-fwd -v --device cl < "$TMP/in"
+	status_is 0
+	[[ "$stderr" == *$'\n'"chord-fwd: 272 kernel launches in the last batch"$'\n'* ]]
 }
 
 @test "SmolLM2 as Q4_0 (ggml's repacked order), Q5_0, Q5_1 and F16: the CPU's logits byte for byte, both kernels" {
@@ -137,6 +228,20 @@ same_logits() {
 		CHORD_CL_GROUPED=1 same_logits b5 -m "$TMP/$t.gguf"
 		rm "$TMP/$t.gguf"
 	done
+}
+
+# Qwen2's biases on Q, K and V: the stacked matmul adds them (one kernel
+# for the three matmuls and the three adds: 9 kernels a layer, 24 layers).
+@test "Qwen2 as Q8_0 (biases in the stacked matmul): the CPU's logits byte for byte, both kernel sets; 218 kernels a token" {
+	need_model "$QWEN"
+	gguf-repack -q -t q8_0 "$QWEN" "$TMP/q.gguf"
+	printf 'def fib(n):' | chord-tok -m "$TMP/q.gguf" > "$TMP/b"
+	{ head -n 1 "$TMP/b"; tail -n 1 "$TMP/b" | tr ' ' '\n'; } > "$TMP/one"
+	same_logits "b one" -m "$TMP/q.gguf"
+	CHORD_CL_GROUPED=1 same_logits "b one" -m "$TMP/q.gguf"
+	run --separate-stderr chord-fwd -m "$TMP/q.gguf" -v --device cl < "$TMP/one"
+	status_is 0
+	[[ "$stderr" == *$'\n'"chord-fwd: 218 kernel launches in the last batch"$'\n'* ]]
 }
 
 @test "Gemma 3 as Q8_0, a sliding window of 8 (GELU's table, head norms, the window in a batch and one by one): the CPU's logits byte for byte" {
