@@ -293,7 +293,8 @@ main(int argc, char **argv)
 {
 	struct logits_hdr h = { .version = LOGITS_VERSION };
 	struct tokstream ts;
-	struct vocab vocab;
+	struct vocab vocab = { 0 };
+	struct vocab_facts vf;
 	struct model m;
 	struct plan plan;
 	struct backend_opts bo = { 0 };
@@ -367,8 +368,15 @@ main(int argc, char **argv)
 	if (model_load(&m, g, &e) < 0)
 		die_err(&e);
 	tl[1] = now();
-	if (vocab_load(&vocab, g, &e) < 0)
-		die_err(&e);
+	/* Attached, the segment has what the streams need of the vocabulary
+	 * (cache.h); --top prints pieces, so it loads the vocabulary. */
+	if (seg.vocab && !opt.top) {
+		vf = *seg.vocab;
+	} else {
+		if (vocab_load(&vocab, g, &e) < 0)
+			die_err(&e);
+		vocab_facts_of(&vocab, &vf);
+	}
 	tl[2] = now();
 	if (opt.top && !(tk = tok_open(g, &vocab, &e)))
 		die_err(&e);
@@ -386,12 +394,12 @@ main(int argc, char **argv)
 		die_err(&e);
 	tl[5] = now();
 	h.n_vocab = (uint32_t)m.hp.n_vocab;
-	h.vocab = vocab.fingerprint;
-	h.bos = vocab.bos;
-	h.eos = vocab.eos;
-	h.eot = vocab.eot;
-	h.n_eog = vocab.n_eog;
-	memcpy(h.eog, vocab.eog, sizeof h.eog);
+	h.vocab = vf.fingerprint;
+	h.bos = vf.bos;
+	h.eos = vf.eos;
+	h.eot = vf.eot;
+	h.n_eog = vf.n_eog;
+	memcpy(h.eog, vf.eog, sizeof h.eog);
 	/* A frame is n_vocab floats (192 KiB here): a pipe that holds one
 	 * whole spares the generation loop several context switches a token.
 	 * Best effort: not every stdout is a pipe. */
@@ -408,10 +416,10 @@ main(int argc, char **argv)
 		    "rebuilt" : seg.built ? "built" : "attached",
 		    seg.map ? " " : "", seg.map ? seg.name : "");
 	tokstream_init(&ts, stdin, "stdin");
-	ts.expect_vocab = vocab.fingerprint;
+	ts.expect_vocab = vf.fingerprint;
 	ts.controls = 1;
-	ts.expect_n_vocab = (uint32_t)(vocab.n < (uint32_t)m.hp.n_vocab ?
-	    vocab.n : (uint32_t)m.hp.n_vocab);
+	ts.expect_n_vocab = (uint32_t)(vf.n < (uint32_t)m.hp.n_vocab ?
+	    vf.n : (uint32_t)m.hp.n_vocab);
 	while ((r = tokstream_next(&ts, &e)) > 0) {
 		if (r == 2) {
 			if (backend_keep(f, (int)ts.keep, &e) < 0)

@@ -316,7 +316,8 @@ packs_sane(const uint8_t *base, uint64_t n, const struct cache_trailer *t)
 		    e[k].size > t->packs_size - e[k].pack_off ||
 		    e[k].data_off >= t->image_size || !e[k].row_bytes)
 			return 0;
-	return 1;
+	return t->has_vocab == 0 || (t->has_vocab == 1 &&
+	    vocab_facts_sane(&t->vocab));
 }
 
 /* The trailer of a mapping of n bytes, if it is whole and ready for key
@@ -370,6 +371,7 @@ try_map(const struct cache_opts *o, const char *name, int fd, uint64_t key,
 	s->packs.area = (const uint8_t *)p + t->packs_off;
 	s->packs.e = (const void *)((const uint8_t *)p + t->index_off);
 	s->packs.n = t->n_index;
+	s->vocab = t->has_vocab ? &t->vocab : NULL;
 	return 1;
 }
 
@@ -381,10 +383,13 @@ build(const struct cache_opts *o, const char *name, int fd,
 {
 	struct cache_trailer *t;
 	struct pack_entry *pe = NULL;
+	struct vocab_facts facts;
+	struct vocab v;
+	struct cerr ve;
 	struct gguf *g;
 	uint64_t total, packs, n_pe, index;
 	uint8_t *p;
-	int err;
+	int err, has_vocab;
 
 	/* gguf_open decodes a .zst or an archive (bounded by what its
 	 * header declares) and validates the image. */
@@ -427,6 +432,11 @@ build(const struct cache_opts *o, const char *name, int fd,
 			return -1;
 		}
 		packs_fill(gs, pe, n_pe, p + pad64(g->size));
+		has_vocab = vocab_load(&v, gs, &ve) == 0;
+		if (has_vocab) {
+			vocab_facts_of(&v, &facts);
+			vocab_free(&v);
+		}
 		gguf_close(gs);
 	}
 	if (n_pe)
@@ -444,6 +454,9 @@ build(const struct cache_opts *o, const char *name, int fd,
 	t->packs_size = packs;
 	t->index_off = index;
 	t->n_index = n_pe;
+	if (has_vocab)
+		t->vocab = facts;
+	t->has_vocab = (uint64_t)has_vocab;
 	gguf_close(g);
 	collapse(p, total);
 	/* Everything before the flag is in place before the flag. */
@@ -596,6 +609,7 @@ cache_detach(struct cache_seg *s)
 	if (s->map)
 		munmap(s->map, (size_t)s->map_size);
 	s->map = NULL;
+	s->vocab = NULL;
 }
 
 int

@@ -149,3 +149,28 @@ PY
 	chord-fwd --no-cache -c 64 -m "$SMOL" --top 3 <<< '1 2 3' > "$TMP/want"
 	[ "$(cat "$TMP/got")" = "$(cat "$TMP/want")" ]
 }
+
+# The segment keeps what the stream header says of the vocabulary (cache.h),
+# so an attached chord-fwd loads no vocabulary: the header must be the one
+# vocab_load gives, byte for byte.
+@test "the logits stream header is the same built, attached and without the cache (default, Gemma, Qwen)" {
+	need_model "$SMOL"
+	need_model "$GEMMA"
+	need_model "$QWEN"
+	SHM=$(cd "$TMP" && pwd -P)/shm
+	mkdir "$SHM"
+	export CHORD_SHM_DIR=$SHM
+	for m in "$SMOL" "$GEMMA" "$QWEN"; do
+		chord-fwd -c 16 -m "$m" --no-cache < /dev/null > "$TMP/none"
+		run --separate-stderr sh -c 'chord-fwd -v -c 16 -m "$1" < /dev/null > "$2"' - "$m" "$TMP/built"
+		status_is 0
+		[[ "$stderr" == *"cache: built "* ]]
+		run --separate-stderr sh -c 'chord-fwd -v -c 16 -m "$1" < /dev/null > "$2"' - "$m" "$TMP/attached"
+		status_is 0
+		[[ "$stderr" == *"cache: attached "* ]]
+		[ "$(stat -c %s "$TMP/none")" = 64 ]
+		cmp "$TMP/none" "$TMP/built"
+		cmp "$TMP/none" "$TMP/attached"
+		rm -f "$SHM"/chord-*
+	done
+}
