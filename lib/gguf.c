@@ -163,6 +163,36 @@ decode_scalar(uint32_t t, const uint8_t *p, struct gguf_value *v)
 	}
 }
 
+/* Step over n strings (an array's: a vocabulary's 49k to 262k tokens and
+ * its merges) with the checks of rd_str in a loop of their own: through
+ * rd_str, a call and a copy a field, they were most of a cached model's
+ * open. A string that fails is read again by rd_str, for its message. */
+static int
+skip_strs(struct cur *c, uint64_t n, const char *what)
+{
+	const uint8_t *b = c->base;
+	uint64_t off = c->off, size = c->size, len;
+	struct gguf_str s;
+
+	for (uint64_t i = 0; i < n; i++) {
+		if (size - off < 8)
+			break;
+		memcpy(&len, b + off, 8);       /* one load, not eight */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		len = __builtin_bswap64(len);
+#endif
+		if (len > size - off - 8)
+			break;
+		off += 8 + len;
+		if (i + 1 == n) {
+			c->off = off;
+			return 0;
+		}
+	}
+	c->off = off;
+	return n ? rd_str(c, &s, what) : 0;
+}
+
 /* Parse (and validate) one value of type t at the cursor. */
 static int
 parse_value(struct cur *c, uint32_t t, struct gguf_value *v, int depth,
@@ -224,16 +254,13 @@ parse_value(struct cur *c, uint32_t t, struct gguf_value *v, int depth,
 		    "past end of file (at byte %" PRIu64 ")", c->name, what,
 		    v->v.arr.n, at + 4);
 	}
+	if (v->v.arr.type == GGUF_STRING)
+		return skip_strs(c, v->v.arr.n, what);
 	for (uint64_t i = 0; i < v->v.arr.n; i++) {
 		struct gguf_value el;
 
-		if (v->v.arr.type == GGUF_STRING) {
-			if (rd_str(c, &el.v.s, what) < 0)
-				return -1;
-		} else if (parse_value(c, GGUF_ARRAY, &el, depth + 1,
-		    what) < 0) {
+		if (parse_value(c, GGUF_ARRAY, &el, depth + 1, what) < 0)
 			return -1;
-		}
 	}
 	return 0;
 }
