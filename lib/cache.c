@@ -182,21 +182,22 @@ struct ident {
 static int
 model_ident(const char *path, struct ident *id)
 {
-	static uint8_t head[HEAD_HASH];
 	struct {
 		uint64_t dev, ino, size, sec, nsec, head;
 	} f;
 	XXH3_state_t *st;
 	struct stat sb;
-	ssize_t k;
+	void *head;
 	int fd;
 
 	if (!realpath(path, id->real) || (fd = open(id->real, O_RDONLY |
 	    O_CLOEXEC)) < 0)
 		return 0;
+	/* The head is hashed where the page cache has it, mapped: read
+	 * into a buffer, it was sixteen page faults and a copy a start. */
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    (uint64_t)sb.st_size < MIN_SIZE ||
-	    (k = pread(fd, head, sizeof head, 0)) < 0) {
+	    (uint64_t)sb.st_size < MIN_SIZE || (head = mmap(NULL, HEAD_HASH,
+	    PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
 		close(fd);
 		return 0;
 	}
@@ -207,7 +208,8 @@ model_ident(const char *path, struct ident *id)
 	f.size = (uint64_t)sb.st_size;
 	f.sec = (uint64_t)sb.st_mtim.tv_sec;
 	f.nsec = (uint64_t)sb.st_mtim.tv_nsec;
-	f.head = XXH3_64bits(head, (size_t)k);
+	f.head = XXH3_64bits(head, HEAD_HASH);
+	munmap(head, HEAD_HASH);
 	snprintf(id->layout, sizeof id->layout, "cpu/%d/%s",
 	    CACHE_LAYOUT_VERSION, cpu_features());
 	if (!(st = XXH3_createState()))
