@@ -145,15 +145,6 @@ pf_join(void)
 	pf.n = 0;
 }
 
-static int
-packed(const struct packs *pk, uint64_t off)
-{
-	for (uint64_t k = 0; k < pk->n; k++)
-		if (pk->e[k].data_off == off)
-			return 1;
-	return 0;
-}
-
 static void
 prefault(const struct gguf *g, const struct cache_seg *seg)
 {
@@ -166,13 +157,20 @@ prefault(const struct gguf *g, const struct cache_seg *seg)
 	if (!seg->map || !pk->n) {
 		pf_add(g->base, g->size);
 	} else {
+		uint64_t k = 0;
+
 		pf_add(pk->area, pk->e[pk->n - 1].pack_off +
 		    pk->e[pk->n - 1].size);
+		/* the index lists the packed tensors in the image's order
+		 * (packs_layout): one pass over both; were it in another,
+		 * only more would be populated */
 		for (uint64_t i = 0; i < g->n_tensors; i++) {
 			const struct gguf_tensor *t = &g->tensors[i];
 
-			if (!packed(pk, (uint64_t)((const uint8_t *)t->data -
-			    g->base)))
+			if (k < pk->n && pk->e[k].data_off == (uint64_t)
+			    ((const uint8_t *)t->data - g->base))
+				k++;
+			else
 				pf_add(t->data, t->nbytes);
 		}
 	}
@@ -409,7 +407,7 @@ main(int argc, char **argv)
 	if (!opt.top && logits_write_header(stdout, &h, &e) < 0)
 		die_err(&e);
 	if (opt.verbose)
-		fprintf(stderr, "chord-fwd: loaded %s in %.3f s: %d layers, dim "
+		fprintf(stderr, "chord-fwd: loaded %s in %.4f s: %d layers, dim "
 		    "%d, context %d, %d threads, device %s, cache: %s%s%s\n",
 		    g->path, now() - t0, m.hp.n_layer, m.hp.dim, opt.n_ctx,
 		    omp_get_max_threads(), backend_device(f), !seg.map ? "none" : seg.rebuilt ?
@@ -460,7 +458,7 @@ main(int argc, char **argv)
 			t_first = now();
 			if (opt.verbose)
 				fprintf(stderr, "chord-fwd: first logits after "
-				    "%.3f s (ms: open %.1f, model %.1f, vocab "
+				    "%.4f s (ms: open %.1f, model %.1f, vocab "
 				    "%.1f, tok %.1f, plan %.1f, backend %.1f, "
 				    "line 1 %.1f)\n", t_first - t0,
 				    (tl[0] - t0) * 1e3, (tl[1] - tl[0]) * 1e3,
