@@ -318,8 +318,7 @@ packs_sane(const uint8_t *base, uint64_t n, const struct cache_trailer *t)
 		    e[k].size > t->packs_size - e[k].pack_off ||
 		    e[k].data_off >= t->image_size || !e[k].row_bytes)
 			return 0;
-	return t->has_vocab == 0 || (t->has_vocab == 1 &&
-	    vocab_facts_sane(&t->vocab));
+	return 1;
 }
 
 /* The trailer of a mapping of n bytes, if it is whole and ready for key
@@ -336,6 +335,8 @@ trailer_of(const void *base, uint64_t n, uint64_t key)
 	t = (const void *)((const uint8_t *)base + n - sizeof *t);
 	if (memcmp(t->magic, CACHE_MAGIC, 8) != 0 || (key && t->key != key) ||
 	    t->image_size > n - sizeof *t || !packs_sane(base, n, t) ||
+	    (t->has_vocab != 0 && (t->has_vocab != 1 ||
+	    !vocab_facts_sane(&t->vocab))) ||
 	    __atomic_load_n(&t->ready, __ATOMIC_ACQUIRE) != CACHE_READY)
 		return NULL;
 	return t;
