@@ -145,15 +145,6 @@ pf_join(void)
 	pf.n = 0;
 }
 
-static int
-packed(const struct packs *pk, uint64_t off)
-{
-	for (uint64_t k = 0; k < pk->n; k++)
-		if (pk->e[k].data_off == off)
-			return 1;
-	return 0;
-}
-
 static void
 prefault(const struct gguf *g, const struct cache_seg *seg)
 {
@@ -166,13 +157,20 @@ prefault(const struct gguf *g, const struct cache_seg *seg)
 	if (!seg->map || !pk->n) {
 		pf_add(g->base, g->size);
 	} else {
+		uint64_t k = 0;
+
 		pf_add(pk->area, pk->e[pk->n - 1].pack_off +
 		    pk->e[pk->n - 1].size);
+		/* the index lists the packed tensors in the image's order
+		 * (packs_layout): one pass over both; were it in another,
+		 * only more would be populated */
 		for (uint64_t i = 0; i < g->n_tensors; i++) {
 			const struct gguf_tensor *t = &g->tensors[i];
 
-			if (!packed(pk, (uint64_t)((const uint8_t *)t->data -
-			    g->base)))
+			if (k < pk->n && pk->e[k].data_off == (uint64_t)
+			    ((const uint8_t *)t->data - g->base))
+				k++;
+			else
 				pf_add(t->data, t->nbytes);
 		}
 	}
@@ -293,7 +291,8 @@ main(int argc, char **argv)
 {
 	struct logits_hdr h = { .version = LOGITS_VERSION };
 	struct tokstream ts;
-	struct vocab vocab;
+	struct vocab vocab = { 0 };
+	struct vocab_facts vf;
 	struct model m;
 	struct plan plan;
 	struct backend_opts bo = { 0 };
@@ -367,8 +366,15 @@ main(int argc, char **argv)
 	if (model_load(&m, g, &e) < 0)
 		die_err(&e);
 	tl[1] = now();
-	if (vocab_load(&vocab, g, &e) < 0)
-		die_err(&e);
+	/* Attached, the segment has what the streams need of the vocabulary
+	 * (cache.h); --top prints pieces, so it loads the vocabulary. */
+	if (seg.vocab && !opt.top) {
+		vf = *seg.vocab;
+	} else {
+		if (vocab_load(&vocab, g, &e) < 0)
+			die_err(&e);
+		vocab_facts_of(&vocab, &vf);
+	}
 	tl[2] = now();
 	if (opt.top && !(tk = tok_open(g, &vocab, &e)))
 		die_err(&e);
@@ -386,12 +392,12 @@ main(int argc, char **argv)
 		die_err(&e);
 	tl[5] = now();
 	h.n_vocab = (uint32_t)m.hp.n_vocab;
-	h.vocab = vocab.fingerprint;
-	h.bos = vocab.bos;
-	h.eos = vocab.eos;
-	h.eot = vocab.eot;
-	h.n_eog = vocab.n_eog;
-	memcpy(h.eog, vocab.eog, sizeof h.eog);
+	h.vocab = vf.fingerprint;
+	h.bos = vf.bos;
+	h.eos = vf.eos;
+	h.eot = vf.eot;
+	h.n_eog = vf.n_eog;
+	memcpy(h.eog, vf.eog, sizeof h.eog);
 	/* A frame is n_vocab floats (192 KiB here): a pipe that holds one
 	 * whole spares the generation loop several context switches a token.
 	 * Best effort: not every stdout is a pipe. */
@@ -401,17 +407,17 @@ main(int argc, char **argv)
 	if (!opt.top && logits_write_header(stdout, &h, &e) < 0)
 		die_err(&e);
 	if (opt.verbose)
-		fprintf(stderr, "chord-fwd: loaded %s in %.3f s: %d layers, dim "
+		fprintf(stderr, "chord-fwd: loaded %s in %.4f s: %d layers, dim "
 		    "%d, context %d, %d threads, device %s, cache: %s%s%s\n",
 		    g->path, now() - t0, m.hp.n_layer, m.hp.dim, opt.n_ctx,
 		    omp_get_max_threads(), backend_device(f), !seg.map ? "none" : seg.rebuilt ?
 		    "rebuilt" : seg.built ? "built" : "attached",
 		    seg.map ? " " : "", seg.map ? seg.name : "");
 	tokstream_init(&ts, stdin, "stdin");
-	ts.expect_vocab = vocab.fingerprint;
+	ts.expect_vocab = vf.fingerprint;
 	ts.controls = 1;
-	ts.expect_n_vocab = (uint32_t)(vocab.n < (uint32_t)m.hp.n_vocab ?
-	    vocab.n : (uint32_t)m.hp.n_vocab);
+	ts.expect_n_vocab = (uint32_t)(vf.n < (uint32_t)m.hp.n_vocab ?
+	    vf.n : (uint32_t)m.hp.n_vocab);
 	while ((r = tokstream_next(&ts, &e)) > 0) {
 		if (r == 2) {
 			if (backend_keep(f, (int)ts.keep, &e) < 0)
@@ -452,7 +458,7 @@ main(int argc, char **argv)
 			t_first = now();
 			if (opt.verbose)
 				fprintf(stderr, "chord-fwd: first logits after "
-				    "%.3f s (ms: open %.1f, model %.1f, vocab "
+				    "%.4f s (ms: open %.1f, model %.1f, vocab "
 				    "%.1f, tok %.1f, plan %.1f, backend %.1f, "
 				    "line 1 %.1f)\n", t_first - t0,
 				    (tl[0] - t0) * 1e3, (tl[1] - tl[0]) * 1e3,
@@ -475,14 +481,14 @@ main(int argc, char **argv)
 		    "batch\n", backend_launches(f));
 	if (opt.verbose)
 		report_memory(&plan, opt.n_ctx);
-	tokstream_free(&ts);
-	backend_close(f);
-	plan_free(&plan);
-	tok_close(tk);
-	vocab_free(&vocab);
-	model_free(&m);
-	gguf_close(g);
-	cache_detach(&seg);
 	stdout_close();
+	/* What is left goes with the process. Closed here, the CPU
+	 * backend's KV cache and the model's mapping (the segment, or the
+	 * file) were munmap calls of some 300 MB while the backend's
+	 * threads still ran, each a TLB shootdown on their CPUs; the exit
+	 * unmaps them once, those threads gone. An OpenCL backend is
+	 * closed: its driver may want to know. */
+	if (strcmp(backend_device(f), "cpu") != 0)
+		backend_close(f);
 	return 0;
 }

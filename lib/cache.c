@@ -182,21 +182,22 @@ struct ident {
 static int
 model_ident(const char *path, struct ident *id)
 {
-	static uint8_t head[HEAD_HASH];
 	struct {
 		uint64_t dev, ino, size, sec, nsec, head;
 	} f;
 	XXH3_state_t *st;
 	struct stat sb;
-	ssize_t k;
+	void *head;
 	int fd;
 
 	if (!realpath(path, id->real) || (fd = open(id->real, O_RDONLY |
 	    O_CLOEXEC)) < 0)
 		return 0;
+	/* The head is hashed where the page cache has it, mapped: read
+	 * into a buffer, it was sixteen page faults and a copy a start. */
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    (uint64_t)sb.st_size < MIN_SIZE ||
-	    (k = pread(fd, head, sizeof head, 0)) < 0) {
+	    (uint64_t)sb.st_size < MIN_SIZE || (head = mmap(NULL, HEAD_HASH,
+	    PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
 		close(fd);
 		return 0;
 	}
@@ -207,7 +208,8 @@ model_ident(const char *path, struct ident *id)
 	f.size = (uint64_t)sb.st_size;
 	f.sec = (uint64_t)sb.st_mtim.tv_sec;
 	f.nsec = (uint64_t)sb.st_mtim.tv_nsec;
-	f.head = XXH3_64bits(head, (size_t)k);
+	f.head = XXH3_64bits(head, HEAD_HASH);
+	munmap(head, HEAD_HASH);
 	snprintf(id->layout, sizeof id->layout, "cpu/%d/%s",
 	    CACHE_LAYOUT_VERSION, cpu_features());
 	if (!(st = XXH3_createState()))
@@ -333,6 +335,8 @@ trailer_of(const void *base, uint64_t n, uint64_t key)
 	t = (const void *)((const uint8_t *)base + n - sizeof *t);
 	if (memcmp(t->magic, CACHE_MAGIC, 8) != 0 || (key && t->key != key) ||
 	    t->image_size > n - sizeof *t || !packs_sane(base, n, t) ||
+	    (t->has_vocab != 0 && (t->has_vocab != 1 ||
+	    !vocab_facts_sane(&t->vocab))) ||
 	    __atomic_load_n(&t->ready, __ATOMIC_ACQUIRE) != CACHE_READY)
 		return NULL;
 	return t;
@@ -370,6 +374,7 @@ try_map(const struct cache_opts *o, const char *name, int fd, uint64_t key,
 	s->packs.area = (const uint8_t *)p + t->packs_off;
 	s->packs.e = (const void *)((const uint8_t *)p + t->index_off);
 	s->packs.n = t->n_index;
+	s->vocab = t->has_vocab ? &t->vocab : NULL;
 	return 1;
 }
 
@@ -381,10 +386,13 @@ build(const struct cache_opts *o, const char *name, int fd,
 {
 	struct cache_trailer *t;
 	struct pack_entry *pe = NULL;
+	struct vocab_facts facts;
+	struct vocab v;
+	struct cerr ve;
 	struct gguf *g;
 	uint64_t total, packs, n_pe, index;
 	uint8_t *p;
-	int err;
+	int err, has_vocab;
 
 	/* gguf_open decodes a .zst or an archive (bounded by what its
 	 * header declares) and validates the image. */
@@ -427,6 +435,11 @@ build(const struct cache_opts *o, const char *name, int fd,
 			return -1;
 		}
 		packs_fill(gs, pe, n_pe, p + pad64(g->size));
+		has_vocab = vocab_load(&v, gs, &ve) == 0;
+		if (has_vocab) {
+			vocab_facts_of(&v, &facts);
+			vocab_free(&v);
+		}
 		gguf_close(gs);
 	}
 	if (n_pe)
@@ -444,6 +457,9 @@ build(const struct cache_opts *o, const char *name, int fd,
 	t->packs_size = packs;
 	t->index_off = index;
 	t->n_index = n_pe;
+	if (has_vocab)
+		t->vocab = facts;
+	t->has_vocab = (uint64_t)has_vocab;
 	gguf_close(g);
 	collapse(p, total);
 	/* Everything before the flag is in place before the flag. */
@@ -596,6 +612,7 @@ cache_detach(struct cache_seg *s)
 	if (s->map)
 		munmap(s->map, (size_t)s->map_size);
 	s->map = NULL;
+	s->vocab = NULL;
 }
 
 int

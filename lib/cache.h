@@ -14,7 +14,9 @@
  *   zero padding to 64 bytes, the repacked copies of its matrices and
  *   their index (packs.h), zero padding to 64 bytes, then struct
  *   cache_trailer, whose `ready` word is written last, after everything
- *   before it was written and synced.
+ *   before it was written and synced. The trailer also keeps what the
+ *   streams carry of the vocabulary (vocab.h's vocab_facts), read once at
+ *   build, so that an attach need not load the vocabulary for it.
  *
  * Building: the name is created with O_EXCL and flock()ed at once; the
  * builder holds that lock until the segment is ready. A reader that finds a
@@ -33,6 +35,7 @@
 
 #include "err.h"
 #include "packs.h"
+#include "vocab.h"
 
 /* Bump when what a segment holds for a backend changes. */
 #define CACHE_LAYOUT_VERSION 3
@@ -52,6 +55,9 @@ struct cache_trailer {
 	uint64_t packs_size;    /* their bytes (64-byte aligned) */
 	uint64_t index_off;     /* struct pack_entry [n_index] */
 	uint64_t n_index;
+	struct vocab_facts vocab; /* of the image, when has_vocab */
+	uint64_t has_vocab;     /* 1: vocab_load took the image; 0: it
+	                         * failed, and a reader loads it to say why */
 	uint64_t ready;         /* CACHE_READY, written last */
 };
 
@@ -67,6 +73,7 @@ struct cache_seg {
 	const uint8_t *image;           /* the image, read-only */
 	uint64_t image_size;
 	struct packs packs;             /* the repacked matrices */
+	const struct vocab_facts *vocab; /* the trailer's, or NULL */
 	void *map;                      /* the whole mapping */
 	uint64_t map_size;
 	int built;                      /* 1: this process built it */

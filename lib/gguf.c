@@ -163,6 +163,36 @@ decode_scalar(uint32_t t, const uint8_t *p, struct gguf_value *v)
 	}
 }
 
+/* Step over n strings (an array's: a vocabulary's 49k to 262k tokens and
+ * its merges) with the checks of rd_str in a loop of their own: through
+ * rd_str, a call and a copy a field, they were most of a cached model's
+ * open. A string that fails is read again by rd_str, for its message. */
+static int
+skip_strs(struct cur *c, uint64_t n, const char *what)
+{
+	const uint8_t *b = c->base;
+	uint64_t off = c->off, size = c->size, len;
+	struct gguf_str s;
+
+	for (uint64_t i = 0; i < n; i++) {
+		if (size - off < 8)
+			break;
+		memcpy(&len, b + off, 8);       /* one load, not eight */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		len = __builtin_bswap64(len);
+#endif
+		if (len > size - off - 8)
+			break;
+		off += 8 + len;
+		if (i + 1 == n) {
+			c->off = off;
+			return 0;
+		}
+	}
+	c->off = off;
+	return n ? rd_str(c, &s, what) : 0;
+}
+
 /* Parse (and validate) one value of type t at the cursor. */
 static int
 parse_value(struct cur *c, uint32_t t, struct gguf_value *v, int depth,
@@ -224,16 +254,13 @@ parse_value(struct cur *c, uint32_t t, struct gguf_value *v, int depth,
 		    "past end of file (at byte %" PRIu64 ")", c->name, what,
 		    v->v.arr.n, at + 4);
 	}
+	if (v->v.arr.type == GGUF_STRING)
+		return skip_strs(c, v->v.arr.n, what);
 	for (uint64_t i = 0; i < v->v.arr.n; i++) {
 		struct gguf_value el;
 
-		if (v->v.arr.type == GGUF_STRING) {
-			if (rd_str(c, &el.v.s, what) < 0)
-				return -1;
-		} else if (parse_value(c, GGUF_ARRAY, &el, depth + 1,
-		    what) < 0) {
+		if (parse_value(c, GGUF_ARRAY, &el, depth + 1, what) < 0)
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -297,27 +324,77 @@ check_alignment(struct gguf *g, struct cur *c)
 	return 0;
 }
 
+/* ---- tensors by name ---- */
+
+/* FNV-1a, 64 bits. */
+static uint64_t
+name_hash(const char *p, uint64_t n)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	while (n--)
+		h = (h ^ (uint8_t)*p++) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+/* The slot of name in g->by_name: where its tensor's index + 1 is, or the
+ * empty slot where it would go. The table is never full (slots >= 2 n). */
+static uint64_t *
+name_slot(const struct gguf *g, const char *p, uint64_t n)
+{
+	uint64_t k = name_hash(p, n) & g->by_name_mask;
+
+	for (;; k = (k + 1) & g->by_name_mask) {
+		uint64_t *s = &g->by_name[k];
+		const struct gguf_str *o;
+
+		if (!*s)
+			return s;
+		o = &g->tensors[*s - 1].name;
+		if (o->len == n && memcmp(o->p, p, n) == 0)
+			return s;
+	}
+}
+
 static int
-parse_tensor_info(struct gguf *g, struct cur *c, uint64_t i)
+name_table(struct gguf *g)
+{
+	uint64_t slots = 16;
+
+	while (slots < 2 * g->n_tensors)
+		slots *= 2;
+	if (!(g->by_name = calloc(slots, sizeof *g->by_name)))
+		return -1;
+	g->by_name_mask = slots - 1;
+	return 0;
+}
+
+/* ---- tensor infos ---- */
+
+/* One tensor info; named: messages name the tensor ("tensor 3
+ * (output.weight)"), otherwise they are only set to be made again. */
+static int
+tensor_info(struct gguf *g, struct cur *c, uint64_t i, int named)
 {
 	struct gguf_tensor *t = &g->tensors[i];
 	uint64_t at = c->off, rowsz, nrows = 1;
 	const struct qtype *q;
-	char what[160], name[81];
+	char what[160] = "", name[81];
 
-	snprintf(what, sizeof what, "tensor %" PRIu64, i);
+	if (named)
+		snprintf(what, sizeof what, "tensor %" PRIu64, i);
 	if (rd_str(c, &t->name, what) < 0)
 		return -1;
 	if (t->name.len == 0 || t->name.len > MAX_KEY_LEN)
 		return cerr_set(c->e, "%s: %s: bad name length %" PRIu64
 		    " (at byte %" PRIu64 ")", c->name, what, t->name.len, at);
-	cvis(name, sizeof name, t->name.p, (size_t)t->name.len);
-	snprintf(what, sizeof what, "tensor %" PRIu64 " (%s)", i, name);
-	for (uint64_t j = 0; j < i; j++)
-		if (g->tensors[j].name.len == t->name.len &&
-		    memcmp(g->tensors[j].name.p, t->name.p, t->name.len) == 0)
-			return cerr_set(c->e, "%s: %s: duplicate tensor name "
-			    "(at byte %" PRIu64 ")", c->name, what, at);
+	if (named) {
+		cvis(name, sizeof name, t->name.p, (size_t)t->name.len);
+		snprintf(what, sizeof what, "tensor %" PRIu64 " (%s)", i, name);
+	}
+	if (*name_slot(g, t->name.p, t->name.len))
+		return cerr_set(c->e, "%s: %s: duplicate tensor name "
+		    "(at byte %" PRIu64 ")", c->name, what, at);
 	at = c->off;
 	if (rd_u32(c, &t->n_dims, what) < 0)
 		return -1;
@@ -362,7 +439,23 @@ parse_tensor_info(struct gguf *g, struct cur *c, uint64_t i)
 		return cerr_set(c->e, "%s: %s: data offset %" PRIu64 " not "
 		    "aligned to %" PRIu64 " (at byte %" PRIu64 ")", c->name,
 		    what, t->offset, g->alignment, at);
+	*name_slot(g, t->name.p, t->name.len) = i + 1;
 	return 0;
+}
+
+/* A tensor info, read without naming the tensor in messages-to-be (a
+ * snprintf and a cvis a tensor were a sixth of a cached model's parse);
+ * a failure reads it again, named, for the message. */
+static int
+parse_tensor_info(struct gguf *g, struct cur *c, uint64_t i)
+{
+	uint64_t at = c->off;
+
+	if (tensor_info(g, c, i, 0) == 0)
+		return 0;
+	c->off = at;
+	c->past_end = 0;
+	return tensor_info(g, c, i, 1);
 }
 
 /* A tensor's data range, for finding overlaps. */
@@ -460,7 +553,7 @@ parse_header(struct gguf *g, struct cur *c)
 	g->kv = calloc(g->n_kv ? g->n_kv : 1, sizeof *g->kv);
 	g->tensors = calloc(g->n_tensors ? g->n_tensors : 1,
 	    sizeof *g->tensors);
-	if (!g->kv || !g->tensors)
+	if (!g->kv || !g->tensors || name_table(g) < 0)
 		return cerr_set(c->e, "%s: out of memory", g->path);
 	if (check_kvs(g, c) < 0 || check_alignment(g, c) < 0)
 		return -1;
@@ -524,6 +617,7 @@ gguf_declared_size(const void *buf, uint64_t n, const char *name,
 done:
 	free(g.kv);
 	free(g.tensors);
+	free(g.by_name);
 	return r;
 }
 
@@ -615,6 +709,7 @@ gguf_close(struct gguf *g)
 		unpack_free((void *)g->base, g->size);
 	free(g->kv);
 	free(g->tensors);
+	free(g->by_name);
 	free(g);
 }
 
@@ -648,10 +743,9 @@ gguf_kv_get(const struct gguf *g, const char *key)
 int64_t
 gguf_find_tensor(const struct gguf *g, const char *name)
 {
-	for (uint64_t i = 0; i < g->n_tensors; i++)
-		if (gguf_str_eq(g->tensors[i].name, name))
-			return (int64_t)i;
-	return -1;
+	uint64_t k = *name_slot(g, name, strlen(name));
+
+	return k ? (int64_t)(k - 1) : -1;
 }
 
 const struct gguf_tensor *

@@ -89,6 +89,9 @@ struct gguf {
 	uint64_t alignment;
 	uint64_t data_off;              /* file offset of the data section */
 	int mapped;                     /* base was mmapped by gguf_open */
+	uint64_t *by_name;              /* tensors by name: open addressing,
+	                                 * index + 1 (0: empty slot) */
+	uint64_t by_name_mask;          /* slots - 1, a power of two less 1 */
 };
 
 /* Open and validate a GGUF file. Returns NULL and fills e on error. */

@@ -504,6 +504,39 @@ vocab_free(struct vocab *v)
 	memset(v, 0, sizeof *v);
 }
 
+void
+vocab_facts_of(const struct vocab *v, struct vocab_facts *f)
+{
+	memset(f, 0, sizeof *f);
+	f->fingerprint = v->fingerprint;
+	f->n = v->n;
+	f->bos = v->bos;
+	f->eos = v->eos;
+	f->eot = v->eot;
+	f->n_eog = v->n_eog;
+	for (size_t k = 0; k < VOCAB_MAX_EOG; k++)
+		f->eog[k] = k < v->n_eog ? v->eog[k] : -1;
+}
+
+static int
+id_ok(int32_t id, uint32_t n)
+{
+	return id >= -1 && (id < 0 || (uint32_t)id < n);
+}
+
+int
+vocab_facts_sane(const struct vocab_facts *f)
+{
+	if (!f->n || f->n > INT32_MAX || f->n_eog > VOCAB_MAX_EOG ||
+	    !id_ok(f->bos, f->n) || !id_ok(f->eos, f->n) ||
+	    !id_ok(f->eot, f->n))
+		return 0;
+	for (size_t k = 0; k < VOCAB_MAX_EOG; k++)
+		if (!id_ok(f->eog[k], f->n) || (k < f->n_eog && f->eog[k] < 0))
+			return 0;
+	return 1;
+}
+
 /* The bytes hashed go through a buffer of 64 KiB: two XXH64_update calls
  * a token (most of them a few bytes) cost more than the hash. Pieces are
  * copied 16 bytes at a time where that much is readable: in g's image,

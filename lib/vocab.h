@@ -61,6 +61,22 @@ struct vocab {
 int vocab_load(struct vocab *v, const struct gguf *g, struct cerr *e);
 void vocab_free(struct vocab *v);
 
+/* What the streams (stream.h) carry of a vocabulary: the weight cache keeps
+ * it in a segment (cache.h), so that chord-fwd, attached, writes its
+ * logits header without loading the vocabulary. */
+struct vocab_facts {
+	uint64_t fingerprint;    /* vocab.fingerprint */
+	uint32_t n;              /* vocab.n */
+	int32_t bos, eos, eot;   /* vocab.bos, .eos, .eot */
+	uint32_t n_eog;          /* vocab.n_eog */
+	int32_t eog[VOCAB_MAX_EOG]; /* vocab.eog; unused slots -1 */
+	uint32_t pad;            /* 0: the size a multiple of 8 */
+};
+
+void vocab_facts_of(const struct vocab *v, struct vocab_facts *f);
+/* Could f have come from vocab_facts_of (ids in range, n_eog bounded)? */
+int vocab_facts_sane(const struct vocab_facts *f);
+
 /* XXH64 (seed 0) over every piece in id order, each as u32le length then its
  * bytes. Two models share token streams iff they share this value. */
 uint64_t vocab_fingerprint(const struct vocab *v);

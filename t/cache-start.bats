@@ -149,3 +149,65 @@ PY
 	chord-fwd --no-cache -c 64 -m "$SMOL" --top 3 <<< '1 2 3' > "$TMP/want"
 	[ "$(cat "$TMP/got")" = "$(cat "$TMP/want")" ]
 }
+
+# The segment keeps what the stream header says of the vocabulary (cache.h),
+# so an attached chord-fwd loads no vocabulary: the header must be the one
+# vocab_load gives, byte for byte.
+@test "the logits stream header is the same built, attached and without the cache (default, Gemma, Qwen)" {
+	need_model "$SMOL"
+	need_model "$GEMMA"
+	need_model "$QWEN"
+	SHM=$(cd "$TMP" && pwd -P)/shm
+	mkdir "$SHM"
+	export CHORD_SHM_DIR=$SHM
+	for m in "$SMOL" "$GEMMA" "$QWEN"; do
+		chord-fwd -c 16 -m "$m" --no-cache < /dev/null > "$TMP/none"
+		run --separate-stderr sh -c 'chord-fwd -v -c 16 -m "$1" < /dev/null > "$2"' - "$m" "$TMP/built"
+		status_is 0
+		[[ "$stderr" == *"cache: built "* ]]
+		run --separate-stderr sh -c 'chord-fwd -v -c 16 -m "$1" < /dev/null > "$2"' - "$m" "$TMP/attached"
+		status_is 0
+		[[ "$stderr" == *"cache: attached "* ]]
+		[ "$(stat -c %s "$TMP/none")" = 64 ]
+		cmp "$TMP/none" "$TMP/built"
+		cmp "$TMP/none" "$TMP/attached"
+		rm -f "$SHM"/chord-*
+	done
+}
+
+# An array of strings is stepped over in a loop of its own (lib/gguf.c,
+# skip_strs), not string by string through the cursor: a bad length in the
+# first, a middle or the last string, or a file cut inside one, still gets
+# the cursor's message and offset.
+@test "a bad string in an array of strings: the same errors, at the same bytes" {
+	python3 - "$TOP/t" "$TMP" <<'PY'
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+from mkgguf import pack, kv, STR, ARR, U32
+d = sys.argv[2]
+# three strings of 20 bytes, their lengths at bytes 49, 77 and 105
+ok = pack([kv("k", ARR, (STR, ["a" * 20, "b" * 20, "c" * 20])),
+    kv("n", U32, 7)], [("w", [8], 0, None)])
+open(d + "/ok.gguf", "wb").write(ok)
+for name, at in (("first", 49), ("mid", 77), ("last", 105)):
+    b = bytearray(ok)
+    b[at:at + 8] = struct.pack("<Q", 1 << 40)
+    open(d + "/" + name + ".gguf", "wb").write(bytes(b))
+open(d + "/cutlen.gguf", "wb").write(ok[:109])
+open(d + "/cutstr.gguf", "wb").write(ok[:120])
+PY
+	run gguf-inspect "$TMP/ok.gguf"
+	status_is 0
+	[[ "$output" == *'arr[str,3]       ["aaaaaaaaaaaaaaaaaaaa", '* ]]
+	for c in first:49 mid:77 last:105; do
+		run --separate-stderr gguf-inspect "$TMP/${c%:*}.gguf"
+		status_is 1
+		[ "$stderr" = "gguf-inspect: $TMP/${c%:*}.gguf: k: string of 1099511627776 bytes past end of file (at byte ${c#*:})" ]
+	done
+	run --separate-stderr gguf-inspect "$TMP/cutlen.gguf"
+	status_is 1
+	[ "$stderr" = "gguf-inspect: $TMP/cutlen.gguf: truncated file: k past end of file (at byte 109)" ]
+	run --separate-stderr gguf-inspect "$TMP/cutstr.gguf"
+	status_is 1
+	[ "$stderr" = "gguf-inspect: $TMP/cutstr.gguf: k: string of 20 bytes past end of file (at byte 105)" ]
+}

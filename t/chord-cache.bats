@@ -408,8 +408,8 @@ PY
 	run chord-cache warm -m "$TMP/m.gguf"
 	[ "$output" = "rebuilt	$name" ]
 	[ "$(stat -c %s "$SHM/$name")" = "$size" ]
-	# the magic of the trailer (4240 bytes at the end)
-	printf XXXX | dd of="$SHM/$name" bs=1 seek=$((size - 4240)) conv=notrunc 2>/dev/null
+	# the magic of the trailer (4304 bytes at the end)
+	printf XXXX | dd of="$SHM/$name" bs=1 seek=$((size - 4304)) conv=notrunc 2>/dev/null
 	run chord-cache warm -m "$TMP/m.gguf"
 	[ "$output" = "rebuilt	$name" ]
 	chmod 644 "$SHM/$name"
@@ -483,4 +483,32 @@ PY
 	anon=$(printf '%s\n' "$stderr" | sed -n 's/.* now anon \([0-9.]*\),.*/\1/p')
 	[ -n "$anon" ]
 	awk -v a="$anon" 'BEGIN { exit !(a < 40) }'
+}
+
+# patch FILE OFFSET HEX: write the bytes HEX (pairs of hex digits) at OFFSET.
+patch() { printf "$(sed 's/../\\x&/g' <<< "$3")" |
+    dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null; }
+# hdr: the logits stream header chord-fwd writes, in hex.
+hdr() { chord-fwd -c 64 -m "$SMOL" "$@" < /dev/null | od -An -tx1 -v | tr -d ' \n'; }
+
+# The trailer's end (cache.h): struct vocab_facts (56 bytes: fingerprint at
+# 0, n_eog at 24), has_vocab, ready.
+@test "an attach takes the stream header's vocabulary facts from the segment; facts out of range are damage" {
+	need_model "$SMOL"
+	want=$(hdr --no-cache)
+	name=$(chord-cache warm -m "$SMOL" | cut -f2)
+	size=$(stat -c %s "$SHM/$name")
+	[ "$(hdr)" = "$want" ]
+	# a fingerprint changed in the segment is the one the header carries
+	patch "$SHM/$name" $((size - 72)) 1122334455667788
+	run hdr
+	[ "${output:32:16}" = 1122334455667788 ]
+	[ "${output:0:32}${output:48}" = "${want:0:32}${want:48}" ]
+	run chord-cache warm -m "$SMOL"
+	[ "$output" = "attached	$name" ]
+	# seven end-of-generation ids: a damaged segment, rebuilt
+	patch "$SHM/$name" $((size - 48)) 07000000
+	run chord-cache warm -m "$SMOL"
+	[ "$output" = "rebuilt	$name" ]
+	[ "$(hdr)" = "$want" ]
 }
