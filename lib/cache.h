@@ -38,7 +38,7 @@
 #include "vocab.h"
 
 /* Bump when what a segment holds for a backend changes. */
-#define CACHE_LAYOUT_VERSION 3
+#define CACHE_LAYOUT_VERSION 4
 #define CACHE_MAGIC "CHORDSHM"
 #define CACHE_READY UINT64_C(0x5245414459214f4b)        /* "KO!YDAER" */
 #define CACHE_NAME_MAX 64

@@ -100,7 +100,7 @@ attached() { chord-cache ls | awk -F'\t' -v n="$1" -v c="$2" '$1 == n && $6 == c
 	IFS=$'\t' read -r n model layout size age procs state <<< "$output"
 	[ "$n" = "$name" ]
 	[ "$model" = "$(realpath "$SMOL")" ]
-	[[ "$layout" == cpu/3/* ]]
+	[[ "$layout" == cpu/4/* ]]
 	[ "$procs" = 0 ]
 	[ "$state" = ready ]
 }
