@@ -756,10 +756,10 @@ matmul_packed_half(const struct mat *w, const void *packed,
 
 	group_half_1(w->type, grp, qa, nb, h, o);
 	memcpy(y + g * PACK_ROWS + r0, o + r0, sizeof(float) * PACK_ROWS / 2);
-	return 0;
-#endif
+#else
 	for (int r = r0; r < r0 + PACK_ROWS / 2; r++)
 		y[g * PACK_ROWS + r] = pack_dot_ref(w->type, grp, r, qa, nb);
+#endif
 	return 0;
 }
 
