@@ -699,8 +699,9 @@ step(struct region *rg, struct track *tr, const struct step *s, int l,
 	int n = f->rows, w = p->width[s->dst], ws = p->width[s->src];
 	int both[2] = { s->dst, s->src };
 	/* element-wise steps split as the matmul that wrote their input */
-	int unit = tr->unit[s->op == OP_ADD ? s->src : s->dst];
-	int col = split_c(w, unit ? unit : PACK_ROWS);
+	int ub = s->op == OP_ADD ? s->src : s->dst;
+	int unit = tr->unit[ub] ? tr->unit[ub] : PACK_ROWS;
+	int col = split_c(w, unit);
 	float *d = f->buf[s->dst];
 	const float *x = live(f, tr, s->src);
 	long lo, hi;
@@ -762,7 +763,7 @@ step(struct region *rg, struct track *tr, const struct step *s, int l,
 	 * (a source in this thread's own copy needs no one else) */
 	sync_step(tr, both, (s->op == OP_ADD || s->op == OP_GLU) &&
 	    !tr->priv[s->src] ? 2 : 1, &s->dst, 1, col);
-	par_split(w, unit ? unit : PACK_ROWS, ith, nth, &lo, &hi);
+	par_split(w, unit, ith, nth, &lo, &hi);
 	for (int t = 0; t < n; t++)
 		elementwise(s, d + (size_t)t * w, x + (size_t)t * ws, lo, hi);
 }

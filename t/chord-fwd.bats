@@ -109,6 +109,24 @@ synth() {
 	cmp "$TMP/a" "$TMP/c"
 }
 
+@test "a batch without --all-logits (the last layer on the last row only): the last frame of --all-logits" {
+	need_model "$GEMMA"
+	need_model "$QWEN"
+	seq 200 230 | tr '\n' ' ' > "$TMP/ids"
+	echo >> "$TMP/ids"
+	for m in "$SMOL" "$GEMMA" "$QWEN"; do
+		chord-fwd -m "$m" -t 1 --all-logits < "$TMP/ids" > "$TMP/all"
+		for t in 1 2 3; do
+			chord-fwd -m "$m" -t $t < "$TMP/ids" > "$TMP/last"
+			# the last frame's logits: n_vocab floats at the end
+			v=$(od -An -tu4 -j8 -N4 "$TMP/last" | tr -d ' ')
+			[ "$v" -gt 40000 ]
+			cmp <(tail -c "$((4 * v))" "$TMP/last") \
+			    <(tail -c "$((4 * v))" "$TMP/all")
+		done
+	done
+}
+
 @test "one token a line (each thread its own norms and inputs): any thread count, 1 thread's logits" {
 	# Gemma: head norms, post norms, one KV head; Qwen: biases, 2 KV heads
 	need_model "$GEMMA"
