@@ -324,16 +324,13 @@ rope_heads(float *v, int n_heads, int head_dim, const struct rope *r,
  * barrier wrote (or read) with another split. Each thread tracks the
  * same plan the same way, so all meet at the same barriers. */
 
-/* SPLIT_C + 2 * width + (unit == PACK_ROWS / 2): by columns */
-enum { SPLIT_NONE, SPLIT_T, SPLIT_ALL, SPLIT_C };
+enum { SPLIT_NONE, SPLIT_T, SPLIT_ALL, SPLIT_C };   /* SPLIT_C + width */
 #define ACTB(b) (N_BUF + (b))   /* buffer b's converted rows */
 
 struct track {
 	int wr[2 * N_BUF];      /* split of the last write since the barrier */
 	int rd[2 * N_BUF];      /* split of the reads since the barrier */
 	unsigned act_ok[N_BUF]; /* bit f: ACTB(b) holds b in form f */
-	int unit[N_BUF];        /* rows a unit of b's last matmul split
-	                         * (matmul_unit; 0: PACK_ROWS) */
 	/* Single-row regions: the rows a step needs whole (norms, RoPE, a
 	 * matmul's input) are computed by every thread into its own copy,
 	 * where it reads them with no barrier; priv[b]: b's live value is
@@ -343,13 +340,6 @@ struct track {
 	float *pb[N_BUF];
 	void *pa[N_BUF][N_ACT_FORM];
 };
-
-/* The split by columns of width w in units of `unit` rows. */
-static int
-split_c(int w, int unit)
-{
-	return SPLIT_C + 2 * w + (unit == PACK_ROWS / 2);
-}
 
 /* Where this thread reads buffer b. */
 static float *
@@ -517,7 +507,7 @@ matmul_run_steps(struct region *rg, struct track *tr, const struct step *s,
 	int cnt, void *const *pack, int ith, int nth)
 {
 	struct fwd *f = rg->f;
-	int n = f->rows, in[4], n_in = 0, dst[4], unit[4], even = 1;
+	int n = f->rows, in[4], n_in = 0, dst[4], even = 1;
 	long units = 0, u0, u1, base = 0;
 	const void *a[4];
 
@@ -526,9 +516,8 @@ matmul_run_steps(struct region *rg, struct track *tr, const struct step *s,
 		long lo, hi;
 
 		dst[k] = s[k].dst;
-		unit[k] = matmul_unit(&s[k].w, pack[k], n);
-		even &= s[k].w.rows == s[0].w.rows && unit[k] == unit[0];
-		units += (long)((s[k].w.rows + unit[k] - 1) / unit[k]);
+		even &= s[k].w.rows == s[0].w.rows;
+		units += (long)((s[k].w.rows + PACK_ROWS - 1) / PACK_ROWS);
 		if (form == ACT_F32) {
 			a[k] = live(f, tr, src);
 			if (!tr->priv[src])
@@ -555,24 +544,22 @@ matmul_run_steps(struct region *rg, struct track *tr, const struct step *s,
 		convert(f, src, form, lo, hi);
 		tr->act_ok[src] |= 1u << form;
 	}
-	sync_step(tr, in, n_in, dst, cnt, even ?
-	    split_c(f->p->width[dst[0]], unit[0]) : SPLIT_ALL);
-	for (int k = 0; k < cnt; k++) {
+	sync_step(tr, in, n_in, dst, cnt, even ? SPLIT_C +
+	    f->p->width[dst[0]] : SPLIT_ALL);
+	for (int k = 0; k < cnt; k++)
 		tr->priv[dst[k]] = 0;
-		tr->unit[dst[k]] = unit[k];
-	}
 	par_split(units, 1, ith, nth, &u0, &u1);
 	for (int k = 0; k < cnt; k++) {
 		const struct mat *w = &s[k].w;
-		long nu = (long)((w->rows + unit[k] - 1) / unit[k]), lo, hi;
+		long nu = (long)((w->rows + PACK_ROWS - 1) / PACK_ROWS), lo, hi;
 
 		if (even)
-			par_split(w->rows, unit[k], ith, nth, &lo, &hi);
+			par_split(w->rows, PACK_ROWS, ith, nth, &lo, &hi);
 		else {
 			lo = (u0 > base ? u0 : base) - base;
 			hi = (u1 < base + nu ? u1 : base + nu) - base;
-			lo *= unit[k];
-			hi = hi * unit[k] < w->rows ? hi * unit[k] : w->rows;
+			lo *= PACK_ROWS;
+			hi = hi * PACK_ROWS < w->rows ? hi * PACK_ROWS : w->rows;
 		}
 		base += nu;
 		if (lo < hi && matmul_rows(w, pack[k], a[k], n,
@@ -697,11 +684,7 @@ step(struct region *rg, struct track *tr, const struct step *s, int l,
 	const struct plan *p = f->p;
 	const struct plan_layer *pl = l >= 0 ? &p->layers[l] : NULL;
 	int n = f->rows, w = p->width[s->dst], ws = p->width[s->src];
-	int both[2] = { s->dst, s->src };
-	/* element-wise steps split as the matmul that wrote their input */
-	int ub = s->op == OP_ADD ? s->src : s->dst;
-	int unit = tr->unit[ub] ? tr->unit[ub] : PACK_ROWS;
-	int col = split_c(w, unit);
+	int both[2] = { s->dst, s->src }, col = SPLIT_C + w;
 	float *d = f->buf[s->dst];
 	const float *x = live(f, tr, s->src);
 	long lo, hi;
@@ -763,7 +746,7 @@ step(struct region *rg, struct track *tr, const struct step *s, int l,
 	 * (a source in this thread's own copy needs no one else) */
 	sync_step(tr, both, (s->op == OP_ADD || s->op == OP_GLU) &&
 	    !tr->priv[s->src] ? 2 : 1, &s->dst, 1, col);
-	par_split(w, unit, ith, nth, &lo, &hi);
+	par_split(w, PACK_ROWS, ith, nth, &lo, &hi);
 	for (int t = 0; t < n; t++)
 		elementwise(s, d + (size_t)t * w, x + (size_t)t * ws, lo, hi);
 }

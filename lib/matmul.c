@@ -732,13 +732,6 @@ matmul(const struct mat *w, const struct qblk *qa, int n, float *y,
 }
 
 int
-matmul_unit(const struct mat *w, const void *pack, int n)
-{
-	return n == 1 && pack && mat_act_form(w) == ACT_Q8 && pack_size(w) ?
-	    PACK_ROWS / 2 : PACK_ROWS;
-}
-
-int
 matmul_rows(const struct mat *w, const void *pack, const void *a, int n,
 	float *y, int y_stride, int64_t r0, int64_t r1)
 {
@@ -748,18 +741,10 @@ matmul_rows(const struct mat *w, const void *pack, const void *a, int n,
 		if (pack && pack_size(w)) {
 			int64_t gend = w->rows / PACK_ROWS * PACK_ROWS;
 			int64_t pe = r1 < gend ? r1 : gend;
-			int64_t g0 = (r0 + PACK_ROWS - 1) / PACK_ROWS;
-			int64_t g1 = pe / PACK_ROWS;
 
-			/* one activation row may start or end mid-group */
-			if (r0 < pe && r0 % PACK_ROWS)
-				matmul_packed_half(w, pack, a, y, r0 / PACK_ROWS,
-				    1);
-			if (g0 < g1 && matmul_packed(w, pack, a, n, y, y_stride,
-			    g0, g1) < 0)
+			if (r0 < pe && matmul_packed(w, pack, a, n, y, y_stride,
+			    r0 / PACK_ROWS, pe / PACK_ROWS) < 0)
 				return -1;
-			if (r0 < pe && pe % PACK_ROWS)
-				matmul_packed_half(w, pack, a, y, g1, 0);
 			r0 = pe > r0 ? pe : r0;
 		}
 		if (r0 < r1)

@@ -46,13 +46,9 @@ int matmul_run(const struct mat *w, const void *a, int n, float *y,
 
 /* Rows [r0, r1) of y = W a (a in w's form), from the packed copy where
  * pack is not NULL (pack_size, pack_size_k); r0 and r1 multiples of
- * matmul_unit(w, pack, n) (r1 may be w->rows). One thread: the backend
- * splits rows. */
+ * PACK_ROWS (r1 may be w->rows). One thread: the backend splits rows. */
 int matmul_rows(const struct mat *w, const void *pack, const void *a, int n,
 	float *y, int y_stride, int64_t r0, int64_t r1);
-/* The rows matmul_rows takes a range in multiples of: PACK_ROWS, or half
- * of it for one activation row against a Q8-form packed copy. */
-int matmul_unit(const struct mat *w, const void *pack, int n);
 
 /* Is w multiplied in the order of ggml's repacked kernels? llama.cpp
  * repacks Q4_0, Q4_K and Q2_K matrices of whole groups of 8 rows, but not
@@ -93,10 +89,6 @@ void pack_mat(const struct mat *w, void *out);
 int matmul_packed(const struct mat *w, const void *packed,
 	const struct qblk *qa, int n, float *y, int y_stride, int64_t g0,
 	int64_t g1);
-/* One activation row against half h (0 or 1: rows 0-7 or 8-15) of group
- * g: y[g * PACK_ROWS + 8 h ...], so that one token's rows split finer. */
-int matmul_packed_half(const struct mat *w, const void *packed,
-	const struct qblk *qa, float *y, int64_t g, int h);
 /* The packed rows through the portable reference (tests). */
 int matmul_packed_ref(const struct mat *w, const void *packed,
 	const struct qblk *qa, int n, float *y, int y_stride);

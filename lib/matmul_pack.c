@@ -266,18 +266,15 @@ q4_1_quad_out(__m512 lo, __m512 hi, float *out)
 	out[3] = f[12];
 }
 
-/* One activation row against quads [j0, j1) of a group (rows 4 j0 to
- * 4 j1): out[r] for those rows. */
-static inline __attribute__((always_inline)) void
-q4_1_quads_1(const uint8_t *grp, const struct qblk *a, int nb, float *out,
-	int j0, int j1)
+static void
+q4_1_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
 {
 	const __m512i m4 = _mm512_set1_epi8(15);
 	__m512 lo[4], hi[4], off = _mm512_setzero_ps();
 	float o[16];
 
 	#pragma GCC unroll 4
-	for (int j = j0; j < j1; j++)
+	for (int j = 0; j < 4; j++)
 		lo[j] = hi[j] = _mm512_setzero_ps();
 	for (int b = 0; b < nb; b++) {
 		const uint8_t *blk = grp + (size_t)b * Q41_GROUP;
@@ -292,7 +289,7 @@ q4_1_quads_1(const uint8_t *grp, const struct qblk *a, int nb, float *out,
 		    _mm512_set1_ps(a[b].d));
 
 		#pragma GCC unroll 4
-		for (int j = j0; j < j1; j++) {
+		for (int j = 0; j < 4; j++) {
 			__m512i z = _mm512_loadu_si512(blk + 64 * j);
 			__m512i wl = _mm512_and_si512(z, m4);
 			__m512i wh = _mm512_and_si512(_mm512_srli_epi16(z, 4), m4);
@@ -309,16 +306,10 @@ q4_1_quads_1(const uint8_t *grp, const struct qblk *a, int nb, float *out,
 		    _mm512_set1_ps(a[b].s)));
 	}
 	_mm512_storeu_ps(o, off);
-	for (int j = j0; j < j1; j++)
+	for (int j = 0; j < 4; j++)
 		q4_1_quad_out(lo[j], hi[j], out + 4 * j);
-	for (int r = 4 * j0; r < 4 * j1; r++)
+	for (int r = 0; r < 16; r++)
 		out[r] += o[r];
-}
-
-static void
-q4_1_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
-{
-	q4_1_quads_1(grp, a, nb, out, 0, 4);
 }
 
 /* Four activation rows (a, a + nb, ...): out[t * 16 + r]. Each quad's
@@ -398,14 +389,13 @@ q5_0_quad(const uint8_t *blk, int j, __m512i *wl, __m512i *wh)
 	*wh = _mm512_mask_add_epi8(*wh, _cvtu64_mask64(mh), *wh, sixteen);
 }
 
-static inline __attribute__((always_inline)) void
-q5_0_quads_1(const uint8_t *grp, const struct qblk *a, int nb, float *out,
-	int j0, int j1)
+static void
+q5_0_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
 {
 	__m512 lo[4], hi[4];
 
 	#pragma GCC unroll 4
-	for (int j = j0; j < j1; j++)
+	for (int j = 0; j < 4; j++)
 		lo[j] = hi[j] = _mm512_setzero_ps();
 	for (int b = 0; b < nb; b++) {
 		const uint8_t *blk = grp + (size_t)b * Q50_GROUP;
@@ -421,7 +411,7 @@ q5_0_quads_1(const uint8_t *grp, const struct qblk *a, int nb, float *out,
 		    _mm512_set1_ps(a[b].d));
 
 		#pragma GCC unroll 4
-		for (int j = j0; j < j1; j++) {
+		for (int j = 0; j < 4; j++) {
 			__m512i wl, wh;
 			__m512 s = spread(ds, 4 * j, 4);
 
@@ -432,14 +422,8 @@ q5_0_quads_1(const uint8_t *grp, const struct qblk *a, int nb, float *out,
 			    _mm512_dpbusd_epi32(chi, wh, ahi)), hi[j]);
 		}
 	}
-	for (int j = j0; j < j1; j++)
+	for (int j = 0; j < 4; j++)
 		q4_1_quad_out(lo[j], hi[j], out + 4 * j);
-}
-
-static void
-q5_0_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
-{
-	q5_0_quads_1(grp, a, nb, out, 0, 4);
 }
 
 /* T (4 or 8) activation rows (a, a + nb, ...): out[t * 16 + r]. Each
@@ -527,15 +511,13 @@ q8_0_pair_out(__m512 acc, float *out)
 	out[1] = f[8];
 }
 
-/* pairs of rows [k0, k1) */
-static inline __attribute__((always_inline)) void
-q8_0_pairs_1(const uint8_t *grp, const struct qblk *a, int nb, float *out,
-	int k0, int k1)
+static void
+q8_0_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
 {
 	__m512 acc[8];
 
 	#pragma GCC unroll 8
-	for (int k = k0; k < k1; k++)
+	for (int k = 0; k < 8; k++)
 		acc[k] = _mm512_setzero_ps();
 	for (int b = 0; b < nb; b++) {
 		const uint8_t *blk = grp + (size_t)b * Q80_GROUP;
@@ -546,46 +528,13 @@ q8_0_pairs_1(const uint8_t *grp, const struct qblk *a, int nb, float *out,
 		    _mm512_set1_ps(a[b].d));
 
 		#pragma GCC unroll 8
-		for (int k = k0; k < k1; k++)
+		for (int k = 0; k < 8; k++)
 			acc[k] = _mm512_fmadd_ps(spread(ds, 2 * k, 8),
 			    _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(c,
 			    _mm512_loadu_si512(blk + 64 * k), a2)), acc[k]);
 	}
-	for (int k = k0; k < k1; k++)
+	for (int k = 0; k < 8; k++)
 		q8_0_pair_out(acc[k], out + 2 * k);
-}
-
-static void
-q8_0_group_1(const uint8_t *grp, const struct qblk *a, int nb, float *out)
-{
-	q8_0_pairs_1(grp, a, nb, out, 0, 8);
-}
-
-/* One activation row against half h (rows 8 h to 8 h + 7) of a group:
- * out[r] for those rows. */
-static void
-group_half_1(uint32_t type, const uint8_t *grp, const struct qblk *a, int nb,
-	int h, float *out)
-{
-	switch (type) {
-	case GGML_Q4_1:
-		if (h)
-			q4_1_quads_1(grp, a, nb, out, 2, 4);
-		else
-			q4_1_quads_1(grp, a, nb, out, 0, 2);
-		break;
-	case GGML_Q5_0:
-		if (h)
-			q5_0_quads_1(grp, a, nb, out, 2, 4);
-		else
-			q5_0_quads_1(grp, a, nb, out, 0, 2);
-		break;
-	default:
-		if (h)
-			q8_0_pairs_1(grp, a, nb, out, 4, 8);
-		else
-			q8_0_pairs_1(grp, a, nb, out, 0, 4);
-	}
 }
 
 static inline __attribute__((always_inline)) void
@@ -738,27 +687,6 @@ matmul_packed(const struct mat *w, const void *packed, const struct qblk *qa,
 	}
 #ifdef PACK_SIMD
 	free(corr);
-#endif
-	return 0;
-}
-
-int
-matmul_packed_half(const struct mat *w, const void *packed,
-	const struct qblk *qa, float *y, int64_t g, int h)
-{
-	int nb = (int)(w->cols / QBLK);
-	const uint8_t *grp = (const uint8_t *)packed +
-	    (size_t)g * group_bytes(w->type) * (size_t)nb;
-	int r0 = h * PACK_ROWS / 2;
-
-#ifdef PACK_SIMD
-	float o[PACK_ROWS];
-
-	group_half_1(w->type, grp, qa, nb, h, o);
-	memcpy(y + g * PACK_ROWS + r0, o + r0, sizeof(float) * PACK_ROWS / 2);
-#else
-	for (int r = r0; r < r0 + PACK_ROWS / 2; r++)
-		y[g * PACK_ROWS + r] = pack_dot_ref(w->type, grp, r, qa, nb);
 #endif
 	return 0;
 }

@@ -72,12 +72,6 @@ test(uint32_t type)
 		matmul_rows(&m, NULL, qa, n, y[0], ROWS, 0, ROWS);
 		matmul_rows(&m, pk, qa, n, y[1], ROWS, 0, ROWS);
 		matmul_packed_ref(&m, pk, qa, n, y[2], ROWS);
-		/* one row splits in halves of groups (matmul_unit): pieces
-		 * of 8, 24 and 40 rows, starting mid-group and not */
-		for (int r0 = 0, len = 8; n == 1 && r0 < ROWS; r0 += len,
-		    len = len % 40 + 16)
-			matmul_rows(&m, pk, qa, n, y[1], ROWS, r0,
-			    r0 + len < ROWS ? r0 + len : ROWS);
 		for (int t = 0; t < n; t++)
 			for (int r = 0; r < ROWS; r++) {
 				float a = y[0][t * ROWS + r];
