@@ -252,16 +252,6 @@ same_logits() {
 	same_logits "b5 b70 one" -m "$TMP/g.gguf"
 }
 
-@test "fwd.cl builds without fp64 too (the float fallback of a device without cl_khr_fp64)" {
-	for o in "" " -DFP64"; do
-		XDG_CACHE_HOME=$TMP/c run --separate-stderr "$TBIN/cl-test" build \
-		    "$TOP/cl/fwd.cl" "-cl-std=CL1.2 -DLSZ=64 -DHD_MAX=64$o"
-		echo "$stderr"
-		status_is 0
-		[ "$output" = built ]
-	done
-}
-
 @test "the KV cache on the device: one id a line, and #chord keep N, give the batch's logits" {
 	need_model "$SMOL"
 	h=$(hdr)

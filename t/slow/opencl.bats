@@ -66,3 +66,14 @@ chunks() {
 	echo "greedy 64: $ok of 6 the same"
 	[ "$ok" -ge 5 ]
 }
+
+# moved from t/opencl.bats to keep make test under 10 minutes (16 s)
+@test "fwd.cl builds without fp64 too (the float fallback of a device without cl_khr_fp64)" {
+	for o in "" " -DFP64"; do
+		XDG_CACHE_HOME=$TMP/c run --separate-stderr "$TBIN/cl-test" build \
+		    "$TOP/cl/fwd.cl" "-cl-std=CL1.2 -DLSZ=64 -DHD_MAX=64$o"
+		echo "$stderr"
+		status_is 0
+		[ "$output" = built ]
+	done
+}
