@@ -37,12 +37,14 @@
 	X(Finish) \
 	X(GetDeviceIDs) \
 	X(GetDeviceInfo) \
+	X(GetEventProfilingInfo) \
 	X(GetPlatformIDs) \
 	X(GetPlatformInfo) \
 	X(GetProgramBuildInfo) \
 	X(GetProgramInfo) \
 	X(ReleaseCommandQueue) \
 	X(ReleaseContext) \
+	X(ReleaseEvent) \
 	X(ReleaseKernel) \
 	X(ReleaseMemObject) \
 	X(ReleaseProgram) \
@@ -69,12 +71,14 @@ extern struct cl_api cl_api;
 #define clFinish (*cl_api.Finish)
 #define clGetDeviceIDs (*cl_api.GetDeviceIDs)
 #define clGetDeviceInfo (*cl_api.GetDeviceInfo)
+#define clGetEventProfilingInfo (*cl_api.GetEventProfilingInfo)
 #define clGetPlatformIDs (*cl_api.GetPlatformIDs)
 #define clGetPlatformInfo (*cl_api.GetPlatformInfo)
 #define clGetProgramBuildInfo (*cl_api.GetProgramBuildInfo)
 #define clGetProgramInfo (*cl_api.GetProgramInfo)
 #define clReleaseCommandQueue (*cl_api.ReleaseCommandQueue)
 #define clReleaseContext (*cl_api.ReleaseContext)
+#define clReleaseEvent (*cl_api.ReleaseEvent)
 #define clReleaseKernel (*cl_api.ReleaseKernel)
 #define clReleaseMemObject (*cl_api.ReleaseMemObject)
 #define clReleaseProgram (*cl_api.ReleaseProgram)

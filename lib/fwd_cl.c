@@ -101,6 +101,15 @@ struct fwd_cl {
 	int kv_stored;          /* this layer's K and V are in the cache */
 	int grouped;            /* eight work-items a matmul row (GPUs),
 	                         * else one (CPU devices) */
+	/* $CHORD_CL_PROFILE: each launch's event, timed after each eval */
+	int prof;
+	cl_event *ev;
+	unsigned char *ev_k;    /* the kernel of each */
+	long n_ev, cap_ev;
+	double k_ns[N_KERN];    /* time in each kernel, summed */
+	long k_n[N_KERN];
+	double busy_ns, span_ns; /* kernels' time; first start to last end */
+	long evals;
 };
 
 /* ---- errors ---- */
@@ -378,6 +387,78 @@ upload_step(struct fwd_cl *f, const struct step *v, int n, struct dstep *d,
 	return d->vec ? 1 : -1;
 }
 
+/* ---- $CHORD_CL_PROFILE ---- */
+
+/* Room for one more launch's event (-1: none; that launch goes untimed). */
+static int
+prof_room(struct fwd_cl *f)
+{
+	long cap = f->cap_ev ? 2 * f->cap_ev : 1024;
+	cl_event *ev;
+	unsigned char *k;
+
+	if (f->n_ev < f->cap_ev)
+		return 0;
+	if (!(ev = realloc(f->ev, (size_t)cap * sizeof *ev)))
+		return -1;
+	f->ev = ev;
+	if (!(k = realloc(f->ev_k, (size_t)cap)))
+		return -1;
+	f->ev_k = k;
+	f->cap_ev = cap;
+	return 0;
+}
+
+/* The finished eval's kernels: their times into the sums. */
+static void
+prof_take(struct fwd_cl *f)
+{
+	cl_ulong first = 0, last = 0;
+
+	for (long i = 0; i < f->n_ev; i++) {
+		cl_ulong t0 = 0, t1 = 0;
+
+		clGetEventProfilingInfo(f->ev[i], CL_PROFILING_COMMAND_START,
+		    sizeof t0, &t0, NULL);
+		clGetEventProfilingInfo(f->ev[i], CL_PROFILING_COMMAND_END,
+		    sizeof t1, &t1, NULL);
+		clReleaseEvent(f->ev[i]);
+		if (t1 < t0)
+			continue;
+		f->k_ns[f->ev_k[i]] += (double)(t1 - t0);
+		f->k_n[f->ev_k[i]]++;
+		f->busy_ns += (double)(t1 - t0);
+		first = !first || t0 < first ? t0 : first;
+		last = t1 > last ? t1 : last;
+	}
+	if (f->n_ev)
+		f->span_ns += (double)(last - first);
+	f->evals += f->n_ev > 0;
+	f->n_ev = 0;
+}
+
+/* At close, to stderr: the time in each kernel, per eval, and how much of
+ * the evals' span on the device the kernels filled. */
+static void
+prof_report(const struct fwd_cl *f)
+{
+	if (!f->evals)
+		return;
+	fprintf(stderr, "chord-fwd: OpenCL profile, %ld evals: kernels busy "
+	    "%.1f us an eval of a span of %.1f us (%.0f%%)\n", f->evals,
+	    f->busy_ns / 1e3 / (double)f->evals, f->span_ns / 1e3 /
+	    (double)f->evals, f->span_ns > 0 ? 100 * f->busy_ns / f->span_ns :
+	    0.0);
+	for (int k = 0; k < N_KERN; k++)
+		if (f->k_n[k])
+			fprintf(stderr, "chord-fwd:   %-14s %7.1f launches "
+			    "%9.1f us an eval (%4.1f%%), %7.2f us a launch\n",
+			    kern_name[k], (double)f->k_n[k] / (double)f->evals,
+			    f->k_ns[k] / 1e3 / (double)f->evals, 100 *
+			    f->k_ns[k] / f->busy_ns, f->k_ns[k] / 1e3 /
+			    (double)f->k_n[k]);
+}
+
 /* ---- open, close ---- */
 
 /* The device's bytes for weights: what a matmul step uploads. */
@@ -499,7 +580,10 @@ fwd_cl_open(const struct plan *p, const struct fwd_cl_opts *o,
 		cl_err(f, err, "context", e);
 		goto fail;
 	}
-	if (!(f->q = clCreateCommandQueue(f->ctx, f->dev.id, 0, &err))) {
+	f->prof = getenv("CHORD_CL_PROFILE") && *getenv("CHORD_CL_PROFILE") &&
+	    strcmp(getenv("CHORD_CL_PROFILE"), "0") != 0;
+	if (!(f->q = clCreateCommandQueue(f->ctx, f->dev.id, f->prof ?
+	    CL_QUEUE_PROFILING_ENABLE : 0, &err))) {
 		cl_err(f, err, "queue", e);
 		goto fail;
 	}
@@ -564,6 +648,12 @@ fwd_cl_close(struct fwd_cl *f)
 	p = f->p;
 	if (f->q)
 		clFinish(f->q);
+	if (f->prof) {
+		prof_take(f);
+		prof_report(f);
+	}
+	free(f->ev);
+	free(f->ev_k);
 	for (int l = 0; l < p->n_layer; l++) {
 		if (f->kc)
 			rel(&f->kc[l]);
@@ -717,14 +807,20 @@ launch(struct fwd_cl *f, int k, cl_int set, int dims, size_t g0, size_t g1,
 {
 	size_t g[3] = { g0, g1, g2 }, l[3] = { local, 1, 1 };
 	cl_int err = set;
+	cl_event *ev = NULL;
 
 	if (g0 == 0 || g1 == 0 || g2 == 0)
 		return 0;
+	if (f->prof && prof_room(f) == 0) {
+		ev = &f->ev[f->n_ev];
+		f->ev_k[f->n_ev] = (unsigned char)k;
+	}
 	if (err == CL_SUCCESS)
 		err = clEnqueueNDRangeKernel(f->q, f->k[k], (cl_uint)dims, NULL,
-		    g, local ? l : NULL, 0, NULL, NULL);
+		    g, local ? l : NULL, 0, NULL, ev);
 	if (err != CL_SUCCESS)
 		return cl_err(f, err, kern_name[k], e);
+	f->n_ev += ev != NULL;
 	f->launches++;
 	return 0;
 }
@@ -1138,6 +1234,8 @@ run(struct fwd_cl *f, const int32_t *tokens, int n, int all, int pos0,
 	    (size_t)f->rows * (size_t)p->n_vocab * sizeof(float), f->logits,
 	    0, NULL, NULL)) != CL_SUCCESS)
 		return cl_err(f, err, "logits", e);
+	if (f->prof)
+		prof_take(f);
 	return 0;
 }
 

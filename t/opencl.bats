@@ -218,6 +218,25 @@ same_logits() {
 	[[ "$stderr" == *$'\n'"chord-fwd: 272 kernel launches in the last batch"$'\n'* ]]
 }
 
+# $CHORD_CL_PROFILE times every launch: per kernel, its launches and time
+# an eval, which must add up to the launches -v counts; logits unchanged
+@test "\$CHORD_CL_PROFILE: each kernel's launches and time at exit, as many launches as -v counts; the same logits" {
+	need_model "$SMOL"
+	printf '%s\n504 3575\n282\n' "$(hdr)" > "$TMP/in"
+	chord-fwd --device cl < "$TMP/in" > "$TMP/plain"
+	CHORD_CL_PROFILE=1 run --separate-stderr chord-fwd --device cl \
+	    < "$TMP/in"
+	status_is 0
+	[ "$output" = "$(cat "$TMP/plain")" ]
+	[[ "$stderr" == "chord-fwd: OpenCL profile, 2 evals: kernels busy "* ]]
+	n=$(printf '%s\n' "$stderr" | awk '$2 ~ /^k_/ { n += $3 } END { print n }')
+	# the two evals: the batch (273: its OP_OUT_ROWS copy) and the token
+	[ "$n" = 272.5 ]
+	[ "$(printf '%s\n' "$stderr" | grep -c '^chord-fwd:   k_matmul')" -ge 1 ]
+	run --separate-stderr chord-fwd --device cl < "$TMP/in"
+	[ -z "$stderr" ]
+}
+
 @test "SmolLM2 as Q4_0 (ggml's repacked order), Q5_0, Q5_1 and F16: the CPU's logits byte for byte, both kernels" {
 	need_model "$SMOL"
 	inputs
