@@ -687,8 +687,26 @@ rms_scale(global const float *x, int n, float eps, local float *sq)
 		for (int i = lid; i < m; i += LSZ)
 			sq[i] = x[i0 + i] * x[i0 + i];
 		barrier(CLK_LOCAL_MEM_FENCE);
-		for (int i = 0; lid == 0 && i < m; i++)
-			ss += (wide)sq[i];
+		if (lid == 0) {
+			int i = 0;
+
+			/* eight loads issued before their adds: the chain
+			 * of adds waits on one load's latency, not eight */
+			for (; i + 8 <= m; i += 8) {
+				float8 v = vload8(0, sq + i);
+
+				ss += (wide)v.s0;
+				ss += (wide)v.s1;
+				ss += (wide)v.s2;
+				ss += (wide)v.s3;
+				ss += (wide)v.s4;
+				ss += (wide)v.s5;
+				ss += (wide)v.s6;
+				ss += (wide)v.s7;
+			}
+			for (; i < m; i++)
+				ss += (wide)sq[i];
+		}
 		barrier(CLK_LOCAL_MEM_FENCE);
 	}
 	if (lid == 0)
