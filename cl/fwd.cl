@@ -449,6 +449,98 @@ lane_weights(global const uint *qs, global const uint *qh,
 	*mw = type == T_Q4_1 || type == T_Q5_1 ? vload_half(k, m) : 0.0f;
 }
 
+/* tile_values on a copy in local memory (at: its block and row there) */
+int4
+tile_values_l(local const uint *qs, local const uint *qh, int type, int at,
+	int i)
+{
+	uint w = qs[at * tile_words(type) + (type == T_Q8_0 ? i : i & 3)];
+	int4 v;
+
+	if (type == T_Q8_0)
+		return convert_int4(as_char4(w));
+	v = convert_int4(as_uchar4((i < 4 ? w : w >> 4) & 0x0f0f0f0fu));
+	if (type == T_Q5_0 || type == T_Q5_1) {
+		uint h = qh[at] >> (4 * i);
+
+		v += convert_int4((uint4)(h, h >> 1, h >> 2, h >> 3) & 1u) * 16;
+	}
+	if (type == T_Q4_0)
+		v -= 8;
+	else if (type == T_Q5_0)
+		v -= 16;
+	return v;
+}
+
+/* One token (not rp): the work-group's MROWS rows, CB blocks at a time,
+ * first copied into local memory by all its work-items, whose loads do
+ * not wait on each other, then each lane's chain from there. Read from
+ * global memory a block at a time, every step of the chain waited for a
+ * load (H200: about 0.85 us a block). The copy lives in s (sized for
+ * the lane sums after it: 4 TB 8 MROWS floats). acc[0] and off[0] as
+ * the loop in phase_matmul_lanes leaves them. */
+#define CB 8
+void
+lanes_one(global const uint *qs, global const uint *qh, global const half *d,
+	global const half *m, int type, global const char *a,
+	global const float *ds, int nb, int rows, int r, int i, float *acc,
+	float *off, local float *s)
+{
+	int lid = get_local_id(0), lsz = get_local_size(0);
+	int tw = tile_words(type), r0 = get_group_id(0) * MROWS;
+	int nr = min(MROWS, rows - r0), rr = r - r0;
+	int hm = type == T_Q4_1 || type == T_Q5_1;
+	int q5 = type == T_Q5_0 || type == T_Q5_1;
+	local uint *lq = (local uint *)s;
+	local uint *lh = lq + CB * MROWS * 8;
+	local float *ld = (local float *)(lh + CB * MROWS);
+	local float *lm = ld + CB * MROWS;
+	local uint *la = (local uint *)(lm + CB * MROWS);
+	local float *lds = (local float *)(la + CB * 8);
+	global const uint *aw = (global const uint *)a;
+	float a0 = 0.0f, o0 = 0.0f;
+
+	for (int b0 = 0; b0 < nb; b0 += CB) {
+		int cb = min(CB, nb - b0);
+
+		for (int k = lid; k < cb * nr * tw; k += lsz) {
+			int b = k / (nr * tw), w = k % (nr * tw);
+
+			lq[b * MROWS * tw + w] = qs[((ulong)(b0 + b) * rows +
+			    r0) * tw + w];
+		}
+		for (int k = lid; k < cb * nr; k += lsz) {
+			int b = k / nr, j = k % nr;
+			ulong at = (ulong)(b0 + b) * rows + r0 + j;
+
+			if (q5)
+				lh[b * MROWS + j] = qh[at];
+			ld[b * MROWS + j] = vload_half(at, d);
+			if (hm)
+				lm[b * MROWS + j] = vload_half(at, m);
+		}
+		for (int k = lid; k < cb * 8; k += lsz)
+			la[k] = aw[8 * b0 + k];
+		for (int k = lid; k < 2 * cb; k += lsz)
+			lds[k] = ds[2 * b0 + k];
+		barrier(CLK_LOCAL_MEM_FENCE);
+		for (int b = 0; rr < nr && b < cb; b++) {
+			int at = b * MROWS + rr;
+			int4 p = tile_values_l(lq, lh, type, at, i) *
+			    convert_int4(vload4(0, (local const char *)la +
+			    32 * b + 4 * i));
+
+			a0 = fma(ld[at] * lds[2 * b],
+			    (float)(p.x + p.y + p.z + p.w), a0);
+			if (hm && i == 0)
+				o0 += lm[at] * lds[2 * b + 1];
+		}
+		barrier(CLK_LOCAL_MEM_FENCE);
+	}
+	acc[0] = a0;
+	off[0] = o0;
+}
+
 /* rp (Q4_0 that the CPU multiplies in the order of ggml's repacked
  * kernels: one chain a row, a fused multiply-add a block): the lanes'
  * integer dots of four blocks through local memory (si: 4 TB 8 MROWS
@@ -524,6 +616,14 @@ phase_matmul_lanes(global const uchar *w, int type, global const char *a,
 
 	for (int u = 0; u < TB; u++)
 		acc[u] = off[u] = 0.0f;
+	/* staged for the small matrices of a layer; a matrix of many rows
+	 * (the output) keeps the GPU busy enough without (H200: 53 us
+	 * direct, 83 staged) */
+	if (n == 1 && !rp && rows < 16384) {
+		lanes_one(qs, qh, d, m, type, a, ds, nb, rows, r, i, acc, off,
+		    s);
+		b = nb;
+	}
 	while (!rp && r < rows && b < nb) {
 		int nj = nb - b < 4 ? 1 : 4;
 
