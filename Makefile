@@ -180,9 +180,10 @@ WASMCFLAGS  := $(WASMOPT) -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
     -Wall -Wextra -Wno-string-concatenation -fopenmp-simd -DXXH_INLINE_ALL \
     -include contrib/web/fmaf.h \
     -I$(WASMO)/inc -Ilib
+# lib/fp16_simd128.c is lib/fp16.c with SIMD128 rows (it includes it)
 WASMLIBSRC  := $(filter-out lib/pack.c lib/unpack.c lib/tool.c lib/par_omp.c \
-    lib/cl.c lib/fwd_cl.c lib/backend.c contrib/web/nounpack.c,$(LIBSRC)) \
-    lib/par_pool.c contrib/web/nounpack.c
+    lib/cl.c lib/fwd_cl.c lib/backend.c lib/fp16.c contrib/web/nounpack.c, \
+    $(LIBSRC)) lib/par_pool.c contrib/web/nounpack.c
 WASMOBJ     := $(WASMLIBSRC:%.c=$(WASMO)/obj/%.o)
 WASMMTOBJ   := $(WASMLIBSRC:%.c=$(WASMO)/obj-mt/%.o)
 WASMLDFLAGS := -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=chord \
