@@ -47,10 +47,12 @@ attn_fmaf(float x, float y, float z)
 #define attn_row attn_row_c
 #define attn_row_last attn_row_last_c
 #define attn_rows_tiled attn_rows_tiled_c
+#define expf_ggml_row expf_ggml_row_c
 #include "attn.c"
 #undef attn_row
 #undef attn_row_last
 #undef attn_rows_tiled
+#undef expf_ggml_row
 
 /* Operands whose product is not a float: fused, x * y + z is exactly the
  * second row; unfused (or z + x * y), something else in every lane. */
@@ -78,8 +80,9 @@ relaxed_test(void)
 	    wasm_v128_load(fused_out)));
 }
 
-/* expf_ggml on four lanes, its operations in its order; lanes whose n is
- * outside [-125, 127] (or not a number) go through expf_ggml. */
+/* expf_ggml on four lanes (where relaxed_fused), its operations in its
+ * order; lanes whose n is outside [-125, 127] (or not a number) go
+ * through expf_ggml. */
 static inline v128_t
 expf4(v128_t x)
 {
@@ -105,6 +108,18 @@ expf4(v128_t x)
 	for (int k = 0; k < 4; k++)
 		y[k] = expf_ggml(xs[k]);
 	return wasm_v128_load(y);
+}
+
+void
+expf_ggml_row(const float *x, float *y, size_t n)
+{
+	size_t i = 0;
+
+	if (relaxed_fused && !portable)
+		for (; i + 4 <= n; i += 4)
+			wasm_v128_store(y + i, expf4(wasm_v128_load(x + i)));
+	for (; i < n; i++)
+		y[i] = expf_ggml(x[i]);
 }
 
 /* attn_row_tiled, hd a multiple of 16: the scores 16 positions at a time
