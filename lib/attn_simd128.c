@@ -5,13 +5,14 @@
  * attn.c sums as ggml's FMA kernels do, with fmaf. wasm has no fused
  * multiply-add but relaxed SIMD's, which an engine may fuse or not (V8
  * fuses on x86 with FMA3 and on ARM). A test at start (relaxed_fused)
- * gives operands whose fused and unfused results differ; where it fuses,
- * attn.c is compiled here with fmaf that instruction, a lane at a time
- * (the reference, as the tests run it), and the hot loops below take it
- * four lanes at a time, in the same order: the same floats, and the exact
- * fused ones, where contrib/web/fmaf.h's are off by a unit in the last
- * place once in some millions. Elsewhere, and in the builds without
- * relaxed SIMD, it is attn.c with fmaf.h's fmaf as before.
+ * gives operands whose fused and unfused results differ. attn.c is
+ * compiled here twice: as it is, with contrib/web/fmaf.h's fmaf (the _e
+ * functions, taken where relaxed_madd does not fuse), and with fmaf that
+ * instruction a lane at a time (the _f ones, the reference where it
+ * does, as the tests run it). There the hot loops below take it four
+ * lanes at a time, in the same order: the same floats, and the exact
+ * fused ones, where fmaf.h's are off by a unit in the last place once in
+ * some millions. The builds without relaxed SIMD have attn.c as it is.
  *
  * emscripten 3.1.6's binaryen (108) knows this instruction by an opcode of
  * the draft (0xaf) and not the standard one that clang 15 writes (0x105);
@@ -28,31 +29,69 @@
 #define MADD(a, b, c) __builtin_wasm_fma_f32x4((a), (b), (c))
 
 static int relaxed_fused;
+static int portable;
 
-/* fmaf for attn.c: relaxed_madd's lane where it fuses, else fmaf.h's. */
+/* fmaf as relaxed_madd's lane: fused, where relaxed_fused. */
 static inline float
-attn_fmaf(float x, float y, float z)
+fused_fmaf(float x, float y, float z)
 {
-	if (relaxed_fused)
-		return wasm_f32x4_extract_lane(MADD(wasm_f32x4_splat(x),
-		    wasm_f32x4_splat(y), wasm_f32x4_splat(z)), 0);
-	return chord_fmaf(x, y, z);
+	return wasm_f32x4_extract_lane(MADD(wasm_f32x4_splat(x),
+	    wasm_f32x4_splat(y), wasm_f32x4_splat(z)), 0);
 }
 
-#undef fmaf
-#define fmaf attn_fmaf
-/* attn.c's simd loops do not vectorise with it: its hot ones are below */
-#pragma clang diagnostic ignored "-Wpass-failed"
-
-#define attn_row attn_row_c
-#define attn_row_last attn_row_last_c
-#define attn_rows_tiled attn_rows_tiled_c
-#define expf_ggml_row expf_ggml_row_c
+/* attn.c twice: as it is, with fmaf.h's fmaf (the _e functions, where
+ * relaxed_madd does not fuse), and with fused_fmaf (the _f ones, the
+ * reference where it does). */
+#define portable portable_e
+#define expf_ggml expf_ggml_e
+#define expf_ggml_row expf_ggml_row_e
+#define attn_force_portable attn_force_portable_e
+#define attn_row attn_row_e
+#define attn_row_last attn_row_last_e
+#define attn_tiles_size attn_tiles_size_e
+#define attn_tiles_load attn_tiles_load_e
+#define attn_row_tiled attn_row_tiled_e
+#define attn_rows_tiled attn_rows_tiled_e
 #include "attn.c"
+#undef CHORD_ATTN_H
+#undef portable
+#undef expf_ggml
+#undef expf_ggml_row
+#undef attn_force_portable
 #undef attn_row
 #undef attn_row_last
+#undef attn_tiles_size
+#undef attn_tiles_load
+#undef attn_row_tiled
 #undef attn_rows_tiled
+
+#undef fmaf
+#define fmaf fused_fmaf
+/* its simd loops do not vectorise with it: the hot ones are below */
+#pragma clang diagnostic ignored "-Wpass-failed"
+#define portable portable_f
+#define expf_ggml expf_ggml_f
+#define expf_ggml_row expf_ggml_row_f
+#define attn_force_portable attn_force_portable_f
+#define attn_row attn_row_f
+#define attn_row_last attn_row_last_f
+#define attn_tiles_size attn_tiles_size_f
+#define attn_tiles_load attn_tiles_load_f
+#define attn_row_tiled attn_row_tiled_f
+#define attn_rows_tiled attn_rows_tiled_f
+#include "attn.c"
+#undef CHORD_ATTN_H
+#undef portable
+#undef expf_ggml
 #undef expf_ggml_row
+#undef attn_force_portable
+#undef attn_row
+#undef attn_row_last
+#undef attn_tiles_size
+#undef attn_tiles_load
+#undef attn_row_tiled
+#undef attn_rows_tiled
+#include "attn.h"
 
 /* Operands whose product is not a float: fused, x * y + z is exactly the
  * second row; unfused (or z + x * y), something else in every lane. */
@@ -106,8 +145,22 @@ expf4(v128_t x)
 		    wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23));
 	wasm_v128_store(xs, x);
 	for (int k = 0; k < 4; k++)
-		y[k] = expf_ggml(xs[k]);
+		y[k] = expf_ggml_f(xs[k]);
 	return wasm_v128_load(y);
+}
+
+void
+attn_force_portable(int on)
+{
+	portable = on;
+	attn_force_portable_e(on);
+	attn_force_portable_f(on);
+}
+
+float
+expf_ggml(float x)
+{
+	return relaxed_fused ? expf_ggml_f(x) : expf_ggml_e(x);
 }
 
 void
@@ -115,11 +168,36 @@ expf_ggml_row(const float *x, float *y, size_t n)
 {
 	size_t i = 0;
 
-	if (relaxed_fused && !portable)
+	if (!relaxed_fused) {
+		expf_ggml_row_e(x, y, n);
+		return;
+	}
+	if (!portable)
 		for (; i + 4 <= n; i += 4)
 			wasm_v128_store(y + i, expf4(wasm_v128_load(x + i)));
 	for (; i < n; i++)
-		y[i] = expf_ggml(x[i]);
+		y[i] = expf_ggml_f(x[i]);
+}
+
+size_t
+attn_tiles_size(int hd, int n_kv)
+{
+	return attn_tiles_size_e(hd, n_kv);
+}
+
+void
+attn_tiles_load(const uint16_t *k, const uint16_t *v, size_t stride, int hd,
+	int n_kv, float *kt, float *v32)
+{
+	attn_tiles_load_e(k, v, stride, hd, n_kv, kt, v32);
+}
+
+void
+attn_row_tiled(const float *q, const float *kt, const float *v32, int hd,
+	int n_kv, float scale, float *out)
+{
+	(relaxed_fused ? attn_row_tiled_f : attn_row_tiled_e)(q, kt, v32, hd,
+	    n_kv, scale, out);
 }
 
 /* attn_row_tiled, hd a multiple of 16: the scores 16 positions at a time
@@ -208,8 +286,12 @@ void
 attn_rows_tiled(const float *q, int nr, const float *kt, const float *v32,
 	int hd, int n_kv, float scale, float *out)
 {
-	if (!relaxed_fused || portable || hd % 16) {
-		attn_rows_tiled_c(q, nr, kt, v32, hd, n_kv, scale, out);
+	if (!relaxed_fused) {
+		attn_rows_tiled_e(q, nr, kt, v32, hd, n_kv, scale, out);
+		return;
+	}
+	if (portable || hd % 16) {
+		attn_rows_tiled_f(q, nr, kt, v32, hd, n_kv, scale, out);
 		return;
 	}
 	for (int r = 0; r < nr; r++)
@@ -227,7 +309,8 @@ attn_row_last(const float *q, const uint16_t *k, const uint16_t *v,
 	float M = -INFINITY, S = 0.0f, inv;
 
 	if (!relaxed_fused || portable || hd % 4) {
-		attn_row_last_c(q, k, v, stride, kl, vl, hd, n_kv, scale, out);
+		(relaxed_fused ? attn_row_last_f : attn_row_last_e)(q, k, v,
+		    stride, kl, vl, hd, n_kv, scale, out);
 		return;
 	}
 	memcpy(qh, q, (size_t)hd * sizeof *qh);
@@ -260,7 +343,7 @@ attn_row_last(const float *q, const uint16_t *k, const uint16_t *v,
 			wasm_v128_store(acc + d, MADD(wasm_v128_load(kv + d), w,
 			    wasm_v128_load(acc + d)));
 		f32_row_round16(acc, (size_t)hd);
-		S = attn_fmaf(S, ms, vs);
+		S = fused_fmaf(S, ms, vs);
 	}
 	inv = S == 0.0f ? 0.0f : 1.0f / S;
 	for (int d = 0; d < hd; d++)
