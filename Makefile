@@ -180,9 +180,11 @@ WASMCFLAGS  := $(WASMOPT) -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
     -Wall -Wextra -Wno-string-concatenation -fopenmp-simd -DXXH_INLINE_ALL \
     -include contrib/web/fmaf.h \
     -I$(WASMO)/inc -Ilib
+# lib/fp16_simd128.c and lib/attn_simd128.c are lib/fp16.c and lib/attn.c
+# with SIMD128 paths (they include them)
 WASMLIBSRC  := $(filter-out lib/pack.c lib/unpack.c lib/tool.c lib/par_omp.c \
-    lib/cl.c lib/fwd_cl.c lib/backend.c contrib/web/nounpack.c,$(LIBSRC)) \
-    lib/par_pool.c contrib/web/nounpack.c
+    lib/cl.c lib/fwd_cl.c lib/backend.c lib/fp16.c lib/attn.c \
+    contrib/web/nounpack.c, $(LIBSRC)) lib/par_pool.c contrib/web/nounpack.c
 WASMOBJ     := $(WASMLIBSRC:%.c=$(WASMO)/obj/%.o)
 WASMMTOBJ   := $(WASMLIBSRC:%.c=$(WASMO)/obj-mt/%.o)
 WASMLDFLAGS := -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=chord \
@@ -197,20 +199,25 @@ WASMMTFLAGS := -pthread -sUSE_PTHREADS=1 \
     -sPTHREAD_POOL_SIZE_STRICT=2 -Wno-pthreads-mem-growth
 
 # Relaxed SIMD: the -rs builds (chord-rs.js, chord-mt-rs.js) are the same
-# but for lib/matmul_simd128.c, compiled with -mrelaxed-simd for its
-# i16x8.relaxed_dot_i8x16_i7x16_s (Q4_1 dots). emscripten 3.1.6's clang 14
-# has no builtin for it, so Debian's clang 15 compiles that file (outside
-# LTO) with emcc's flags; its opcode (0x112) is the standard one, which
-# binaryen 108 reads with the same meaning. The page takes them where the
-# browser validates that opcode. Without clang 15 there are none.
+# but for lib/matmul_simd128.c and lib/attn_simd128.c, compiled with
+# -mrelaxed-simd for i16x8.relaxed_dot_i8x16_i7x16_s (Q4_1 dots) and
+# f32x4.relaxed_madd (attention's fused multiply-adds, where the engine
+# fuses it). emscripten 3.1.6's clang 14 has no builtins for them, so
+# Debian's clang 15 compiles those files (outside LTO) with emcc's flags;
+# the dot's opcode (0x112) is the standard one, which binaryen 108 reads
+# with the same meaning; the madd's binaryen 108 knows only by its draft
+# opcode, which contrib/web/relaxed-madd puts in the objects and takes out
+# of the linked module. The page takes them where the browser validates
+# the dot's opcode. Without clang 15 there are none.
 WASMRSCC    ?= $(shell command -v clang-15)
 WASMRS      := $(if $(WASMRSCC),$(WASMO)/chord-rs.js $(WASMO)/chord-mt-rs.js)
 WASMRSFLAGS  = $(shell $(EMCC) --cflags) $(filter-out -flto,$(WASMCFLAGS)) \
     -mrelaxed-simd
-WASMRSOBJ   := $(filter-out %/matmul_simd128.o,$(WASMOBJ)) \
-    $(WASMO)/obj-rs/lib/matmul_simd128.o
-WASMMTRSOBJ := $(filter-out %/matmul_simd128.o,$(WASMMTOBJ)) \
-    $(WASMO)/obj-mt-rs/lib/matmul_simd128.o
+WASMRSSRC   := lib/matmul_simd128.c lib/attn_simd128.c
+WASMRSOBJ   := $(filter-out $(WASMRSSRC:%.c=$(WASMO)/obj/%.o),$(WASMOBJ)) \
+    $(WASMRSSRC:%.c=$(WASMO)/obj-rs/%.o)
+WASMMTRSOBJ := $(filter-out $(WASMRSSRC:%.c=$(WASMO)/obj-mt/%.o),$(WASMMTOBJ)) \
+    $(WASMRSSRC:%.c=$(WASMO)/obj-mt-rs/%.o)
 
 wasm: $(WASMO)/chord.js $(WASMO)/chord-mt.js $(WASMRS)
 
@@ -237,23 +244,29 @@ $(WASMO)/chord-mt.js: contrib/web/chord-web.c $(WASMMTOBJ) \
 	$(EMCC) $(WASMCFLAGS) $(WASMMTFLAGS) $(WASMLDFLAGS) -o $@ \
 	    contrib/web/chord-web.c $(WASMMTOBJ) -lm
 
-$(WASMO)/obj-rs/%.o: %.c $(wildcard lib/*.h) contrib/web/fmaf.h
+$(WASMO)/obj-rs/%.o: %.c $(wildcard lib/*.h) contrib/web/fmaf.h \
+    contrib/web/relaxed-madd
 	@mkdir -p $(@D)
 	$(WASMRSCC) $(WASMRSFLAGS) -c -o $@ $<
+	contrib/web/relaxed-madd draft $@
 
-$(WASMO)/obj-mt-rs/%.o: %.c $(wildcard lib/*.h) contrib/web/fmaf.h
+$(WASMO)/obj-mt-rs/%.o: %.c $(wildcard lib/*.h) contrib/web/fmaf.h \
+    contrib/web/relaxed-madd
 	@mkdir -p $(@D)
 	$(WASMRSCC) $(WASMRSFLAGS) -pthread -c -o $@ $<
+	contrib/web/relaxed-madd draft $@
 
 $(WASMO)/chord-rs.js: contrib/web/chord-web.c $(WASMRSOBJ) \
     $(wildcard share/templates/*)
 	$(EMCC) $(WASMCFLAGS) $(WASMLDFLAGS) -o $@ contrib/web/chord-web.c \
 	    $(WASMRSOBJ) -lm
+	contrib/web/relaxed-madd standard $(@:.js=.wasm)
 
 $(WASMO)/chord-mt-rs.js: contrib/web/chord-web.c $(WASMMTRSOBJ) \
     $(wildcard share/templates/*)
 	$(EMCC) $(WASMCFLAGS) $(WASMMTFLAGS) $(WASMLDFLAGS) -o $@ \
 	    contrib/web/chord-web.c $(WASMMTRSOBJ) -lm
+	contrib/web/relaxed-madd standard $(@:.js=.wasm)
 
 # Reference goldens from llama.cpp (builds it once into a private cache).
 golden: all

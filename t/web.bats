@@ -61,6 +61,20 @@ dots() {
 	[ "$(dots "$TOP/build/wasm/chord-mt.wasm")" -eq 0 ]
 }
 
+# madds FILE.wasm OPCODE: how many f32x4.relaxed_madd with those bytes
+madds() {
+	llvm-objdump-15 -d "$1" | grep -c ": $2 " || true
+}
+
+@test "make wasm: relaxed-SIMD builds have relaxed_madd at the standard opcode, none at the draft's" {
+	for b in chord-rs chord-mt-rs; do
+		[ "$(madds "$TOP/build/wasm/$b.wasm" 'fd 85 02')" -gt 0 ]
+		[ "$(madds "$TOP/build/wasm/$b.wasm" 'fd af 01')" -eq 0 ]
+	done
+	[ "$(madds "$TOP/build/wasm/chord.wasm" 'fd 85 02')" -eq 0 ]
+	[ "$(madds "$TOP/build/wasm/chord-mt.wasm" 'fd 85 02')" -eq 0 ]
+}
+
 @test "make wasm: a threaded build too, on shared memory with a worker pool" {
 	[ -s "$TOP/build/wasm/chord-mt.wasm" ]
 	[ -s "$TOP/build/wasm/chord-mt.worker.js" ]
@@ -123,6 +137,16 @@ if r.status == 200 and sys.argv[1].endswith("/stats"):
 	status_is 0
 	[ "$(grep -c '^ok: SIMD128 on [123] threads: 40 ids and one more, logits equal' \
 	    <<< "$output")" -eq 3 ]
+}
+
+@test "page: SIMD128 (relaxed) logits after 100 ids (attention's tiles) on 1 and 2 threads equal the portable kernels'" {
+	need_model "$SMOL"
+	serve "$SMOL"
+	run python3 "$TOP/t/web_test.py" "$URL" "$MODEL_URL" "$STATS" logits \
+	    "$(seq -s ' ' 100 200)" 1 2
+	status_is 0
+	[ "$(grep -c '^ok: SIMD128 on [12] threads: 100 ids and one more, logits equal' \
+	    <<< "$output")" -eq 2 ]
 }
 
 @test "page: ?simd=plain: plain SIMD128 logits on 1 and 2 threads equal the portable kernels' to the bit" {

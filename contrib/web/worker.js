@@ -19,10 +19,10 @@
 // the threaded build (chord-mt.js) with a thread per core the browser
 // reports; elsewhere chord.js and one thread.
 // Relaxed SIMD: where the browser validates i16x8.relaxed_dot_i8x16_i7x16_s
-// (the probe below: a function of two v128.const and that opcode), the
-// same build with it (chord-mt-rs.js, chord-rs.js: faster Q4_1 dots, the
-// same results), unless the page's URL says ?simd=plain (tests) or make
-// wasm built none (no clang 15).
+// and f32x4.relaxed_madd (the probe below: a function of v128.consts and
+// those opcodes), the same build with them (chord-mt-rs.js, chord-rs.js:
+// faster Q4_1 dots and attention, the same results), unless the page's URL
+// says ?simd=plain (tests) or make wasm built none (no clang 15).
 const MT = self.crossOriginIsolated === true;
 const THREADS = MT ? Math.min(navigator.hardwareConcurrency || 1, 16) : 1;
 const BUILD = MT ? "./wasm/chord-mt.js" : "./wasm/chord.js";
@@ -31,9 +31,11 @@ const ZERO16 = new Array(16).fill(0);
 const PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0,
 	1, 5, 1, 0x60, 0, 1, 0x7b,              // type: () -> v128
 	3, 2, 1, 0,                             // one function
-	10, 43, 1, 41, 0,                       // its code, no locals
+	10, 82, 1, 80, 0,                       // its code, no locals
 	0xfd, 12, ...ZERO16, 0xfd, 12, ...ZERO16,       // v128.const x 2
-	0xfd, 0x92, 2, 11]);                    // the dot (0x112), end
+	0xfd, 0x92, 2,                          // the dot (0x112)
+	0xfd, 12, ...ZERO16, 0xfd, 12, ...ZERO16,       // v128.const x 2
+	0xfd, 0x85, 2, 11]);                    // relaxed_madd (0x105), end
 const RELAXED = new URLSearchParams(self.location.search).get("simd") !==
     "plain" && WebAssembly.validate(PROBE);
 let relaxed = false;            // the module loaded is a -rs one
