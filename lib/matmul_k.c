@@ -1795,6 +1795,11 @@ pack_k(const struct mat *w, void *out)
 }
 
 #ifdef KQ_SIMD
+/* Loops over activation rows, chunks and words unrolled, so that every
+ * index is a constant and every sum a register (as matmul_q6k.c: GCC -O2
+ * leaves them rolled, the sums in memory, for T > 1). */
+#define UNROLL _Pragma("GCC unroll 16")
+
 /* The orders a set of activation rows is summed in from the packed layout:
  * ggml's gemm (repacked, the first n - n % 4 of n rows: per 64 values),
  * its gemv (repacked, the rest: per block) or the plain kernel's. */
@@ -1813,6 +1818,7 @@ q4k_packed_set(const struct q4k_pack *pk, const struct q8k *a, int nb,
 	const __m512i m4 = _mm512_set1_epi8(15);
 	__m512 acc[4], accmin[4];
 
+	UNROLL
 	for (int t = 0; t < T; t++)
 		acc[t] = accmin[t] = _mm512_setzero_ps();
 	for (int i = 0; i < nb; i++, pk++) {
@@ -1823,6 +1829,7 @@ q4k_packed_set(const struct q4k_pack *pk, const struct q8k *a, int nb,
 		__m512 dd[4], dm[4];
 		__m512i s1[4], s2[4];
 
+		UNROLL
 		for (int t = 0; t < T; t++) {
 			__m512 ad = _mm512_set1_ps(a[(size_t)t * nb + i].d);
 
@@ -1830,6 +1837,7 @@ q4k_packed_set(const struct q4k_pack *pk, const struct q8k *a, int nb,
 			dm[t] = _mm512_mul_ps(dmin, ad);
 			s1[t] = s2[t] = _mm512_setzero_si512();
 		}
+		UNROLL
 		for (int p = 0; p < 4; p++) {
 			__m512i g0[4], g1[4];
 			__m512i mp = _mm512_cvtepu8_epi16(_mm256_loadu_si256(
@@ -1839,8 +1847,10 @@ q4k_packed_set(const struct q4k_pack *pk, const struct q8k *a, int nb,
 			__m512i sc1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(
 			    (const __m128i *)pk->sc[2 * p + 1]));
 
+			UNROLL
 			for (int t = 0; t < T; t++)
 				g0[t] = g1[t] = _mm512_setzero_si512();
+			UNROLL
 			for (int j = 0; j < 8; j++) {
 				__m512i v = _mm512_loadu_si512((const void *)
 				    pk->qs[8 * p + j]);
@@ -1850,6 +1860,7 @@ q4k_packed_set(const struct q4k_pack *pk, const struct q8k *a, int nb,
 				__m512i hi = _mm512_and_si512(_mm512_srli_epi16(v,
 				    4), m4);
 
+				UNROLL
 				for (int t = 0; t < T; t++) {
 					const int8_t *aq = a[(size_t)t * nb + i].q +
 					    64 * p + 4 * j;
@@ -1863,6 +1874,7 @@ q4k_packed_set(const struct q4k_pack *pk, const struct q8k *a, int nb,
 					    _mm512_set1_epi32(x1));
 				}
 			}
+			UNROLL
 			for (int t = 0; t < T; t++) {
 				const int16_t *bs = a[(size_t)t * nb + i].bsums +
 				    4 * p;
@@ -1892,6 +1904,7 @@ q4k_packed_set(const struct q4k_pack *pk, const struct q8k *a, int nb,
 		}
 		if (mode == Q4K_GEMM)
 			continue;
+		UNROLL
 		for (int t = 0; t < T; t++) {
 			__m512 f1 = _mm512_cvtepi32_ps(s1[t]);
 			__m512 f2 = _mm512_cvtepi32_ps(s2[t]);
@@ -1906,6 +1919,7 @@ q4k_packed_set(const struct q4k_pack *pk, const struct q8k *a, int nb,
 			}
 		}
 	}
+	UNROLL
 	for (int t = 0; t < T; t++)
 		_mm512_storeu_ps(y + (size_t)t * y_stride, mode == Q4K_PLAIN ?
 		    acc[t] : _mm512_sub_ps(acc[t], accmin[t]));
