@@ -412,20 +412,17 @@ tile_words(int type)
 	return type == T_Q8_0 ? 8 : 4;
 }
 
-/* lane i's four values of block b of row r */
+/* lane i's four values of a block from its word w (and high bits h) */
 int4
-tile_values(global const uint *qs, global const uint *qh, int type,
-	ulong at, int i)
+tile_decode(uint w, uint h, int type, int i)
 {
-	uint w = qs[at * tile_words(type) + (type == T_Q8_0 ? i : i & 3)];
 	int4 v;
 
 	if (type == T_Q8_0)
 		return convert_int4(as_char4(w));
 	v = convert_int4(as_uchar4((i < 4 ? w : w >> 4) & 0x0f0f0f0fu));
 	if (type == T_Q5_0 || type == T_Q5_1) {
-		uint h = qh[at] >> (4 * i);
-
+		h >>= 4 * i;
 		v += convert_int4((uint4)(h, h >> 1, h >> 2, h >> 3) & 1u) * 16;
 	}
 	if (type == T_Q4_0)
@@ -433,6 +430,17 @@ tile_values(global const uint *qs, global const uint *qh, int type,
 	else if (type == T_Q5_0)
 		v -= 16;
 	return v;
+}
+
+/* lane i's four values of block b of row r */
+int4
+tile_values(global const uint *qs, global const uint *qh, int type,
+	ulong at, int i)
+{
+	int q5 = type == T_Q5_0 || type == T_Q5_1;
+
+	return tile_decode(qs[at * tile_words(type) + (type == T_Q8_0 ? i :
+	    i & 3)], q5 ? qh[at] : 0, type, i);
 }
 
 /* lane i's weights of block b of row r: its four values into *v, the
@@ -454,22 +462,10 @@ int4
 tile_values_l(local const uint *qs, local const uint *qh, int type, int at,
 	int i)
 {
-	uint w = qs[at * tile_words(type) + (type == T_Q8_0 ? i : i & 3)];
-	int4 v;
+	int q5 = type == T_Q5_0 || type == T_Q5_1;
 
-	if (type == T_Q8_0)
-		return convert_int4(as_char4(w));
-	v = convert_int4(as_uchar4((i < 4 ? w : w >> 4) & 0x0f0f0f0fu));
-	if (type == T_Q5_0 || type == T_Q5_1) {
-		uint h = qh[at] >> (4 * i);
-
-		v += convert_int4((uint4)(h, h >> 1, h >> 2, h >> 3) & 1u) * 16;
-	}
-	if (type == T_Q4_0)
-		v -= 8;
-	else if (type == T_Q5_0)
-		v -= 16;
-	return v;
+	return tile_decode(qs[at * tile_words(type) + (type == T_Q8_0 ? i :
+	    i & 3)], q5 ? qh[at] : 0, type, i);
 }
 
 /* One token (not rp): the work-group's MROWS rows, CB blocks at a time,
